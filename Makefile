@@ -1,0 +1,47 @@
+# clearslate: the two commands of the quick start are `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo
+
+.PHONY: install demo test lint format bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Generate a synthetic Los Angeles research file, decide it, and explain one person.
+demo: $(STAMP)
+	mkdir -p $(DEMO)
+	$(BIN)/clearslate generate --county "LOS ANGELES" --rows 50000 --seed 2016 --output $(DEMO)/research_file.csv
+	$(BIN)/clearslate run --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \
+		--compute-at 2020-07-01 --policy dismiss-all --outputs $(DEMO)/results --force
+	$(BIN)/clearslate explain --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \
+		--compute-at 2020-07-01 --policy dismiss-all \
+		--subject $$(sed -n 2p $(DEMO)/research_file.csv | cut -d, -f3)
+	@echo
+	@echo "Results: $(DEMO)/results (determinations.csv, summary.json, gogen bundle, errors.csv)"
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+format: $(STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_bench.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) build *.egg-info src/*.egg-info

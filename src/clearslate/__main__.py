@@ -1,0 +1,3 @@
+from clearslate.cli import main
+
+main()

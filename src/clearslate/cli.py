@@ -1,0 +1,277 @@
+"""The command line. Flags of `run` are gogen 0.2.13's, so BEAR and office scripts can call
+clearslate where they called gogen. Heavy modules are imported inside the commands so that
+`clearslate --help` starts at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from clearslate.policy import Policy
+
+app = typer.Typer(
+    name="clearslate",
+    help="Clear criminal records in bulk: decide every Prop 64 conviction in a California DOJ "
+    "research file, explain each decision, and write the files courts and BEAR take.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"clearslate: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _split_inputs(values: list[str]) -> list[Path]:
+    """`--input-doj a,b` as gogen, and repeated flags; a path with a comma cannot be given
+    the gogen way but can be given alone in a flag of its own when it exists."""
+    paths: list[Path] = []
+    for v in values:
+        if "," in v and not Path(v).exists():
+            paths += [Path(p) for p in v.split(",") if p]
+        else:
+            paths.append(Path(v))
+    return paths
+
+
+def _as_of(value: str | None) -> dt.date:
+    if not value:
+        _fail(
+            "--compute-at is required: the as-of date of the decisions, YYYY-MM-DD "
+            "(clearslate never reads the clock, so two runs of the same input agree)."
+        )
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        _fail("invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD")
+
+
+def _counties(value: str) -> list[str] | None:
+    names = [c.strip().upper() for c in value.split(",") if c.strip()]
+    if not names:
+        _fail("--county is empty: give a county name, a comma-separated list, or ALL.")
+    return None if names == ["ALL"] else names
+
+
+def _policy(policy: str | None, options: Path | None) -> tuple[Policy, str]:
+    from clearslate.policy import DEFAULT_POLICY, PolicyError, load_policy, shipped_policy
+
+    if policy and options:
+        _fail("give either --policy or --eligibility-options, not both.")
+    try:
+        if options:
+            return load_policy(options), str(options)
+        if policy:
+            path = Path(policy)
+            if not path.exists() and not path.suffix:
+                path = shipped_policy(policy)
+            return load_policy(path), str(path)
+    except PolicyError as exc:
+        _fail(str(exc))
+    return DEFAULT_POLICY, "dismiss-all (default)"
+
+
+InputOpt = Annotated[
+    list[str],
+    typer.Option(
+        "--input-doj",
+        help="DOJ research file(s): comma-separated as gogen, or repeat the flag.",
+    ),
+]
+CountyOpt = Annotated[
+    str, typer.Option("--county", "-c", help='County, e.g. "LOS ANGELES"; a list; or ALL.')
+]
+ComputeAtOpt = Annotated[
+    str | None,
+    typer.Option("--compute-at", help="As-of date of the decisions, YYYY-MM-DD."),
+]
+OptionsOpt = Annotated[
+    Path | None,
+    typer.Option("--eligibility-options", help="gogen/BEAR eligibility options JSON."),
+]
+PolicyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--policy",
+        help="Policy YAML (or JSON), or a shipped policy name such as dismiss-all. "
+        "Default: dismiss-all.",
+    ),
+]
+
+
+@app.command()
+def run(
+    input_doj: InputOpt,
+    outputs: Annotated[Path, typer.Option("--outputs", help="Folder for the results.")],
+    county: CountyOpt,
+    compute_at: ComputeAtOpt = None,
+    eligibility_options: OptionsOpt = None,
+    policy: PolicyOpt = None,
+    file_name_suffix: Annotated[
+        str, typer.Option("--file-name-suffix", help="Suffix for output names, as gogen.")
+    ] = "",
+    no_gogen_bundle: Annotated[
+        bool, typer.Option("--no-gogen-bundle", help="Skip the gogen CSVs (decisions only).")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace the results of an earlier run in --outputs.")
+    ] = False,
+    memory_limit: Annotated[
+        str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
+    ] = "1GB",
+) -> None:
+    """Decide every Prop 64 conviction in the county and write the results."""
+    from rich.console import Console
+
+    from clearslate.run import RunError, RunOptions, write_error_file
+    from clearslate.run import run as run_job
+
+    console = Console(stderr=True)
+    inputs = _split_inputs(input_doj)
+    as_of = _as_of(compute_at)
+    counties = _counties(county)
+    pol, source = _policy(policy, eligibility_options)
+    opts = RunOptions(
+        inputs=inputs,
+        outputs=outputs,
+        counties=counties,
+        as_of=as_of,
+        policy=pol,
+        policy_source=source,
+        file_name_suffix=file_name_suffix,
+        gogen_bundle=not no_gogen_bundle,
+        force=force,
+        memory_limit=memory_limit,
+    )
+    try:
+        with console.status("Starting…") as status:
+            result = run_job(opts, stage=lambda s: status.update(f"{s}…"))
+    except RunError as exc:
+        write_error_file(outputs, file_name_suffix, exc)
+        _fail(str(exc))
+    _print_summary(console, result)
+
+
+def _print_summary(console: Any, result: Any) -> None:
+    from rich.table import Table
+
+    rate = result.read.rows_read / result.seconds if result.seconds else 0.0
+    table = Table(title="clearslate run", show_header=True)
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("rows read", f"{result.read.rows_read:,}")
+    table.add_row("rows rejected (errors.csv)", f"{len(result.read.rejects):,}")
+    table.add_row("convictions decided", f"{result.evaluated:,}")
+    for outcome in ("dismiss", "reduce", "not_eligible", "review"):
+        table.add_row(f"  {outcome}", f"{result.outcomes.get(outcome, 0):,}")
+    table.add_row("people with some relief", f"{result.people_with_relief:,}")
+    console.print(table)
+    console.print(f"{result.seconds:.1f} s, {rate:,.0f} rows/s. Results in {result.outputs}")
+
+
+@app.command()
+def explain(
+    input_doj: InputOpt,
+    subject: Annotated[str, typer.Option("--subject", help="SUBJECT_ID of the person.")],
+    county: CountyOpt,
+    compute_at: ComputeAtOpt = None,
+    eligibility_options: OptionsOpt = None,
+    policy: PolicyOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show one person's record and the decision tree of each Prop 64 conviction."""
+    import dataclasses
+
+    import duckdb
+
+    from clearslate.engine.explain import explain_subject
+    from clearslate.laws.ca_prop64 import prop64_law
+    from clearslate.sources.ca_doj import InputError, read_doj_files
+
+    inputs = _split_inputs(input_doj)
+    as_of = _as_of(compute_at)
+    counties = _counties(county)
+    pol, _ = _policy(policy, eligibility_options)
+    con = duckdb.connect()
+    try:
+        read_doj_files(con, inputs)
+    except InputError as exc:
+        _fail(str(exc))
+    result = explain_subject(
+        con, subject, policy=pol, law=prop64_law(as_of), as_of=as_of, counties=counties
+    )
+    if result is None:
+        _fail(f"no rows with SUBJECT_ID {subject!r} in the input.")
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        return
+    _print_explanation(result)
+
+
+def _print_explanation(result: Any) -> None:
+    from rich.console import Console
+    from rich.tree import Tree
+
+    console = Console()
+    root = Tree(
+        f"[bold]{result.subject_id}[/] {result.name} (DOB {result.dob}): "
+        f"{result.convictions_on_record} conviction(s) on record"
+    )
+    record = root.add("record")
+    for r in result.record:
+        kind = "felony" if r["felony"] else "misdemeanor/infraction"
+        record.add(f"{r['date'] or 'date unknown'}  {r['code_section']}  {kind}  {r['county']}")
+    for c in result.convictions:
+        node = root.add(
+            f"[bold]{c.code_section_raw}[/] on {c.conviction_date or 'unknown date'} "
+            f"({c.source_file}:{c.source_line}) → [bold]{c.outcome}[/]: {c.reason}"
+        )
+        for step in c.steps:
+            mark = "✔" if step.holds else "·"
+            node.add(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]")
+        facts = node.add("facts")
+        for key, value in c.facts.items():
+            facts.add(f"{key} = {value}")
+    console.print(root)
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Option("--output", help="File to write.")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Number of data rows.")] = 50_000,
+    county: Annotated[
+        str, typer.Option("--county", "-c", help="County, a comma-separated list, or ALL.")
+    ] = "LOS ANGELES",
+    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same file.")] = 0,
+    no_header: Annotated[bool, typer.Option("--no-header", help="Omit the header row.")] = False,
+) -> None:
+    """Write a synthetic DOJ research file (fictional people only)."""
+    from clearslate.synth import generate_doj_file
+
+    stats = generate_doj_file(output, county=county, rows=rows, seed=seed, header=not no_header)
+    typer.echo(f"wrote {output}: {stats}")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    from clearslate import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("clearslate: interrupted; no partial result was left behind.", err=True)
+        sys.exit(130)

@@ -1,0 +1,52 @@
+"""determinations.csv / .parquet: one row per evaluated conviction, with its explanation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from clearslate.outputs.files import atomic_path
+
+# The facts every determination carries (its explanation), in this order.
+FACT_COLUMNS: tuple[str, ...] = (
+    "conviction_date", "conviction_date_partial", "dob", "dob_partial", "felony",
+    "prop64_section", "statute_id", "attempt", "from_comment", "comment_prop64_section",
+    "county", "sentence_end", "subject_convictions", "subject_prop64_convictions",
+    "last_conviction_date", "deceased", "superstrike_sections", "first_superstrike_date",
+    "pc290_sections", "pc290_registration", "first_pc290_date", "same_section_priors",
+    "same_section_convictions",
+)  # fmt: skip
+
+DETERMINATION_COLUMNS = (
+    "subject_id", "cii_number", "name", "dob", "county", "court", "case_number", "cnt_order",
+    "source_file", "source_line", "code_section_raw", "statute", "felony", "disposition_date",
+    "outcome", "reason", "citation", "rule_id", "reason_code", "determination",
+    "sentence_end", "sentence_status", "facts",
+)  # fmt: skip
+
+
+def determinations_select(table: str = "determinations") -> str:
+    facts = ", ".join(f"{c} := {c}" for c in FACT_COLUMNS)
+    return f"""
+        SELECT subject_id, cii_number, name, dob_raw AS dob, county, court,
+               case_numbers AS case_number, cnt_order, source_file, source_line,
+               code_section_raw, statute_id AS statute, felony,
+               conviction_date AS disposition_date, outcome, reason, citation, rule_id,
+               reason_code, determination, sentence_end, sentence_status,
+               to_json(struct_pack({facts}))::VARCHAR AS facts
+        FROM {table} ORDER BY row_id"""
+
+
+def write_determinations(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
+    query = determinations_select()
+    written = []
+    for name, options in (
+        ("determinations.csv", "FORMAT csv, HEADER true"),
+        ("determinations.parquet", "FORMAT parquet, COMPRESSION zstd"),
+    ):
+        path = out_dir / name
+        with atomic_path(path) as tmp:
+            con.execute(f"COPY ({query}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' ({options})")
+        written.append(path)
+    return written

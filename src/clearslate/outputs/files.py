@@ -1,0 +1,54 @@
+"""Whole files or none: every output is written under a temporary name and renamed into
+place only when complete. Files holding personal data are readable by their owner only."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+PARTIAL_PREFIX = ".partial-"
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success rename it to `path`."""
+    tmp = path.with_name(f"{PARTIAL_PREFIX}{path.name}")
+    try:
+        yield tmp
+        if not tmp.exists():  # a writer that wrote nothing still leaves a whole, empty file
+            tmp.touch()
+        os.chmod(tmp, PRIVATE_FILE)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json(path: Path, data: Any, *, compact: bool = False) -> None:
+    if compact:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    write_text(path, text)
+
+
+def make_private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)
+
+
+def remove_partials(path: Path) -> None:
+    """A run that was killed may have left temporary files; they are never results."""
+    for p in path.glob(f"{PARTIAL_PREFIX}*"):
+        p.unlink(missing_ok=True)

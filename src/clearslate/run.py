@@ -1,0 +1,276 @@
+"""One bulk run: read the research files, decide every Prop 64 conviction, write the outputs.
+
+This is the function behind `clearslate run`; the CLI only parses flags and prints.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clearslate import __version__
+from clearslate.engine.decide import build_evaluated, build_rules, decide
+from clearslate.engine.facts import build_facts
+from clearslate.laws.ca_prop64 import prop64_law
+from clearslate.outputs.determinations import write_determinations
+from clearslate.outputs.files import make_private_dir, remove_partials, write_json, write_text
+from clearslate.outputs.gogen_bundle import build_bundle_rows, write_bundle
+from clearslate.outputs.summary import clearslate_summary, gogen_summary
+from clearslate.policy import Policy
+from clearslate.sources.ca_doj import InputError, ReadResult, read_doj_files
+
+
+class RunError(Exception):
+    """A run-level error: the run stops, `gogen.err` says why, the exit code is 1."""
+
+    def __init__(self, message: str, key: str = "", error_type: str = "OTHER") -> None:
+        super().__init__(message)
+        self.key = key
+        self.error_type = error_type
+
+
+@dataclass
+class RunOptions:
+    inputs: Sequence[Path]
+    outputs: Path
+    counties: Sequence[str] | None  # None = every county (`--county ALL`)
+    as_of: dt.date
+    policy: Policy
+    policy_source: str = ""
+    file_name_suffix: str = ""
+    gogen_bundle: bool = True
+    force: bool = False
+    memory_limit: str = "1GB"
+    threads: int | None = None
+
+
+@dataclass
+class RunResult:
+    outputs: Path
+    read: ReadResult
+    evaluated: int
+    outcomes: dict[str, int]
+    people_with_relief: int
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+Stage = Callable[[str], None]
+
+
+def county_label(counties: Sequence[str] | None) -> str:
+    return "ALL" if counties is None else ",".join(counties)
+
+
+def connect(opts: RunOptions, workdir: Path) -> duckdb.DuckDBPyConnection:
+    """An embedded DuckDB that spills to `workdir` instead of growing past its memory limit."""
+    config: dict[str, Any] = {
+        "memory_limit": opts.memory_limit,
+        "temp_directory": str(workdir),
+        "preserve_insertion_order": True,
+    }
+    if opts.threads:
+        config["threads"] = opts.threads
+    return duckdb.connect(str(workdir / "run.duckdb"), config=config)
+
+
+def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise RunError(f"{out}: exists and is not a folder. Choose another --outputs.")
+    if (out / "manifest.json").exists() and not force:
+        raise RunError(
+            f"{out}: holds the results of an earlier run (manifest.json). "
+            "Choose a new --outputs folder, or add --force to replace them."
+        )
+    try:
+        make_private_dir(out)
+        probe = out / ".clearslate-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise RunError(f"{out}: cannot write here ({exc.strerror}).") from exc
+    remove_partials(out)
+
+
+def _errors_csv(read: ReadResult) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source_file", "line", "column", "reason"])
+    for r in read.rejects:
+        w.writerow([r.source_file, r.line, "" if r.column is None else r.column, r.reason])
+    return buf.getvalue()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run(opts: RunOptions, stage: Stage = lambda _s: None) -> RunResult:
+    started = time.perf_counter()
+    suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
+    out = opts.outputs
+    _check_output_dir(out, opts.file_name_suffix, opts.force)
+    (out / f"gogen{suffix}.err").unlink(missing_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="clearslate-run-"))
+    try:
+        con = connect(opts, workdir)
+        try:
+            return _run(con, opts, out, suffix, started, stage)
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection,
+    opts: RunOptions,
+    out: Path,
+    suffix: str,
+    started: float,
+    stage: Stage,
+) -> RunResult:
+    law = prop64_law(opts.as_of)
+    stage("Reading research files")
+    try:
+        read = read_doj_files(con, list(opts.inputs))
+    except InputError as exc:
+        raise RunError(str(exc)) from exc
+    stage("Deriving facts")
+    build_facts(con)
+    build_evaluated(con, opts.counties, law)
+    stage("Deciding")
+    rules = build_rules(opts.policy, law, opts.as_of)
+    decide(con, rules, opts.as_of, law)
+    _check_accounting(con, read)
+
+    stage("Writing outputs")
+    files: list[Path] = []
+    if opts.gogen_bundle:
+        build_bundle_rows(con, opts.as_of)
+        files += write_bundle(con, out, len(read.files), opts.file_name_suffix)
+    files += write_determinations(con, out)
+    errors = out / "errors.csv"
+    write_text(errors, _errors_csv(read))
+    files.append(errors)
+    seconds = time.perf_counter() - started
+    gogen = gogen_summary(
+        con,
+        county=county_label(opts.counties),
+        line_count=read.rows_read,
+        seconds=seconds,
+        policy=opts.policy,
+        as_of=opts.as_of,
+    )
+    gogen_json = out / f"gogen{suffix}.json"
+    write_json(gogen_json, gogen, compact=True)
+    summary = clearslate_summary(
+        con,
+        counties=opts.counties,
+        as_of=opts.as_of,
+        rows_read=read.rows_read,
+        rows_accepted=read.rows_accepted,
+        rows_rejected=len(read.rejects),
+        gogen=gogen,
+    )
+    summary_json = out / "summary.json"
+    write_json(summary_json, summary)
+    files += [gogen_json, summary_json]
+    write_json(out / "timings.json", {"seconds": round(seconds, 3)})
+    # The manifest is written last: its presence says the run completed.
+    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, files))
+    return RunResult(
+        outputs=out,
+        read=read,
+        evaluated=summary["convictions"]["evaluated"],
+        outcomes=summary["outcomes"],
+        people_with_relief=summary["people_with_relief"],
+        seconds=seconds,
+        files=files,
+    )
+
+
+def _check_accounting(con: duckdb.DuckDBPyConnection, read: ReadResult) -> None:
+    """Nothing lost: every row is in the table or rejected; every evaluated conviction has
+    exactly one named outcome. A mismatch stops the run: it is a defect, never a warning."""
+    in_table = con.execute("SELECT count(*) FROM doj_rows").fetchone()[0]
+    if in_table + len(read.rejects) != read.rows_read or in_table != read.rows_accepted:
+        raise RunError(
+            f"internal check failed: {read.rows_read} rows read, {in_table} kept, "
+            f"{len(read.rejects)} rejected. Please report this with the manifest."
+        )
+    evaluated, decided, empty = con.execute(
+        """SELECT (SELECT count(*) FROM evaluated), count(*),
+                  count(*) FILTER (WHERE outcome IS NULL OR reason IS NULL OR reason = '')
+           FROM determinations"""
+    ).fetchone()
+    if evaluated != decided or empty:
+        raise RunError(
+            f"internal check failed: {evaluated} convictions evaluated, {decided} decided, "
+            f"{empty} without an outcome. Please report this with the manifest."
+        )
+
+
+def _manifest(
+    opts: RunOptions, read: ReadResult, law_version: str, files: list[Path]
+) -> dict[str, Any]:
+    return {
+        "clearslate_version": __version__,
+        "as_of": opts.as_of.isoformat(),
+        "counties": county_label(opts.counties),
+        "law_version": law_version,
+        "policy": {
+            "name": opts.policy.name,
+            "source": os.path.basename(opts.policy_source) if opts.policy_source else "",
+            "sha256": opts.policy.sha256,
+        },
+        "inputs": [
+            {
+                "path": f.path,
+                "size": f.size,
+                "sha256": f.sha256,
+                "encoding": f.encoding,
+                "header": f.has_header,
+                "rows_read": f.data_records,
+                "rows_accepted": f.accepted,
+                "rows_rejected": len(f.rejects),
+            }
+            for f in read.files
+        ],
+        "outputs": [
+            {"file": p.name, "size": p.stat().st_size, "sha256": _sha256(p)}
+            for p in sorted(files)
+            if not p.name.startswith("gogen")  # gogen.json holds the processing time
+        ],
+    }
+
+
+def write_error_file(out: Path, suffix: str, error: RunError) -> Path | None:
+    """gogen's error file: {key: {errorType, errorMessage}}, key "" for run-level errors."""
+    try:
+        make_private_dir(out)
+        path = out / f"gogen{'_' + suffix if suffix else ''}.err"
+        write_json(
+            path,
+            {error.key: {"errorType": error.error_type, "errorMessage": str(error)}},
+            compact=True,
+        )
+        return path
+    except OSError:
+        return None

@@ -1,0 +1,69 @@
+"""Build hand-made DOJ research-file rows for tests: every field defaults to a blank, and a
+test names only what it is about."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
+
+
+def row(**fields: str) -> list[str]:
+    unknown = set(fields) - set(DOJ_COLUMNS)
+    assert not unknown, f"not DOJ columns: {unknown}"
+    return [fields.get(c, "") for c in DOJ_COLUMNS]
+
+
+def conviction(
+    subject: str,
+    cnt_order: str,
+    offense: str,
+    date: str,
+    *,
+    dob: str = "19700101",
+    county: str = "LOS ANGELES",
+    felony: bool = True,
+    disposition: str = "CONVICTED-JAIL",
+    ofn: str = "BA000001",
+    **extra: str,
+) -> list[str]:
+    """A COURT ACTION row convicting `subject` of `offense` on `date` (YYYYMMDD)."""
+    fields: dict[str, str] = {
+        "SUBJECT_ID": subject,
+        "CII_NUMBER": f"A{subject}",
+        "PRI_NAME": f"TESTPERSON,{subject}",
+        "PRI_DOB": dob,
+        "CNT_ORDER": cnt_order,
+        "STP_EVENT_DATE": date,
+        "STP_TYPE_DESCR": "COURT ACTION",
+        "STP_ORI_DESCR": f"CASC {county}",
+        "STP_ORI_CNTY_NAME": county,
+        "OFN": ofn,
+        "OFFENSE_DESCR": offense,
+        "OFFENSE_TOC": "F" if felony else "M",
+        "DISP_DESCR": disposition,
+        "CONV_STAT_DESCR": "FELONY" if felony else "MISDEMEANOR",
+    }
+    fields.update(extra)
+    return row(**fields)
+
+
+def csv_text(rows: Iterable[list[str]], header: bool = True) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    if header:
+        w.writerow(DOJ_COLUMNS)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def write(path: Path, rows: Iterable[list[str]], header: bool = True) -> Path:
+    path.write_text(csv_text(rows, header), encoding="utf-8")
+    return path
+
+
+def by_name(values: list[str]) -> Mapping[str, str]:
+    return dict(zip(DOJ_COLUMNS, values, strict=True))
