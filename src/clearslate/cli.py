@@ -194,7 +194,6 @@ def explain(
     import duckdb
 
     from clearslate.engine.explain import explain_subject
-    from clearslate.laws.ca_prop64 import prop64_law
     from clearslate.sources.ca_doj import InputError, read_doj_files
 
     inputs = _split_inputs(input_doj)
@@ -206,9 +205,7 @@ def explain(
         read_doj_files(con, inputs)
     except InputError as exc:
         _fail(str(exc))
-    result = explain_subject(
-        con, subject, policy=pol, law=prop64_law(as_of), as_of=as_of, counties=counties
-    )
+    result = explain_subject(con, subject, policy=pol, as_of=as_of, counties=counties)
     if result is None:
         _fail(f"no rows with SUBJECT_ID {subject!r} in the input.")
     if as_json:

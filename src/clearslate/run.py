@@ -21,9 +21,7 @@ from typing import Any
 import duckdb
 
 from clearslate import __version__
-from clearslate.engine.decide import build_evaluated, build_rules, decide
-from clearslate.engine.facts import build_facts
-from clearslate.laws.ca_prop64 import prop64_law
+from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import write_determinations
 from clearslate.outputs.files import make_private_dir, remove_partials, write_json, write_text
 from clearslate.outputs.gogen_bundle import build_bundle_rows, write_bundle
@@ -83,7 +81,7 @@ def connect(opts: RunOptions, workdir: Path) -> duckdb.DuckDBPyConnection:
     }
     if opts.threads:
         config["threads"] = opts.threads
-    return duckdb.connect(str(workdir / "run.duckdb"), config=config)
+    return duckdb.connect(":memory:", config=config)
 
 
 def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
@@ -146,18 +144,13 @@ def _run(
     started: float,
     stage: Stage,
 ) -> RunResult:
-    law = prop64_law(opts.as_of)
     stage("Reading research files")
     try:
         read = read_doj_files(con, list(opts.inputs))
     except InputError as exc:
         raise RunError(str(exc)) from exc
-    stage("Deriving facts")
-    build_facts(con)
-    build_evaluated(con, opts.counties, law)
     stage("Deciding")
-    rules = build_rules(opts.policy, law, opts.as_of)
-    decide(con, rules, opts.as_of, law)
+    law, _rules = decide_rows(con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy)
     _check_accounting(con, read)
 
     stage("Writing outputs")

@@ -15,9 +15,8 @@ from typing import Any
 
 import duckdb
 
-from clearslate.engine.decide import Rule, build_evaluated, build_rules, decide
-from clearslate.engine.facts import build_facts
-from clearslate.laws.ca_prop64 import Prop64Law
+from clearslate.engine.decide import Rule
+from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import FACT_COLUMNS
 from clearslate.policy import Policy
 
@@ -62,7 +61,6 @@ def explain_subject(
     subject_id: str,
     *,
     policy: Policy,
-    law: Prop64Law,
     as_of: dt.date,
     counties: Sequence[str] | None,
 ) -> SubjectExplanation | None:
@@ -72,10 +70,9 @@ def explain_subject(
     )
     if con.execute("SELECT count(*) FROM subject_rows").fetchone()[0] == 0:
         return None
-    build_facts(con, "subject_rows")
-    build_evaluated(con, counties, law)
-    rules = build_rules(policy, law, as_of)
-    decide(con, rules, as_of, law)
+    _law, rules = decide_rows(
+        con, counties=counties, as_of=as_of, policy=policy, table="subject_rows"
+    )
     person = con.execute("SELECT subject_id, name, dob_raw, convictions FROM subjects").fetchone()
     record = [
         dict(zip(("date", "county", "code_section", "felony", "court"), r, strict=True))

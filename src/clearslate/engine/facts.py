@@ -70,7 +70,8 @@ def build_rows(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
                try_cast(trim(r.SENT_LENGTH) AS INTEGER) AS sent_length,
                upper(trim(r.SENT_TIME_CODE)) AS sent_unit,
                c.statute_id, c.code, c.section, c.subsections, c.attempt, c.from_comment,
-               c.parsed, c.prop64_section, c.comment_prop64_section,
+               c.parsed, nullif(c.prop64_section, '') AS prop64_section,
+               nullif(c.comment_prop64_section, '') AS comment_prop64_section, c.raw_section,
                c.subsection_changed_2016,
                c.is_superstrike, c.superstrike_label, c.is_pc290, c.pc290_label,
                c.is_related, c.related_label,
@@ -175,9 +176,9 @@ def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> N
                    count(*) FILTER (WHERE prop64_section = '11359') AS hs11359,
                    count(*) FILTER (WHERE prop64_section = '11360') AS hs11360,
                    count(*) FILTER (WHERE felony) AS felonies,
-                   string_agg(CASE WHEN is_superstrike THEN gogen_code_section END, ';'
+                   string_agg(CASE WHEN is_superstrike THEN raw_section END, ';'
                               ORDER BY row_id) AS superstrike_sections,
-                   string_agg(CASE WHEN is_pc290 THEN gogen_code_section END, ';'
+                   string_agg(CASE WHEN is_pc290 THEN raw_section END, ';'
                               ORDER BY row_id) AS pc290_sections
             FROM convictions GROUP BY subject_id
         )

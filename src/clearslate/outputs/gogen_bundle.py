@@ -19,16 +19,14 @@ from clearslate.outputs.files import atomic_path
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
-# Unicode space, or that is exactly `\.`; an empty field is never quoted.
+# Unicode space, or that is exactly `\.`; an empty field is never quoted. One regex decides.
 _GO_SPACE = r"^[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
-GO_CSV_MACRO = f"""
-CREATE OR REPLACE MACRO go_csv(v) AS CASE
-    WHEN v IS NULL OR v = '' THEN ''
-    WHEN v = '\\.' OR strpos(v, ',') > 0 OR strpos(v, '"') > 0 OR strpos(v, chr(13)) > 0
-         OR strpos(v, chr(10)) > 0 OR regexp_matches(v, '{_GO_SPACE}')
-      THEN '"' || replace(v, '"', '""') || '"'
-    ELSE v END
-"""
+_GO_NEEDS_QUOTES = r'[,"\r\n]|' + _GO_SPACE + r"|^\\\.$"
+GO_CSV_MACRO = (
+    "CREATE OR REPLACE MACRO go_csv(v) AS CASE WHEN v IS NULL OR v = '' THEN '' "
+    f"WHEN regexp_matches(v, '{_GO_NEEDS_QUOTES}') "
+    """THEN '"' || replace(v, '"', '""') || '"' ELSE v END"""
+)
 
 
 def bundle_file_names(n_files: int, suffix: str) -> list[dict[str, str]]:
@@ -94,40 +92,52 @@ def build_bundle_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
 
 
 def _line(columns: tuple[str, ...]) -> str:
-    doj = [f'go_csv(r."{c}")' for c in columns]
-    elig = [f"go_csv(e.c{i})" for i in range(1, 19)]
-    return " || ',' || ".join(doj + elig)
+    parts = [f'q."{c}"' for c in columns] + [f"q.c{i}" for i in range(1, 19)]
+    return " || ',' || ".join(parts)
 
 
 def _header(columns: tuple[str, ...]) -> str:
     return ",".join(list(columns) + list(ELIGIBILITY_COLUMNS))
 
 
+def build_bundle_lines(con: duckdb.DuckDBPyConnection) -> None:
+    """Each row's full and condensed CSV lines, every field quoted once."""
+    quoted = ", ".join(
+        [f'go_csv(r."{c}") AS "{c}"' for c in DOJ_COLUMNS]
+        + [f"go_csv(e.c{i}) AS c{i}" for i in range(1, 19)]
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE bundle_lines AS
+            SELECT q.row_id, q.file_index, q.evaluated,
+                   {_line(DOJ_COLUMNS)} AS full_line,
+                   {_line(CONDENSED_COLUMNS)} AS condensed_line
+            FROM (SELECT r.row_id, r.file_index, e.evaluated, {quoted}
+                  FROM doj_rows r JOIN bundle_eligibility e ON e.row_id = r.row_id) q"""
+    )
+
+
 def write_bundle(
     con: duckdb.DuckDBPyConnection, out_dir: Path, n_files: int, suffix: str
 ) -> list[Path]:
     """Write the three CSVs per input file; return the paths written."""
+    build_bundle_lines(con)
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
-        for kind, columns, only_evaluated in (
-            ("all", DOJ_COLUMNS, False),
-            ("condensed", CONDENSED_COLUMNS, False),
-            ("prop64", DOJ_COLUMNS, True),
+        for kind, columns, line, only_evaluated in (
+            ("all", DOJ_COLUMNS, "full_line", False),
+            ("condensed", CONDENSED_COLUMNS, "condensed_line", False),
+            ("prop64", DOJ_COLUMNS, "full_line", True),
         ):
             path = out_dir / names[kind]
-            where = f"r.file_index = {file_index}"
-            if only_evaluated:
-                where += " AND e.evaluated"
+            where = f"file_index = {file_index}" + (" AND evaluated" if only_evaluated else "")
+            header = _header(columns).replace("'", "''")
             with atomic_path(path) as tmp:
-                header = _header(columns).replace("'", "''")
                 con.execute(
                     f"""COPY (
                         SELECT line FROM (
                             SELECT -1 AS row_id, '{header}' AS line
                             UNION ALL
-                            SELECT r.row_id, {_line(columns)} AS line
-                            FROM doj_rows r JOIN bundle_eligibility e ON e.row_id = r.row_id
-                            WHERE {where}
+                            SELECT row_id, {line} FROM bundle_lines WHERE {where}
                         ) ORDER BY row_id
                     ) TO '{str(tmp).replace("'", "''")}'
                     (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"""

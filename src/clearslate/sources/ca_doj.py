@@ -275,14 +275,15 @@ def _read_segment(
     good: int = con.execute("SELECT count(*) FROM _seg").fetchone()[0]
     # Record index (0-based, after the header) of each reject, from DuckDB's record number.
     rej_records = [(int(r[0]) - 1 - header, r) for r in rej]
-    # A rejected record that spans several lines is a quote opened and never closed (or
-    # closed lines later): it has eaten good records. Reject its first line only, drop what
-    # was read after it, and read on from the next line.
+    # A rejected record spanning several lines, of which a later one is a whole record by
+    # itself, is a quote opened and never closed (or closed lines later) that ate good
+    # records. Reject its first line only, drop what was read after it, read on from the
+    # next line.
     swallow = next(
         (
             (i, e, r)
             for i, (e, r) in enumerate(rej_records)
-            if r[5] is not None and "\n" in r[5].rstrip("\r\n")
+            if r[5] is not None and _ate_records(r[5])
         ),
         None,
     )
@@ -361,6 +362,11 @@ def _read_segment(
     if remainder.stat().st_size == 0:
         return next_row_id, None
     return next_row_id, _Segment(remainder, bad_line + 1, skip_header=False)
+
+
+def _ate_records(text: str) -> bool:
+    lines = text.rstrip("\r\n").splitlines()[1:]
+    return any(len(_split_record(line) or ()) == len(DOJ_COLUMNS) for line in lines)
 
 
 def _split_record(record: str) -> list[str] | None:
