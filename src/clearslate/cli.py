@@ -153,12 +153,91 @@ def run(
         memory_limit=memory_limit,
     )
     try:
-        with console.status("Starting…") as status:
-            result = run_job(opts, stage=lambda s: status.update(f"{s}…"))
+        with _RunProgress(console, inputs) as progress:
+            result = run_job(opts, stage=progress.stage)
     except RunError as exc:
         write_error_file(outputs, file_name_suffix, exc)
         _fail(str(exc))
     _print_summary(console, result)
+
+
+class _RunProgress:
+    """A live bar per stage, fed by DuckDB's own progress of the running query, with an
+    estimate of rows per second (from the input size) and of the time left."""
+
+    def __init__(self, console: Any, inputs: list[Path]) -> None:
+        import threading
+
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._rows = _estimate_rows(inputs)
+        self._progress = Progress(
+            TextColumn("{task.description:<24}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
+        )
+        self._task = self._progress.add_task("Starting", total=100, rate="")
+        self._con: Any = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self) -> _RunProgress:
+        self._progress.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=1)
+        self._progress.stop()
+
+    def stage(self, name: str, con: Any) -> None:
+        self._con = con
+        self._progress.reset(self._task, description=name, total=100, rate="")
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            con = self._con
+            if con is None:
+                continue
+            try:
+                pct = con.query_progress()
+            except Exception:  # the connection may be between queries or closing
+                continue
+            if pct is None or pct < 0:
+                continue
+            task = self._progress.tasks[0]
+            elapsed = task.elapsed or 0
+            rate = ""
+            if task.description.startswith("Reading") and elapsed > 0 and self._rows:
+                rate = f"{pct / 100 * self._rows / elapsed:,.0f} rows/s"
+            self._progress.update(self._task, completed=pct, rate=rate)
+
+
+def _estimate_rows(inputs: list[Path]) -> int:
+    """Rows in the inputs, estimated from the line length of the first megabyte."""
+    total = 0
+    for p in inputs:
+        try:
+            with p.open("rb") as fh:
+                head = fh.read(1 << 20)
+            lines = max(head.count(b"\n"), 1)
+            total += int(p.stat().st_size / (len(head) / lines))
+        except (OSError, ZeroDivisionError):
+            continue
+    return total
 
 
 def _print_summary(console: Any, result: Any) -> None:
@@ -216,28 +295,30 @@ def explain(
 
 def _print_explanation(result: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape as e
     from rich.tree import Tree
 
-    console = Console()
+    # Data is shown as it is: no markup, no emoji codes (":a:" is a subsection, not a symbol).
+    console = Console(emoji=False, highlight=False)
     root = Tree(
-        f"[bold]{result.subject_id}[/] {result.name} (DOB {result.dob}): "
+        f"[bold]{e(result.subject_id)}[/] {e(result.name)} (DOB {e(result.dob)}): "
         f"{result.convictions_on_record} conviction(s) on record"
     )
     record = root.add("record")
     for r in result.record:
         kind = "felony" if r["felony"] else "misdemeanor/infraction"
-        record.add(f"{r['date'] or 'date unknown'}  {r['code_section']}  {kind}  {r['county']}")
+        record.add(e(f"{r['date'] or 'date unknown'}  {r['code_section']}  {kind}  {r['county']}"))
     for c in result.convictions:
         node = root.add(
-            f"[bold]{c.code_section_raw}[/] on {c.conviction_date or 'unknown date'} "
-            f"({c.source_file}:{c.source_line}) → [bold]{c.outcome}[/]: {c.reason}"
+            f"[bold]{e(c.code_section_raw)}[/] on {c.conviction_date or 'unknown date'} "
+            f"({e(c.source_file)}:{c.source_line}) → [bold]{c.outcome}[/]: {e(c.reason)}"
         )
         for step in c.steps:
             mark = "✔" if step.holds else "·"
-            node.add(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]")
+            node.add(e(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]"))
         facts = node.add("facts")
         for key, value in c.facts.items():
-            facts.add(f"{key} = {value}")
+            facts.add(e(f"{key} = {value}"))
     console.print(root)
 
 

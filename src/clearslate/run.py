@@ -65,7 +65,9 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
 
 
-Stage = Callable[[str], None]
+# Called at each stage with its name and the connection, so a caller can show a live
+# progress bar from `con.query_progress()` while DuckDB works.
+Stage = Callable[[str, duckdb.DuckDBPyConnection], None]
 
 
 def county_label(counties: Sequence[str] | None) -> str:
@@ -81,7 +83,10 @@ def connect(opts: RunOptions, workdir: Path) -> duckdb.DuckDBPyConnection:
     }
     if opts.threads:
         config["threads"] = opts.threads
-    return duckdb.connect(":memory:", config=config)
+    con = duckdb.connect(":memory:", config=config)
+    # Track query progress (for the CLI's bar) without DuckDB printing its own.
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    return con
 
 
 def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
@@ -119,7 +124,7 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def run(opts: RunOptions, stage: Stage = lambda _s: None) -> RunResult:
+def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     started = time.perf_counter()
     suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
     out = opts.outputs
@@ -144,16 +149,16 @@ def _run(
     started: float,
     stage: Stage,
 ) -> RunResult:
-    stage("Reading research files")
+    stage("Reading research files", con)
     try:
         read = read_doj_files(con, list(opts.inputs))
     except InputError as exc:
         raise RunError(str(exc)) from exc
-    stage("Deciding")
+    stage("Deciding", con)
     law, _rules = decide_rows(con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy)
     _check_accounting(con, read)
 
-    stage("Writing outputs")
+    stage("Writing outputs", con)
     files: list[Path] = []
     if opts.gogen_bundle:
         build_bundle_rows(con, opts.as_of)
