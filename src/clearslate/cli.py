@@ -348,8 +348,21 @@ def version() -> None:
 
 
 def main() -> None:
+    import os
+
     try:
         app()
     except KeyboardInterrupt:
         typer.echo("clearslate: interrupted; no partial result was left behind.", err=True)
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("CLEARSLATE_DEBUG"):
+            raise
+        # An error's text may quote a record, so by default only its kind is shown.
+        typer.echo(
+            f"clearslate: unexpected error ({type(exc).__name__}); no result was written. "
+            "Set CLEARSLATE_DEBUG=1 to see the details (they may contain personal data) and "
+            "please report it with manifest.json.",
+            err=True,
+        )
+        sys.exit(1)

@@ -336,14 +336,20 @@ def _read_segment(
             f"sum(length({concat}) - length(replace({concat}, chr(10), ''))) "
             "OVER (ORDER BY s.rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         )
+    # row_id carries the order, so rows go in as they come (no sort); rows after a reject
+    # move down by the rejects before them (an ASOF join on the few rejects).
+    join = (
+        "ASOF LEFT JOIN _rejidx r ON s.rowid >= r.g"
+        if rows
+        else ", (SELECT NULL AS j, NULL AS nl) r"
+    )
     con.execute(
         f"""INSERT INTO {table}
             SELECT {next_row_id} + s.rowid, {file_index}, {_sql_str(str(path))},
                    {seg.first_line - 1 + header + 1} + s.rowid + coalesce(r.j, 0)
                      + coalesce(r.nl, 0) + coalesce({nl_expr}, 0),
                    {cols}
-            FROM _seg s ASOF LEFT JOIN _rejidx r ON s.rowid >= r.g
-            ORDER BY s.rowid"""
+            FROM _seg s {join}"""
     )
     next_row_id += good
     if swallow is None:
