@@ -360,7 +360,7 @@ def main() -> None:
             raise
         # An error's text may quote a record, so by default only its kind is shown.
         typer.echo(
-            f"clearslate: unexpected error ({type(exc).__name__}); no result was written. "
+            f"clearslate: unexpected error ({type(exc).__name__}); the run did not complete. "
             "Set CLEARSLATE_DEBUG=1 to see the details (they may contain personal data) and "
             "please report it with manifest.json.",
             err=True,
