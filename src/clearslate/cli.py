@@ -31,6 +31,10 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+class _Refused(Exception):
+    """A flag or option file that cannot be used; `run` also writes it to gogen.err."""
+
+
 def _split_inputs(values: list[str]) -> list[Path]:
     """`--input-doj a,b` as gogen, and repeated flags; a path with a comma cannot be given
     the gogen way but can be given alone in a flag of its own when it exists."""
@@ -45,20 +49,22 @@ def _split_inputs(values: list[str]) -> list[Path]:
 
 def _as_of(value: str | None) -> dt.date:
     if not value:
-        _fail(
+        raise _Refused(
             "--compute-at is required: the as-of date of the decisions, YYYY-MM-DD "
             "(clearslate never reads the clock, so two runs of the same input agree)."
         )
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        _fail("invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD")
+        raise _Refused(
+            "invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD"
+        ) from None
 
 
 def _counties(value: str) -> list[str] | None:
     names = [c.strip().upper() for c in value.split(",") if c.strip()]
     if not names:
-        _fail("--county is empty: give a county name, a comma-separated list, or ALL.")
+        raise _Refused("--county is empty: give a county name, a comma-separated list, or ALL.")
     return None if names == ["ALL"] else names
 
 
@@ -66,7 +72,7 @@ def _policy(policy: str | None, options: Path | None) -> tuple[Policy, str]:
     from clearslate.policy import DEFAULT_POLICY, PolicyError, load_policy, shipped_policy
 
     if policy and options:
-        _fail("give either --policy or --eligibility-options, not both.")
+        raise _Refused("give either --policy or --eligibility-options, not both.")
     try:
         if options:
             return load_policy(options), str(options)
@@ -76,7 +82,7 @@ def _policy(policy: str | None, options: Path | None) -> tuple[Policy, str]:
                 path = shipped_policy(policy)
             return load_policy(path), str(path)
     except PolicyError as exc:
-        _fail(str(exc))
+        raise _Refused(str(exc)) from None
     return DEFAULT_POLICY, "dismiss-all (default)"
 
 
@@ -137,9 +143,13 @@ def run(
 
     console = Console(stderr=True)
     inputs = _split_inputs(input_doj)
-    as_of = _as_of(compute_at)
-    counties = _counties(county)
-    pol, source = _policy(policy, eligibility_options)
+    try:
+        as_of = _as_of(compute_at)
+        counties = _counties(county)
+        pol, source = _policy(policy, eligibility_options)
+    except _Refused as exc:
+        write_error_file(outputs, file_name_suffix, RunError(str(exc)))
+        _fail(str(exc))
     opts = RunOptions(
         inputs=inputs,
         outputs=outputs,
@@ -276,9 +286,12 @@ def explain(
     from clearslate.sources.ca_doj import InputError, read_doj_files
 
     inputs = _split_inputs(input_doj)
-    as_of = _as_of(compute_at)
-    counties = _counties(county)
-    pol, _ = _policy(policy, eligibility_options)
+    try:
+        as_of = _as_of(compute_at)
+        counties = _counties(county)
+        pol, _ = _policy(policy, eligibility_options)
+    except _Refused as exc:
+        _fail(str(exc))
     con = duckdb.connect()
     try:
         read_doj_files(con, inputs)

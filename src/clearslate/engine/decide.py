@@ -50,6 +50,23 @@ def _date(d: dt.date) -> str:
     return f"DATE '{d.isoformat()}'"
 
 
+def add_years(d: dt.date, years: int) -> dt.date:
+    """Calendar years, as gogen (Go's AddDate): 29 February plus a year is 1 March."""
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February in a year without one
+        return dt.date(d.year + years, 3, 1)
+
+
+def _plus_years(date_sql: str, years: int) -> str:
+    """SQL for `date + years` with the same 29 February rule as `add_years`."""
+    plain = f"({date_sql} + INTERVAL {years} YEAR)"
+    return (
+        f"(CASE WHEN month({date_sql}) = 2 AND day({date_sql}) = 29 AND day({plain}) = 28 "
+        f"THEN {plain} + INTERVAL 1 DAY ELSE {plain} END)::DATE"
+    )
+
+
 def build_rules(policy: Policy, law: Prop64Law, as_of: dt.date) -> list[Rule]:
     ar = policy.additional_relief
     review_doubt = policy.doubtful_data == "review"
@@ -59,6 +76,12 @@ def build_rules(policy: Policy, law: Prop64Law, as_of: dt.date) -> list[Rule]:
         "conviction_date" if review_doubt else "coalesce(conviction_date, DATE '0001-01-01')"
     )
     dob = "dob" if review_doubt else "coalesce(dob, DATE '0001-01-01')"
+    # gogen: a person with no dated conviction has year 1 as their most recent one.
+    last = (
+        "last_conviction_date"
+        if review_doubt
+        else "coalesce(last_conviction_date, DATE '0001-01-01')"
+    )
     rules: list[Rule] = []
     add = rules.append
     doubt = law.cite("doubtful_data")
@@ -302,20 +325,18 @@ def build_rules(policy: Policy, law: Prop64Law, as_of: dt.date) -> list[Rule]:
     if ar.under_21_at_conviction:
         needs_dob(
             "ca.prop64.relief.under_21",
-            f"{dob} + INTERVAL 21 YEAR > {conv_date}",
+            f"{_plus_years(dob, 21)} > {conv_date}",
             "21 years or younger",
         )
     if ar.age_threshold:
         n = ar.age_threshold
-        needs_dob(
-            "ca.prop64.relief.age", f"{dob} + INTERVAL {n} YEAR <= {asof}", f"{n} years or older"
-        )
+        needs_dob("ca.prop64.relief.age", f"{_plus_years(dob, n)} <= {asof}", f"{n} years or older")
     if ar.years_since_conviction:
         n = ar.years_since_conviction
         add(
             Rule(
                 "ca.prop64.relief.years_since",
-                f"{conv_date} <= {asof} - INTERVAL {n} YEAR",
+                f"{conv_date} <= {_date(add_years(as_of, -n))}",
                 "dismiss",
                 f"Conviction occurred {n} or more years ago",
                 law.cite("dismiss_completed"),
@@ -327,7 +348,7 @@ def build_rules(policy: Policy, law: Prop64Law, as_of: dt.date) -> list[Rule]:
         add(
             Rule(
                 "ca.prop64.relief.crime_free",
-                f"last_conviction_date IS NOT NULL AND last_conviction_date < {asof} - INTERVAL {n} YEAR",
+                f"{last} < {_date(add_years(as_of, -n))}",
                 "dismiss",
                 f"No convictions in the past {n} years",
                 law.cite("dismiss_completed"),
@@ -390,15 +411,19 @@ def _case(rules: Sequence[Rule], pick: str) -> str:
 
 
 def build_evaluated(
-    con: duckdb.DuckDBPyConnection, counties: Sequence[str] | None, law: Prop64Law
+    con: duckdb.DuckDBPyConnection, counties: Sequence[str] | None, policy: Policy
 ) -> None:
-    """The convictions this run decides: Prop 64 sections (including attempts and sections
-    seen only in the comment) in the chosen counties; a blank county is decided too (it goes
-    to review) because it may be the office's."""
+    """The convictions this run decides: Prop 64 sections (attempts included) in the chosen
+    counties. With doubtful data sent to review, also sections seen only in the comment and
+    convictions of unknown county (it may be the office's): a person then looks at them.
+    In gogen mode neither is decided, as gogen did not."""
+    doubtful = policy.doubtful_data == "review"
     county_filter = "true"
     if counties is not None:
         names = ", ".join(_q(c.strip().upper()) for c in counties)
-        county_filter = f"(c.county IN ({names}) OR c.county = '')"
+        blank = " OR c.county = ''" if doubtful else ""
+        county_filter = f"(c.county IN ({names}){blank})"
+    comment = " OR c.comment_prop64_section IS NOT NULL" if doubtful else ""
     con.execute(
         f"""
         CREATE OR REPLACE TABLE evaluated AS
@@ -439,8 +464,7 @@ def build_evaluated(
         JOIN subjects s USING (subject_id)
         LEFT JOIN firsts f USING (subject_id)
         LEFT JOIN ranked r USING (row_id)
-        WHERE (c.prop64_section IS NOT NULL OR c.comment_prop64_section IS NOT NULL)
-          AND {county_filter}
+        WHERE (c.prop64_section IS NOT NULL{comment}) AND {county_filter}
         """
     )
 

@@ -28,17 +28,16 @@ def classify_distinct_charges(con: duckdb.DuckDBPyConnection, table: str = "doj_
     pairs = con.execute(f"SELECT DISTINCT OFFENSE_DESCR, COMMENT_TEXT FROM {table}").fetchall()
     rows = classify_charges((o or "", c or "") for o, c in pairs)
     con.execute("DROP TABLE IF EXISTS charge_class")
-    if not rows:
-        con.execute(
-            "CREATE TABLE charge_class AS SELECT ''::VARCHAR AS offense_descr, "
-            "''::VARCHAR AS comment_text WHERE false"
-        )
-        return
+    # With no rows at all, one blank pair gives the table its columns; `WHERE false` keeps
+    # it empty.
+    keep = "true" if rows else "false"
+    rows = rows or classify_charges([("", "")])
     # Columns go in as parallel lists; unnest() zips them into rows in one statement.
     names = list(rows[0])
     select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(names))
     con.execute(
-        f"CREATE TABLE charge_class AS SELECT {select}", [[r[n] for r in rows] for n in names]
+        f"CREATE TABLE charge_class AS SELECT * FROM (SELECT {select}) WHERE {keep}",
+        [[r[n] for r in rows] for n in names],
     )
 
 

@@ -25,7 +25,7 @@ def decide_rows(
     """Build facts from `table` and decide every evaluated conviction into `determinations`."""
     law = prop64_law(as_of)
     build_facts(con, table)
-    build_evaluated(con, counties, law)
+    build_evaluated(con, counties, policy)
     rules = build_rules(policy, law, as_of)
     decide(con, rules, as_of, law)
     return law, rules

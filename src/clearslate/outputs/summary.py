@@ -57,7 +57,9 @@ def gogen_summary(
     as_of: dt.date,
 ) -> dict[str, Any]:
     """gogen's `gogen.json`: keys in gogen's order, maps sorted, dates RFC 3339."""
-    earliest = con.execute("SELECT min(conviction_date) FROM determinations").fetchone()[0]
+    earliest = con.execute(
+        "SELECT min(conviction_date) FROM determinations WHERE prop64_section IS NOT NULL"
+    ).fetchone()[0]
     by_section = dict(
         con.execute(
             """SELECT prop64_section, count(*) FROM determinations
@@ -94,7 +96,7 @@ def gogen_summary(
         "processingTimeInSeconds": round(seconds, 6),
         "reliefWithCurrentEligibilityChoices": _relief_counts(con, "d.outcome", as_of),
         "reliefWithDismissAllProp64": _relief_counts(
-            con, "CASE WHEN d.row_id IS NOT NULL THEN 'dismiss' END", as_of
+            con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of
         ),
         "prop64ConvictionsCountInCountyByCodeSection": by_section,
         "subjectsWithProp64ConvictionCountInCounty": totals[0],
