@@ -37,8 +37,10 @@ def run_cli(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def run_ok(inputs: list[Path], out: Path, *extra: str) -> Path:
+def run_ok(inputs: list[Path], out: Path, *extra: str, report: bool = False) -> Path:
     flags = [a for p in inputs for a in ("--input-doj", str(p))]
+    if not report:
+        flags.append("--no-report")  # the report has its own tests (test_report.py)
     code, output = run_cli(*flags, "--county", "LOS ANGELES", "--compute-at", AS_OF,
                            "--outputs", str(out), *extra)  # fmt: skip
     assert code == 0, output
@@ -51,11 +53,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 def test_run_writes_every_output_and_loses_nothing(generated: Path, tmp_path: Path) -> None:
-    out = run_ok([generated], tmp_path / "out")
+    out = run_ok([generated], tmp_path / "out", report=True)
     names = {p.name for p in out.iterdir()}
     assert {"All_Results.csv", "All_Results_Condensed.csv", "Prop64_Results.csv", "gogen.json",
             "determinations.csv", "determinations.parquet", "summary.json", "errors.csv",
-            "manifest.json", "timings.json"} <= names  # fmt: skip
+            "manifest.json", "timings.json", "report.html", "report.pdf"} <= names  # fmt: skip
     assert not any(n.startswith(".partial-") for n in names)
     summary = json.loads((out / "summary.json").read_text())
     all_results = read_csv(out / "All_Results.csv")

@@ -134,6 +134,9 @@ def run(
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
     ] = "1GB",
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Skip the impact report (report.html/.pdf).")
+    ] = False,
 ) -> None:
     """Decide every Prop 64 conviction in the county and write the results."""
     from rich.console import Console
@@ -169,6 +172,15 @@ def run(
         write_error_file(outputs, file_name_suffix, exc)
         _fail(str(exc))
     _print_summary(console, result)
+    if not no_report:
+        from clearslate.report.build import build_report
+        from clearslate.report.data import ReportError
+
+        try:
+            for path in build_report(outputs):
+                console.print(f"Impact report: {path}")
+        except ReportError as exc:
+            _fail(f"the run completed, but its report could not be written: {exc}")
 
 
 class _RunProgress:
@@ -358,6 +370,13 @@ def version() -> None:
     from clearslate import __version__
 
     typer.echo(__version__)
+
+
+# Commands that live in their own modules (each imports its heavy parts only when run).
+from clearslate.cli_report import compare, report  # noqa: E402
+
+app.command()(report)
+app.command()(compare)
 
 
 def main() -> None:
