@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from clearslate.policy import (
     DEFAULT_POLICY,
+    FLOW_CONDITIONS,
+    FLOW_VALUE_KINDS,
     GOGEN_RELATED_SECTIONS,
     SHIPPED_POLICIES,
     VALID_SECTIONS,
@@ -21,6 +23,9 @@ from clearslate.policy import (
     Disqualifiers,
     DoubtfulData,
     EffectiveDateRule,
+    FlowOutcome,
+    FlowStep,
+    FlowThen,
     Misdemeanors,
     Policy,
     PolicyError,
@@ -643,7 +648,8 @@ def test_a_policy_is_frozen():
 
 
 def test_shipped_policies_all_load():
-    assert {"dismiss-all", "gogen-fixture"} <= set(SHIPPED_POLICIES)
+    assert {"dismiss-all", "gogen-fixture", "los-angeles", "san-francisco", "san-joaquin",
+            "contra-costa", "sacramento"} <= set(SHIPPED_POLICIES)  # fmt: skip
     for name, path in SHIPPED_POLICIES.items():
         assert shipped_policy(name) == path
         assert isinstance(load_policy(path), Policy)
@@ -843,3 +849,171 @@ def test_any_policy_shaped_yaml_gives_a_policy_or_a_policy_error(tmp_path_factor
     path = tmp_path_factory.mktemp("fuzz") / "policy.yaml"
     path.write_text(json.dumps(data), encoding="utf-8")
     _check_outcome(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Flows: the office's own ordered steps
+# ---------------------------------------------------------------------------------------------
+
+FLOW_POLICY = """\
+name: a flow
+related_convictions: review
+flow:
+  - id: misdemeanor
+    when: {felony: false}
+    then: {outcome: dismiss, reason: Misdemeanor or Infraction}
+  - when: {related_charge: true, statute_in: [ca:bp:4060]}
+    then: {outcome: review, reason: 4060 BP, determination: Maybe Eligible - Flag for Review}
+  - when: {section_in: [11357, "11358"], subsection_in: [(B), (a)(1)], convicted_before: 2016-11-09}
+    then: {outcome: reduce, reason: "Old: reduce", reason_code: old_one}
+  - otherwise: {outcome: review, reason: Nothing applies}
+"""
+
+
+def test_a_flow_is_read_in_order_with_its_values_normalised():
+    policy = Policy.from_yaml_text(FLOW_POLICY)
+    assert policy.flow is not None
+    first, second, third, last = policy.flow
+    assert first.id == "misdemeanor" and first.conditions == {"felony": False}
+    assert second.then.determination == "Maybe Eligible - Flag for Review"
+    assert third.conditions == {
+        "section_in": ("11357", "11358"),
+        "subsection_in": ("(b)", "(a)(1)"),
+        "convicted_before": "2016-11-09",
+    }
+    assert third.then.outcome is FlowOutcome.REDUCE and third.then.reason_code == "old_one"
+    assert last.is_otherwise and last.then.reason == "Nothing applies"
+
+
+def test_a_flow_survives_a_yaml_round_trip_and_changes_the_hash(tmp_path):
+    policy = Policy.from_yaml_text(FLOW_POLICY)
+    text = policy.to_yaml()
+    assert "dismiss:" not in text and "additional_relief" not in text  # replaced by the flow
+    assert load_policy(write(tmp_path, "p.yaml", text)) == policy
+    assert Policy.from_yaml_mapping(policy.to_yaml_mapping()) == policy
+    assert json.loads(policy.canonical_json())["flow"][0]["when"] == {"felony": False}
+    other = Policy.from_yaml_text(FLOW_POLICY.replace("Nothing applies", "Nothing"))
+    assert other.sha256 != policy.sha256
+    assert json.loads(DEFAULT_POLICY.canonical_json())["flow"] is None
+
+
+def test_a_flow_has_no_gogen_options():
+    with pytest.raises(PolicyError, match="flow"):
+        Policy.from_yaml_text(FLOW_POLICY).to_gogen_options()
+
+
+def test_the_flow_vocabulary_is_documented_and_compiled():
+    from clearslate.engine.decide import FLOW_SQL
+
+    assert set(FLOW_SQL) == set(FLOW_CONDITIONS)
+    for condition in FLOW_CONDITIONS.values():
+        assert condition.kind in FLOW_VALUE_KINDS
+        assert condition.meaning.endswith(".")
+        assert condition.about in ("conviction", "person")
+    text = DOCS.read_text(encoding="utf-8")
+    for name in FLOW_CONDITIONS:
+        assert f"`{name}`" in text, name
+
+
+_FLOW_TAIL = "  - otherwise: {outcome: review, reason: y}\n"
+
+
+@pytest.mark.parametrize(
+    ("steps", "key", "problem"),
+    [
+        ("  - {when: {felony: false, felonyy: 3}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.felonyy", "step 1: unknown condition"),
+        ("  - {when: {age_at_as_of_at_least: 0}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.age_at_as_of_at_least", "whole number"),
+        ("  - {when: {felony: true}, then: {outcome: dismis, reason: x}}\n",
+         "flow[0].then.outcome", '"dismis" is not one of the allowed values'),
+        ("  - {when: {felony: true}, then: {outcome: dismiss}}\n",
+         "flow[0].then.reason", "is missing"),
+        ("  - {when: {}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when", "has no condition"),
+        ("  - {when: {convicted_before: 2016-13-09}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.convicted_before", "expected a date"),
+        ("  - {when: {subsection_in: [b]}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.subsection_in", "is not a subsection"),
+        ("  - {when: {section_in: [11357.5]}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.section_in", "is not a Prop 64 section"),
+        ("  - {when: {statute_in: [PC 148]}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.statute_in", "is not a statute id"),
+        ("  - {when: {felony: yes please}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.felony", "expected true or false"),
+        ("  - {when: {felony: true}, then: {outcome: dismiss, reason: x}, else: 1}\n",
+         "flow[0].else", "unknown key"),
+        ("  - {when: {felony: true}, then: {outcome: dismiss, reason: x, reason_code: Bad}}\n",
+         "flow[0].then.reason_code", "lower-case"),
+        ("  - {id: a, when: {felony: true}, then: {outcome: dismiss, reason: x}}\n"
+         "  - {id: a, when: {felony: false}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[1].id", "another step's too"),
+        ("  - {id: '2', when: {felony: true}, then: {outcome: dismiss, reason: x}}\n"
+         "  - {when: {felony: false}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[1]", "policy.flow.2 is another step's too"),
+        ("  - {when: {related_charge: true}, then: {outcome: dismiss, reason: x}}\n",
+         "flow[0].when.related_charge", "related_convictions is leave"),
+    ],
+)  # fmt: skip
+def test_flow_errors_name_the_step_and_the_key(steps, key, problem):
+    error = yaml_error("name: x\nflow:\n" + steps + _FLOW_TAIL)
+    assert error.key == key
+    assert problem in error.problem
+    assert error.line is not None and error.file == "policy.yaml"
+
+
+def test_an_unknown_condition_lists_the_valid_ones_and_suggests_one():
+    error = yaml_error(
+        "flow:\n  - {when: {age_over: 50}, then: {outcome: dismiss, reason: x}}\n" + _FLOW_TAIL
+    )
+    assert "age_at_as_of_at_least" in error.hint and "deceased" in error.hint
+    steps = "  - {when: {deceasd: true}, then: {outcome: dismiss, reason: x}}\n"
+    assert "Did you mean deceased?" in str(yaml_error("flow:\n" + steps + _FLOW_TAIL))
+
+
+def test_a_flow_must_end_with_otherwise_and_only_there():
+    no_end = yaml_error("flow:\n  - {when: {felony: true}, then: {outcome: dismiss, reason: x}}\n")
+    assert "last step must be otherwise" in no_end.problem
+    early = yaml_error(
+        "flow:\n" + _FLOW_TAIL + "  - {when: {felony: true}, then: {outcome: dismiss, reason: x}}\n"
+    )
+    assert "otherwise must be the last step" in early.problem
+    assert "expected a list" in yaml_error("flow: []\n").problem
+    assert "expected a list" in yaml_error("flow: {felony: true}\n").problem
+    assert Policy.from_yaml_text("flow:\n" + _FLOW_TAIL).flow is not None  # otherwise alone
+
+
+@pytest.mark.parametrize(
+    "key_line",
+    ["dismiss: [11357]", "reduce: []", "additional_relief: {deceased: true}",
+     "misdemeanors: dismiss", "hand_review_11357_other: false"],
+)  # fmt: skip
+def test_a_flow_refuses_the_keys_it_replaces(key_line):
+    error = yaml_error(f"{key_line}\nflow:\n{_FLOW_TAIL}")
+    assert error.key == key_line.split(":")[0]
+    assert "replaces" in error.problem and error.line == 1
+
+
+def test_a_flow_step_can_be_built_in_python():
+    step = FlowStep(when={"felony": False}, then=FlowThen(outcome="dismiss", reason="x"))
+    assert step.conditions == {"felony": False}
+    otherwise = FlowStep(then=FlowThen(outcome="review", reason="y"))
+    policy = Policy(flow=(step, otherwise))
+    assert policy.flow == (step, otherwise) and hash(policy)
+    for bad in ((step,), (otherwise, step)):
+        with pytest.raises(ValidationError, match="otherwise"):
+            Policy(flow=bad)
+    with pytest.raises(ValidationError, match="unknown condition"):
+        FlowStep(when={"felon": False}, then=FlowThen(outcome="dismiss", reason="x"))
+
+
+@pytest.mark.parametrize(
+    "name", ["los-angeles", "sacramento", "san-joaquin", "contra-costa", "san-francisco"]
+)
+def test_the_pilot_policies_ship_with_a_flow_and_an_explanation(name):
+    path = shipped_policy(name)
+    policy = load_policy(path)
+    assert policy.name == name and policy.description
+    assert policy.flow is not None and policy.flow[-1].is_otherwise
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("#") and "gogen-behaviour.md" in text  # says where it comes from

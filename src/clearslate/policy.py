@@ -5,6 +5,9 @@ the law data under ``clearslate/laws``. This module holds only the office's *cho
 sections to dismiss or reduce, the gogen "additional relief" thresholds, and a few clearslate
 options that say how to act on facts gogen only displayed (disqualifying priors, the effective
 date, doubtful data, misdemeanours, related convictions, people still serving a sentence).
+Instead of gogen's chain an office may write its own ordered decision steps, a ``flow`` (the
+pilot counties' trees): conditions from a fixed vocabulary (:data:`FLOW_CONDITIONS`, each
+with its boundary) and a decision per step, validated here and compiled to SQL by the engine.
 
 Two input forms give the same frozen :class:`Policy`:
 
@@ -22,11 +25,14 @@ what is wrong and what to do. See ``docs/policy.md`` for every option and its le
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import difflib
 import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
@@ -45,12 +51,18 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_RELATED_SECTIONS",
+    "FLOW_CONDITIONS",
+    "FLOW_REPLACES",
+    "FLOW_UNKNOWN_FACTS",
+    "FLOW_VALUE_KINDS",
     "GOGEN_RELATED_SECTIONS",
     "SHIPPED_POLICIES",
     "VALID_SECTIONS",
@@ -58,6 +70,10 @@ __all__ = [
     "Disqualifiers",
     "DoubtfulData",
     "EffectiveDateRule",
+    "FlowCondition",
+    "FlowOutcome",
+    "FlowStep",
+    "FlowThen",
     "Misdemeanors",
     "Policy",
     "PolicyError",
@@ -360,6 +376,499 @@ def _range_check(field: str, value: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Custom flows: an office's own ordered decision steps (the pilot counties' decision trees)
+# --------------------------------------------------------------------------------------------
+
+# A flow replaces gogen's chain (dismiss, reduce, additional relief, and the misdemeanour and
+# "Other 11357" steps that sit in it). Setting one of these keys next to `flow` would have no
+# effect, so it is an error, as `route_to` without routing is.
+FLOW_REPLACES: tuple[str, ...] = (
+    "dismiss",
+    "reduce",
+    "additional_relief",
+    "misdemeanors",
+    "route_to",
+    "hand_review_11357_other",
+)
+
+
+class FlowOutcome(StrEnum):
+    """What a flow step decides."""
+
+    DISMISS = "dismiss"
+    REDUCE = "reduce"
+    NOT_ELIGIBLE = "not_eligible"
+    REVIEW = "review"
+
+
+@dataclass(frozen=True)
+class FlowCondition:
+    """One word of the flow vocabulary.
+
+    ``kind`` says what value it takes (see ``FLOW_VALUE_KINDS``); ``meaning`` says when it
+    holds; ``boundary`` says on which side of the line the boundary day falls. The engine
+    (``clearslate.engine.decide``) compiles each word to SQL over the decided convictions, and
+    a test checks that the two lists name the same words.
+    """
+
+    name: str
+    kind: str
+    about: str  # "conviction" (this conviction) or "person" (the whole record)
+    meaning: str
+    boundary: str = ""
+
+
+FLOW_VALUE_KINDS: dict[str, str] = {
+    "bool": "true or false",
+    "years": "a whole number of years, 1 to 100",
+    "age": "a whole number of years of age, 1 to 120",
+    "date": "a date, YYYY-MM-DD",
+    "sections": "a list of Prop 64 sections (11357, 11358, 11359, 11360)",
+    "subsections": "a list of subsections written as in the code, e.g. [(a), (b)(1)]",
+    "statutes": "a list of statute ids, e.g. [ca:bp:4060, ca:pc:148]",
+    "texts": "a text or a list of texts",
+}
+
+FLOW_UNKNOWN_FACTS = (
+    "A condition whose facts are unknown (a missing date) does not hold, whether the step asks "
+    "for true or for false: the otherwise step then decides, unless doubtful_data: review has "
+    "sent the conviction to review first. With doubtful_data: gogen a missing date is year 1, "
+    "as in gogen."
+)
+
+FLOW_CONDITIONS: dict[str, FlowCondition] = {
+    c.name: c
+    for c in (
+        FlowCondition(
+            "felony", "bool", "conviction",
+            "The conviction is a felony: CONV_STAT_DESCR is FELONY, or it is blank and "
+            "OFFENSE_TOC is F. `false` is a misdemeanour or an infraction.",
+        ),
+        FlowCondition(
+            "section_in", "sections", "conviction",
+            "The conviction's Prop 64 section is one of these (any subsection).",
+        ),
+        FlowCondition(
+            "subsection_in", "subsections", "conviction",
+            "The conviction's subsections begin with one of these: (b) covers (b) and (b)(1). "
+            "A conviction with no subsection never matches. Letters are read without regard "
+            "to case, so 11357(B) and 11357(b) are the same.",
+        ),
+        FlowCondition(
+            "statute_in", "statutes", "conviction",
+            "The conviction's statute is one of these statute ids or under one: ca:bp:4060 "
+            "covers BP 4060(a).",
+        ),
+        FlowCondition(
+            "code_section_starts_with", "texts", "conviction",
+            "gogen's code section (the offence text before its first '-', or the comment's "
+            "when the offence says SEE COMMENT FOR CHARGE) starts with one of these texts. Case "
+            "and surrounding spaces are ignored.",
+        ),
+        FlowCondition(
+            "related_charge", "bool", "conviction",
+            "The conviction is a related charge: its statute is under one of the policy's "
+            "related_sections and it is not a Prop 64 conviction. Only a step that names this "
+            "condition can decide a related conviction; every other step decides Prop 64 "
+            "convictions only. Needs related_convictions: clear or review.",
+        ),
+        FlowCondition(
+            "prop64_in_cycle", "bool", "conviction",
+            "The conviction's arrest cycle (the person's CNT_ORDER characters 1-3) holds a "
+            "Prop 64 charge on any row: arrest or court, convicted or not. Always true for a "
+            "related conviction that is decided, since only those are decided.",
+        ),
+        FlowCondition(
+            "convicted_before", "date", "conviction",
+            "The conviction is dated before this date.",
+            "Exclusive: a conviction on the date itself does not count.",
+        ),
+        FlowCondition(
+            "convicted_on_or_after", "date", "conviction",
+            "The conviction is dated on or after this date.",
+            "Inclusive: a conviction on the date itself counts.",
+        ),
+        FlowCondition(
+            "on_or_after_effective_date", "bool", "conviction",
+            "The conviction is dated on or after Prop 64's effective date, read from the law "
+            "data (2016-11-09), not from the policy.",
+            "Inclusive: a conviction on the effective date itself counts.",
+        ),
+        FlowCondition(
+            "sentence_completed", "bool", "conviction",
+            "This conviction's sentence has ended by the as-of date. The end is the "
+            "conviction date plus every sentence part, in calendar days, months and years.",
+            "Inclusive: a sentence that ends on the as-of date is completed.",
+        ),
+        FlowCondition(
+            "under_21_at_conviction", "bool", "conviction",
+            "The person was under 21 on the conviction date.",
+            "Exclusive: a conviction on the 21st birthday is not under 21 (gogen's rule).",
+        ),
+        FlowCondition(
+            "age_at_as_of_at_least", "age", "person",
+            "The person is at least N years old on the as-of date.",
+            "Inclusive: a person whose Nth birthday is the as-of date counts. A 29 February "
+            "birthday falls on 1 March in other years.",
+        ),
+        FlowCondition(
+            "age_at_as_of_at_most", "age", "person",
+            "The person is at most N years old on the as-of date, in whole years: until the "
+            "day before the (N+1)th birthday.",
+            "Inclusive: a person whose (N+1)th birthday is the day after the as-of date "
+            "counts; on that birthday they do not.",
+        ),
+        FlowCondition(
+            "more_than_one_conviction", "bool", "person",
+            "The person has more than one conviction on the record: any offence, any county, "
+            "any date, every input file.",
+        ),
+        FlowCondition(
+            "only_prop64_convictions", "bool", "person",
+            "Every conviction on the person's record is a Prop 64 conviction.",
+        ),
+        FlowCondition(
+            "years_since_any_conviction_over", "years", "person",
+            "The person's most recent conviction (any offence, any county) is more than N "
+            "years before the as-of date.",
+            "Exclusive: a most recent conviction exactly N years before the as-of date does "
+            "not count (gogen's crime-free rule).",
+        ),
+        FlowCondition(
+            "no_conviction_within_years", "years", "person",
+            "No conviction on the person's record is dated after the as-of date minus N years.",
+            "Inclusive: a most recent conviction exactly N years before the as-of date counts "
+            "(the Los Angeles pilot's rule).",
+        ),
+        FlowCondition(
+            "all_sentences_completed", "bool", "person",
+            "Every sentence on the person's record has ended by the as-of date. Unknown when "
+            "no sentence is still running but a conviction has no date.",
+            "Inclusive: a sentence that ends on the as-of date is completed.",
+        ),
+        FlowCondition(
+            "superstrike_prior", "bool", "person",
+            "A superstrike conviction (PC 667(e)(2)(C)(iv), from the statute catalogue) is "
+            "dated before this conviction; with prior_means: anywhere_on_record, anywhere on "
+            "the record.",
+            "Exclusive: a superstrike on the same day is not a prior.",
+        ),
+        FlowCondition(
+            "pc290_prior", "bool", "person",
+            "A conviction for a PC 290(c) registrable offence is dated before this "
+            "conviction; with prior_means: anywhere_on_record, anywhere on the record. A "
+            "registration without that conviction on the record is not a dated prior: use "
+            "pc290_registration for it.",
+            "Exclusive: a conviction on the same day is not a prior.",
+        ),
+        FlowCondition(
+            "pc290_registration", "bool", "person",
+            "The record holds a PC 290 registration (a REGISTRATION step of a 290 offence), "
+            "whatever its date.",
+        ),
+        FlowCondition(
+            "two_priors", "bool", "person",
+            "Two or more convictions under this conviction's Prop 64 section are dated before "
+            "it; with prior_means: anywhere_on_record, two or more others anywhere.",
+            "Exclusive: a conviction on the same day is not a prior.",
+        ),
+        FlowCondition(
+            "deceased", "bool", "person",
+            "The DOJ record marks the person deceased.",
+        ),
+    )
+}  # fmt: skip
+
+_SUBSECTIONS = re.compile(r"(?:\([0-9a-z]+\))+", re.IGNORECASE)
+_STEP_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,59}")
+_REASON_CODE = re.compile(r"[a-z0-9][a-z0-9_]{0,59}")
+
+
+class _FlowProblem(ValueError):
+    """A problem in a flow, with where it is (a path under `flow`) and what to do."""
+
+    def __init__(self, message: str, at: tuple[str | int, ...] = (), hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.at = at
+        self.hint = hint
+
+
+def _valid_conditions_hint() -> str:
+    return f"Valid conditions: {', '.join(FLOW_CONDITIONS)}. See docs/policy.md."
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _condition_value(cond: FlowCondition, value: Any) -> Any:
+    """The validated value of one condition (lists become tuples), or _FlowProblem."""
+    kind = cond.kind
+    expected = FLOW_VALUE_KINDS[kind]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise _FlowProblem(f"expected true or false, got {_show(value)}")
+        return value
+    if kind in ("years", "age"):
+        high = 100 if kind == "years" else 120
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise _FlowProblem(f"expected {expected}, got {_show(value)}")
+        return value
+    if kind == "date":
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value.isoformat()
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            with contextlib.suppress(ValueError):
+                return dt.date.fromisoformat(value).isoformat()
+        raise _FlowProblem(f"expected {expected}, got {_show(value)}")
+    items = _as_list(value)
+    if not items:
+        raise _FlowProblem(f"is empty; expected {expected}")
+    out: list[str] = []
+    for item in items:
+        if kind == "sections":
+            text = str(item) if isinstance(item, int) and not isinstance(item, bool) else item
+            if text not in VALID_SECTIONS:
+                raise _FlowProblem(_section_problem(item))
+        elif kind == "subsections":
+            if not isinstance(item, str) or not _SUBSECTIONS.fullmatch(item.strip()):
+                raise _FlowProblem(
+                    f"{_show(item)} is not a subsection; expected {expected}",
+                    hint="Write subsections in parentheses, e.g. (b) or (a)(1).",
+                )
+            text = item.strip().lower()
+        elif kind == "statutes":
+            if not isinstance(item, str) or not _STATUTE_ID.fullmatch(item):
+                raise _FlowProblem(
+                    f"{_show(item)} is not a statute id (jurisdiction:code:section[:subsection…],"
+                    " lower case, e.g. ca:bp:4060)"
+                )
+            text = item
+        else:  # texts
+            if not isinstance(item, str) or not item.strip():
+                raise _FlowProblem(f"expected {expected}, got {_show(item)}")
+            text = item
+        out.append(text)
+    return tuple(out)
+
+
+def _check_when(raw: Any) -> tuple[tuple[str, Any], ...]:
+    """Validate a step's `when` mapping; the result keeps the order written."""
+    pairs = list(raw.items()) if isinstance(raw, Mapping) else raw
+    if not isinstance(pairs, list | tuple) or not all(
+        isinstance(p, list | tuple) and len(p) == 2 for p in pairs
+    ):
+        raise _FlowProblem(
+            "expected a mapping of conditions to values",
+            hint="Write e.g. when: {felony: true, section_in: [11359]}.",
+        )
+    if not pairs:
+        raise _FlowProblem(
+            "has no condition",
+            hint="Give at least one condition, or make this the final otherwise step.",
+        )
+    checked: list[tuple[str, Any]] = []
+    for name, value in pairs:
+        cond = FLOW_CONDITIONS.get(name) if isinstance(name, str) else None
+        if cond is None:
+            close = difflib.get_close_matches(str(name), FLOW_CONDITIONS, n=1, cutoff=0.6)
+            suggestion = f" Did you mean {close[0]}?" if close else ""
+            raise _FlowProblem(
+                f"unknown condition {_show(name)}",
+                at=(str(name),),
+                hint=_valid_conditions_hint() + suggestion,
+            )
+        try:
+            checked.append((name, _condition_value(cond, value)))
+        except _FlowProblem as problem:
+            raise _FlowProblem(
+                problem.message,
+                at=(name,),
+                hint=problem.hint or "See the flow conditions in docs/policy.md.",
+            ) from None
+    return tuple(checked)
+
+
+def _one_line(value: str, limit: int) -> str:
+    if not value.strip() or "\n" in value or "\r" in value or len(value) > limit:
+        raise PydanticCustomError(
+            "one_line", f"must be one non-blank line of at most {limit} characters"
+        )
+    return value
+
+
+class FlowThen(BaseModel):
+    """What a flow step decides: the outcome and the words a person reads."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: FlowOutcome
+    reason: Annotated[StrictStr, AfterValidator(lambda v: _one_line(v, 200))]
+    determination: Annotated[StrictStr, AfterValidator(lambda v: _one_line(v, 100))] | None = None
+    reason_code: StrictStr | None = None
+
+    @field_validator("reason_code")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and not _REASON_CODE.fullmatch(value):
+            raise PydanticCustomError(
+                "reason_code", "must be lower-case letters, digits and _, e.g. serving_sentence"
+            )
+        return value
+
+
+class FlowStep(BaseModel):
+    """One step of a flow: when every condition holds, ``then`` decides.
+
+    The final step of a flow has no conditions (``when`` is empty): it is the ``otherwise``
+    step, which decides whatever the steps before it left.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: StrictStr | None = None
+    when: tuple[tuple[str, Any], ...] = ()
+    then: FlowThen
+
+    @field_validator("id")
+    @classmethod
+    def _step_id(cls, value: str | None) -> str | None:
+        if value is not None and not _STEP_ID.fullmatch(value):
+            raise PydanticCustomError(
+                "step_id", "must be lower-case letters, digits, _ and -, e.g. la-misdemeanor"
+            )
+        return value
+
+    @field_validator("when", mode="before")
+    @classmethod
+    def _conditions(cls, value: Any) -> tuple[tuple[str, Any], ...]:
+        if value in ((), [], None):
+            return ()
+        try:
+            return _check_when(value)
+        except _FlowProblem as problem:
+            where = ".".join(map(str, problem.at))
+            raise ValueError(f"{where}: {problem}. {problem.hint}") from None
+
+    @property
+    def is_otherwise(self) -> bool:
+        return not self.when
+
+    @property
+    def conditions(self) -> dict[str, Any]:
+        return dict(self.when)
+
+    @model_serializer
+    def _as_written(self) -> dict[str, Any]:
+        """The YAML form: {id, when, then} or {id, otherwise}, lists for tuples."""
+        then = {k: v for k, v in self.then.model_dump(mode="json").items() if v is not None}
+        data: dict[str, Any] = {} if self.id is None else {"id": self.id}
+        if self.is_otherwise:
+            data["otherwise"] = then
+        else:
+            data["when"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.when}
+            data["then"] = then
+        return data
+
+
+def _flow_step(raw: Any, index: int, last: bool) -> FlowStep:
+    """One raw step (a mapping from YAML) as a FlowStep, or _FlowProblem naming where."""
+    if isinstance(raw, FlowStep):  # built in Python: only its place in the flow is left to check
+        if raw.is_otherwise != last:
+            raise _FlowProblem(
+                f"step {index + 1}: "
+                + ("otherwise must be the last step" if raw.is_otherwise else
+                   "the last step must be otherwise (a step with no conditions)"),
+                at=(index,),
+            )  # fmt: skip
+        return raw
+    if not isinstance(raw, Mapping):
+        raise _FlowProblem(
+            f"step {index + 1}: expected a mapping with when and then (or otherwise)",
+            at=(index,),
+        )
+    keys = set(raw)
+    allowed = {"id", "otherwise"} if "otherwise" in keys else {"id", "when", "then"}
+    for key in raw:
+        if key not in allowed:
+            raise _FlowProblem(
+                f"step {index + 1}: unknown key {_show(key)}",
+                at=(index, str(key)),
+                hint="A step has when and then (and an optional id); the last step has "
+                "otherwise (and an optional id).",
+            )
+    if "otherwise" in keys and not last:
+        raise _FlowProblem(
+            f"step {index + 1}: otherwise must be the last step",
+            at=(index, "otherwise"),
+            hint="Steps after otherwise could never decide anything; move them before it.",
+        )
+    if "otherwise" not in keys and last:
+        raise _FlowProblem(
+            f"step {index + 1}: the last step must be otherwise",
+            at=(index,),
+            hint="End the flow with - otherwise: {outcome: review, reason: ...} so that no "
+            "conviction is left without a decision.",
+        )
+    if "otherwise" not in keys:
+        for key in ("when", "then"):
+            if key not in keys:
+                raise _FlowProblem(f"step {index + 1}: {key} is missing", at=(index,))
+    try:
+        when = () if "otherwise" in keys else _check_when(raw["when"])
+    except _FlowProblem as problem:
+        raise _FlowProblem(
+            f"step {index + 1}: {problem.message}", (index, "when", *problem.at), problem.hint
+        ) from None
+    then_key = "otherwise" if "otherwise" in keys else "then"
+    try:
+        return FlowStep(id=raw.get("id"), when=when, then=raw[then_key])
+    except ValidationError as exc:
+        error = exc.errors(include_url=False)[0]
+        loc = tuple(error["loc"])
+        where = (then_key, *loc[1:]) if loc and loc[0] == "then" else loc
+        field = next((p for p in reversed(where) if isinstance(p, str)), "")
+        problem = _PYDANTIC_PROBLEMS.get(error["type"], error["msg"])
+        if error["type"] == "missing":
+            problem = "is missing"
+        elif error["type"] == "enum":
+            problem = f"{_show(error.get('input'))} is not one of the allowed values"
+        hint = {
+            "outcome": "Allowed: dismiss, reduce, not_eligible or review.",
+            "reason": "Write the reason a person reads, in quotes if it has a colon.",
+            "id": 'Write the id as text; quote a number, e.g. id: "11357".',
+        }.get(field, "")
+        raise _FlowProblem(
+            f"step {index + 1}: {problem}", (index, *where), hint or DOCS_HINT
+        ) from None
+
+
+def _parse_flow(raw: Any) -> tuple[FlowStep, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list | tuple) or not raw:
+        raise _FlowProblem(
+            "expected a list of steps ending with otherwise",
+            hint="Write flow: as a list, e.g. - when: {felony: false} then: {...}.",
+        )
+    steps = tuple(_flow_step(item, i, i == len(raw) - 1) for i, item in enumerate(raw))
+    # Each step's rule is policy.flow.<id>, or policy.flow.<n> / policy.flow.otherwise
+    # without one: two steps must not share a rule id.
+    seen: set[str] = set()
+    for i, step in enumerate(steps):
+        name = step.id or ("otherwise" if step.is_otherwise else str(i + 1))
+        if name in seen:
+            raise _FlowProblem(
+                f"step {i + 1}: its rule id policy.flow.{name} is another step's too",
+                at=(i, "id") if step.id else (i,),
+                hint="Each step's id names its rule in explanations; make it unique.",
+            )
+        seen.add(name)
+    return steps
+
+
+# --------------------------------------------------------------------------------------------
 # The models
 # --------------------------------------------------------------------------------------------
 
@@ -431,6 +940,8 @@ class Policy(BaseModel):
     related_sections: tuple[StatuteId, ...] = DEFAULT_RELATED_SECTIONS
     still_serving: StillServing = StillServing.RESENTENCE
     hand_review_11357_other: StrictBool = False
+    # Declared last: its validator reads related_convictions, and it replaces the chain above.
+    flow: tuple[FlowStep, ...] | None = None
 
     @field_validator("name")
     @classmethod
@@ -475,6 +986,51 @@ class Policy(BaseModel):
             )
         return value
 
+    @field_validator("flow", mode="before")
+    @classmethod
+    def _flow_steps(cls, value: Any, info: ValidationInfo) -> tuple[FlowStep, ...] | None:
+        try:
+            steps = _parse_flow(value)
+        except _FlowProblem as problem:
+            raise PydanticCustomError(
+                "flow", "{message}", {"message": problem.message, "at": problem.at,
+                                      "hint": problem.hint},
+            ) from None  # fmt: skip
+        # A related conviction is decided only when related_convictions lets it in, so a
+        # step about related charges under `leave` could never match: say so.
+        if steps and info.data.get("related_convictions") == RelatedConvictions.LEAVE:
+            for i, step in enumerate(steps):
+                if "related_charge" in step.conditions:
+                    raise PydanticCustomError(
+                        "flow",
+                        "{message}",
+                        {
+                            "message": f"step {i + 1}: related_charge is used but "
+                            "related_convictions is leave, so related convictions are never "
+                            "decided and this step would have no effect",
+                            "at": (i, "when", "related_charge"),
+                            "hint": "Set related_convictions: clear or review.",
+                        },
+                    )
+        return steps
+
+    @model_validator(mode="after")
+    def _flow_replaces_the_chain(self) -> Policy:
+        if self.flow is None:
+            return self
+        for key in FLOW_REPLACES:
+            if key in self.model_fields_set:
+                raise PydanticCustomError(
+                    "flow_replaces",
+                    "{message}",
+                    {
+                        "message": f"is set but the policy has a flow, which replaces "
+                        f"{', '.join(FLOW_REPLACES)}; it would have no effect",
+                        "key": key,
+                    },
+                )
+        return self
+
     # ---- reading ---------------------------------------------------------------------------
 
     @classmethod
@@ -504,7 +1060,13 @@ class Policy(BaseModel):
         """The gogen 0.2.13 eligibility-options object for this policy (BEAR interop).
 
         Only the gogen options are carried; clearslate's own options have no gogen equivalent.
+        A policy with a ``flow`` has none at all: :class:`PolicyError`.
         """
+        if self.flow is not None:
+            raise PolicyError(
+                "a policy with a flow cannot be written as gogen eligibility options",
+                hint="gogen's options hold only dismiss/reduce lists and additional relief.",
+            )
         relief = self.additional_relief
         return {
             "baselineEligibility": {
@@ -519,8 +1081,13 @@ class Policy(BaseModel):
     def to_yaml_mapping(self) -> dict[str, Any]:
         """This policy in the YAML schema, keys in schema order, inert keys left out."""
         data = self.model_dump(mode="json")
+        if self.flow is None:
+            del data["flow"]
+        else:  # the keys a flow replaces are at their defaults (enforced) and refused beside it
+            for key in FLOW_REPLACES:
+                data.pop(key, None)
         if self.route_to is None:
-            del data["route_to"]
+            data.pop("route_to", None)
         if self.related_convictions == RelatedConvictions.LEAVE:
             del data["related_sections"]
         return data
@@ -579,6 +1146,8 @@ _ALLOWED: dict[str, str] = {
     "related_convictions: clear or review",
     "still_serving": "resentence or review",
     "hand_review_11357_other": "true or false",
+    "flow": "a list of steps (when: {condition: value}, then: {outcome, reason}) ending with "
+    "an otherwise step",
 }
 
 _TOP_KEYS: tuple[str, ...] = tuple(Policy.model_fields)
@@ -950,6 +1519,19 @@ def _from_validation_error(exc: ValidationError, root: yaml.Node | None) -> Poli
     allowed = _ALLOWED.get(field or "")
     hint = f"Allowed: {allowed}. {DOCS_HINT}" if allowed else DOCS_HINT
     gogen_message = None
+    if kind in ("flow", "flow_replaces"):
+        ctx = error.get("ctx") or {}
+        loc = (*loc, *ctx.get("at", ())) if kind == "flow" else (ctx["key"],)
+        line, column = _mark(_node_at(root, loc, key=True) or _node_at(root, loc))
+        if line is None:  # a key the YAML does not hold (a missing one): point at its parent
+            line, column = _mark(_node_at(root, loc[:-1]))
+        return PolicyError(
+            ctx["message"],
+            key=_key_text(loc),
+            line=line,
+            column=column,
+            hint=ctx.get("hint") or DOCS_HINT,
+        )
     if kind == "extra_forbidden":  # only reachable through Python mappings with odd keys
         parent = _key_text(loc[:-1]) or None
         valid = _RELIEF_KEYS if parent == "additional_relief" else _TOP_KEYS

@@ -175,6 +175,10 @@ def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> N
                    count(*) FILTER (WHERE prop64_section = '11359') AS hs11359,
                    count(*) FILTER (WHERE prop64_section = '11360') AS hs11360,
                    count(*) FILTER (WHERE felony) AS felonies,
+                   -- for "every sentence completed": the last sentence end, and how many
+                   -- convictions have no date (so no known end)
+                   max(sentence_end) AS last_sentence_end,
+                   count(*) FILTER (WHERE event_date IS NULL) AS undated_convictions,
                    string_agg(CASE WHEN is_superstrike THEN raw_section END, ';'
                               ORDER BY row_id) AS superstrike_sections,
                    string_agg(CASE WHEN is_pc290 THEN raw_section END, ';'
@@ -189,6 +193,7 @@ def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> N
                coalesce(c.hs11357, 0) AS hs11357, coalesce(c.hs11358, 0) AS hs11358,
                coalesce(c.hs11359, 0) AS hs11359, coalesce(c.hs11360, 0) AS hs11360,
                coalesce(c.felonies, 0) AS felonies,
+               c.last_sentence_end, coalesce(c.undated_convictions, 0) AS undated_convictions,
                c.superstrike_sections, c.pc290_sections
         FROM person p
         LEFT JOIN flags f USING (subject_id)

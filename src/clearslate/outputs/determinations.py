@@ -15,14 +15,15 @@ FACT_COLUMNS: tuple[str, ...] = (
     "county", "sentence_end", "subject_convictions", "subject_prop64_convictions",
     "last_conviction_date", "deceased", "superstrike_sections", "first_superstrike_date",
     "pc290_sections", "pc290_registration", "first_pc290_date", "same_section_priors",
-    "same_section_convictions",
+    "same_section_convictions", "related_charge", "prop64_in_cycle", "first_pc290_conviction",
+    "subject_last_sentence_end", "subject_undated_convictions",
 )  # fmt: skip
 
 DETERMINATION_COLUMNS = (
     "subject_id", "cii_number", "name", "dob", "county", "court", "case_number", "cnt_order",
     "source_file", "source_line", "code_section_raw", "statute", "felony", "disposition_date",
     "outcome", "reason", "citation", "rule_id", "reason_code", "determination",
-    "sentence_end", "sentence_status", "facts",
+    "sentence_end", "sentence_status", "race", "gender", "facts",
 )  # fmt: skip
 
 
@@ -33,7 +34,7 @@ def determinations_select(table: str = "determinations") -> str:
                case_numbers AS case_number, cnt_order, source_file, source_line,
                code_section_raw, statute_id AS statute, felony,
                conviction_date AS disposition_date, outcome, reason, citation, rule_id,
-               reason_code, determination, sentence_end, sentence_status,
+               reason_code, determination, sentence_end, sentence_status, race, gender,
                to_json(struct_pack({facts}))::VARCHAR AS facts
         FROM {table} ORDER BY row_id"""
 

@@ -163,7 +163,8 @@ def clearslate_summary(
         ),
         "by_section": _grouped(
             con,
-            """SELECT coalesce(prop64_section, 'comment:' || comment_prop64_section)
+            """SELECT coalesce(prop64_section, 'comment:' || comment_prop64_section,
+                               'related:' || statute_id)
                       || ' ' || CASE WHEN felony THEN 'felony' ELSE 'misdemeanor' END,
                       count(*) FROM determinations GROUP BY 1 ORDER BY 1""",
         ),
