@@ -1,0 +1,206 @@
+"""The stand-alone DuckDB experiments behind the tuning ideas of docs/performance.md.
+
+Each runs in a fresh DuckDB with clearslate's settings (memory limit, spill folder,
+insertion order kept) on a generated research file, and prints seconds and peak RSS:
+
+    reader   read_csv into a table: all 95 columns, only the 19 the decisions read, a bare
+             count(*); then the copy of the scanned table into a second table (as doj_rows)
+    lines    the 95 DOJ fields of every row as one CSV line: `||` chain or concat_ws, with
+             or without go_csv quoting (and checks that both give the same lines)
+    stream   the All_Results file: materialised lines + COPY ORDER BY (the current way) or one
+             streamed COPY (concat_ws, POSITIONAL JOIN, header as column name), compared by hash
+
+    PYTHONPATH=src python bench/experiments.py reader --input bench/out/doj_la_1000000_s1.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import resource
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+
+from clearslate.outputs.gogen_bundle import GO_CSV_MACRO
+from clearslate.sources.ca_doj import MAX_RECORD_BYTES, _columns_sql
+from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, ELIGIBILITY_COLUMNS
+
+# The DOJ columns that facts, decisions, determinations and summaries read (docs/performance.md).
+DECISION_COLUMNS = (
+    "CII_NUMBER", "CNT_ORDER", "COMMENT_TEXT", "CONV_STAT_DESCR", "DISP_DESCR", "GENDER",
+    "OFFENSE_DESCR", "OFFENSE_TOC", "OFN", "PRI_DOB", "PRI_NAME", "RACE_DESCR", "SENT_LENGTH",
+    "SENT_TIME_CODE", "STP_EVENT_DATE", "STP_ORI_CNTY_NAME", "STP_ORI_DESCR", "STP_TYPE_DESCR",
+    "SUBJECT_ID",
+)  # fmt: skip
+
+
+def _connect(limit: str, workdir: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        config={
+            "memory_limit": limit,
+            "temp_directory": workdir,
+            "preserve_insertion_order": True,
+        }
+    )
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def _peak() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _timed(label: str, fn: Callable[[], object]) -> object:
+    started = time.perf_counter()
+    try:
+        result = fn()
+    except duckdb.Error as exc:
+        print(f"{label:<58} FAILED after {time.perf_counter() - started:6.2f} s: "
+              f"{str(exc).splitlines()[0]}")  # fmt: skip
+        return None
+    print(f"{label:<58} {time.perf_counter() - started:7.2f} s  peak {_peak():6.0f} MiB")
+    return result
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _strict(path: Path) -> str:
+    """read_csv as clearslate's reader calls it (UTF-8, LF line ends)."""
+    return (
+        f"read_csv({_sql_path(path)}, columns = {_columns_sql()}, header = true, "
+        "auto_detect = false, delim = ',', quote = '\"', escape = '\"', strict_mode = true, "
+        f"max_line_size = {MAX_RECORD_BYTES}, encoding = 'utf-8', null_padding = false, "
+        "allow_quoted_nulls = false, nullstr = '\x00', new_line = '\\n', "
+        "store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"
+    )
+
+
+def _load(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    con.execute(f"CREATE TABLE doj0 AS SELECT * FROM {_strict(path)}")
+    con.execute("CREATE TABLE doj AS SELECT rowid AS row_id, * FROM doj0; DROP TABLE doj0")
+
+
+def reader(args: argparse.Namespace, workdir: str) -> None:
+    read = _strict(args.input)
+    cols = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
+    for label, sql in (
+        ("count(*), strict options", f"SELECT count(*) FROM {read}"),
+        ("CREATE TABLE, all 95 columns", f"CREATE TEMP TABLE t AS SELECT * FROM {read}"),
+        ("CREATE TABLE, 19 decision columns", f"CREATE TEMP TABLE t AS SELECT {cols} FROM {read}"),
+    ):
+        con = _connect(args.memory_limit, workdir)  # one database each: no cache carried over
+        _timed(f"{label} ({args.memory_limit})", lambda c=con, s=sql: c.execute(s))
+        if "95" in label:
+            _timed(
+                "  then copy it into a second table (as doj_rows)",
+                lambda c=con: c.execute(
+                    "CREATE TABLE t2 AS SELECT rowid AS row_id, 0 AS file_index, "
+                    "rowid + 2 AS source_line, * FROM t"
+                ),
+            )
+        con.close()
+
+
+def lines(args: argparse.Namespace, workdir: str) -> None:
+    con = _connect(args.memory_limit, workdir)
+    _timed("load", lambda: _load(con, args.input))
+    con.execute(GO_CSV_MACRO)
+    cols = [f'"{c}"' for c in DOJ_COLUMNS]
+    variants = {
+        "|| chain, go_csv (as build_bundle_lines)": " || ',' || ".join(
+            f"go_csv({c})" for c in cols
+        ),
+        "concat_ws, go_csv": "concat_ws(',', " + ", ".join(f"go_csv({c})" for c in cols) + ")",
+        "|| chain, no quoting": " || ',' || ".join(f"coalesce({c}, '')" for c in cols),
+        "concat_ws, no quoting": "concat_ws(',', " + ", ".join(f"coalesce({c}, '')" for c in cols)
+        + ")",
+    }  # fmt: skip
+    for _ in range(args.repeat):
+        for label, expr in variants.items():
+            _timed(
+                label, lambda e=expr: con.execute(f"SELECT sum(length({e})) FROM doj").fetchone()
+            )
+    a, b = variants["|| chain, go_csv (as build_bundle_lines)"], variants["concat_ws, go_csv"]
+    differ = con.execute(f"SELECT count(*) FROM doj WHERE ({a}) IS DISTINCT FROM ({b})").fetchone()
+    print(f"rows whose lines differ between || and concat_ws: {differ[0]}")
+
+
+def _sha(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 23):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+def stream(args: argparse.Namespace, workdir: str) -> None:
+    con = _connect(args.memory_limit, workdir)
+    _timed("load", lambda: _load(con, args.input))
+    # A stand-in for bundle_eligibility: 18 text columns in row order, a third needing quotes.
+    con.execute(
+        "CREATE TABLE elig AS SELECT row_id, "
+        + ", ".join(f"CASE WHEN row_id % 3 = 0 THEN 'x, {i}' ELSE '' END AS c{i}" for i in range(1, 19))
+        + " FROM doj ORDER BY row_id"
+    )  # fmt: skip
+    con.execute(GO_CSV_MACRO)
+    cols = [f'd."{c}"' for c in DOJ_COLUMNS] + [f"e.c{i}" for i in range(1, 19)]
+    header = ",".join(list(DOJ_COLUMNS) + list(ELIGIBILITY_COLUMNS))
+    opts = "(FORMAT csv, HEADER {h}, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
+    work = Path(workdir)
+    current, streamed = work / "current.csv", work / "streamed.csv"
+    chain = " || ',' || ".join(f"go_csv({c})" for c in cols)
+    made = _timed(
+        "current: CREATE TABLE lines (|| chain)",
+        lambda: con.execute(
+            f"CREATE TABLE lines AS SELECT d.row_id, {chain} AS line "
+            "FROM doj d JOIN elig e USING (row_id)"
+        ),
+    )
+    if made is not None:
+        quoted_header = header.replace("'", "''")
+        _timed(
+            "current: COPY (header UNION ALL lines) ORDER BY row_id",
+            lambda: con.execute(
+                f"COPY (SELECT line FROM (SELECT -1 AS row_id, '{quoted_header}' AS line "
+                "UNION ALL SELECT row_id, line FROM lines) ORDER BY row_id) "
+                f"TO {_sql_path(current)} {opts.format(h='false')}"
+            ),
+        )
+        con.execute("DROP TABLE lines")
+    ws = "concat_ws(',', " + ", ".join(f"go_csv({c})" for c in cols) + ")"
+    column = header.replace('"', '""')
+    _timed(
+        "streamed: COPY concat_ws, POSITIONAL JOIN, no sort",
+        lambda: con.execute(
+            f'COPY (SELECT {ws} AS "{column}" FROM doj d POSITIONAL JOIN elig e) '
+            f"TO {_sql_path(streamed)} {opts.format(h='true')}"
+        ),
+    )
+    for path in (current, streamed):
+        if path.exists():
+            print(f"{path.name:<14} {path.stat().st_size:>12,} bytes  sha256 {_sha(path)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("experiment", choices=["reader", "lines", "stream"])
+    ap.add_argument("--input", type=Path, default=Path("bench/out/doj_la_1000000_s1.csv"))
+    ap.add_argument("--memory-limit", default="1GB")
+    ap.add_argument("--repeat", type=int, default=2)
+    args = ap.parse_args(argv)
+    if not args.input.exists():
+        ap.error(f"{args.input}: no such file (run bench/run_bench.py first to make it)")
+    with tempfile.TemporaryDirectory(prefix="clearslate-exp-") as workdir:
+        {"reader": reader, "lines": lines, "stream": stream}[args.experiment](args, workdir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
