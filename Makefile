@@ -25,8 +25,13 @@ demo: $(STAMP)
 	$(BIN)/clearslate explain --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \
 		--compute-at 2020-07-01 --policy dismiss-all \
 		--subject $$(sed -n 2p $(DEMO)/research_file.csv | cut -d, -f3)
+	$(BIN)/clearslate generate-addresses $(DEMO)/results --output $(DEMO)/addresses.csv --seed 2016
+	$(BIN)/clearslate documents $(DEMO)/results --out $(DEMO)/documents \
+		--addresses $(DEMO)/addresses.csv --office examples/office.yaml --date 2020-07-01 --force
 	@echo
-	@echo "Results: $(DEMO)/results (determinations.csv, summary.json, gogen bundle, errors.csv)"
+	@echo "Impact report: $(DEMO)/results/report.html (and report.pdf)"
+	@echo "Results:       $(DEMO)/results (determinations.csv, summary.json, gogen bundle, errors.csv)"
+	@echo "Documents:     $(DEMO)/documents (motions, orders, exhibits, letters, mailing manifest)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)

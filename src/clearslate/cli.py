@@ -373,10 +373,13 @@ def version() -> None:
 
 
 # Commands that live in their own modules (each imports its heavy parts only when run).
+from clearslate.cli_documents import documents, generate_addresses  # noqa: E402
 from clearslate.cli_report import compare, report  # noqa: E402
 
 app.command()(report)
 app.command()(compare)
+app.command()(documents)
+app.command("generate-addresses")(generate_addresses)
 
 
 def main() -> None:

@@ -1,0 +1,338 @@
+"""The run's determinations as the documents see them: after the reviewers' decisions, only
+the convictions that get relief (dismiss or reduce), grouped by court and kind of relief."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clearslate.laws.ca_prop64 import prop64_law
+
+# The determinations' columns the documents read (a run may have more).
+REQUIRED_COLUMNS = (
+    "subject_id", "cii_number", "name", "dob", "county", "court", "case_number", "cnt_order",
+    "source_file", "source_line", "code_section_raw", "statute", "felony", "disposition_date",
+    "outcome", "citation", "rule_id", "sentence_status", "facts",
+)  # fmt: skip
+
+
+class DocumentsError(Exception):
+    """A documents-level error: nothing usable can be written; the message says what to do."""
+
+
+OFFENCES = {
+    # section: (English, Spanish): what the conviction was for, in plain words
+    "11357": ("Possession of cannabis", "Posesión de cannabis"),
+    "11358": ("Growing cannabis", "Cultivo de cannabis"),
+    "11359": ("Possession of cannabis for sale", "Posesión de cannabis para la venta"),
+    "11360": (
+        "Selling, moving or giving away cannabis",
+        "Venta, transporte o regalo de cannabis",
+    ),
+}
+RELIEF_TITLES = {
+    ("dismiss", "completed"): "Dismiss and seal",
+    ("dismiss", "serving"): "Recall sentence; dismiss and seal",
+    ("reduce", "completed"): "Redesignate as misdemeanor",
+    ("reduce", "serving"): "Recall sentence; resentence as misdemeanor",
+    ("dismiss", "related"): "Dismiss related charge (office discretion)",
+    ("reduce", "related"): "Reduce related charge (office discretion)",
+}
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    run_dir: Path
+    as_of: dt.date
+    counties: str
+    law_version: str
+    manifest: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One motion: the convictions of one court that get one kind of relief."""
+
+    court: str
+    relief: str  # dismiss | reduce
+    track: str  # completed | serving (HS 11361.8(a)-(c)) | related (not Prop 64 relief)
+    county: str
+    convictions: int
+    people: int
+    cases: int
+    reviewed: int
+    citations: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        return RELIEF_TITLES[(self.relief, self.track)]
+
+    @property
+    def folder(self) -> str:
+        slug = re.sub(r"[^a-z0-9]+", "-", self.court.lower()).strip("-") or "court"
+        kind = self.relief if self.track == "completed" else f"{self.relief}-{self.track}"
+        return f"{slug}/{kind}"
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path) -> RunInfo:
+    """Check the run folder and load its determinations into the table ``det``."""
+    if not run_dir.is_dir():
+        raise DocumentsError(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        raise DocumentsError(
+            f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
+            "of a `clearslate run` that finished."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        as_of = dt.date.fromisoformat(manifest["as_of"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DocumentsError(f"{manifest_path}: cannot be read ({exc}).") from None
+    parquet = run_dir / "determinations.parquet"
+    csv_path = run_dir / "determinations.csv"
+    if parquet.exists():
+        source = f"read_parquet({_sql_path(parquet)}, file_row_number = true)"
+        row_id = "file_row_number + 1"
+    elif csv_path.exists():
+        types = {
+            "source_line": "BIGINT",
+            "felony": "BOOLEAN",
+            "disposition_date": "DATE",
+            "sentence_end": "DATE",
+        }
+        cols = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
+        source = (
+            f"read_csv({_sql_path(csv_path)}, header = true, all_varchar = true, "
+            f"types = {{{cols}}})"
+        )
+        row_id = "row_number() OVER ()"
+    else:
+        raise DocumentsError(f"{run_dir}: no determinations.parquet or determinations.csv.")
+    try:
+        have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+    except duckdb.Error as exc:
+        raise DocumentsError(f"{run_dir}: cannot read the determinations ({exc}).") from None
+    missing = [c for c in REQUIRED_COLUMNS if c not in have]
+    if missing:
+        raise DocumentsError(
+            f"{run_dir}: the determinations lack the column(s) {', '.join(missing)}; "
+            "re-run `clearslate run` with this version."
+        )
+    con.execute(
+        f"""CREATE OR REPLACE TABLE det AS
+            SELECT {row_id} AS det_id, * EXCLUDE (file_row_number, facts)
+                     REPLACE (nullif(trim(case_number), '') AS case_number),
+                   json_extract_string(facts, '$.prop64_section') AS prop64_section,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
+                     AS deceased,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.attempt') AS BOOLEAN), false)
+                     AS attempt,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.related_charge') AS BOOLEAN),
+                            false) AS related_charge
+            FROM {source}"""
+        if parquet.exists()
+        else f"""CREATE OR REPLACE TABLE det AS
+            SELECT {row_id} AS det_id,
+                   * EXCLUDE (facts) REPLACE (nullif(trim(case_number), '') AS case_number),
+                   json_extract_string(facts, '$.prop64_section') AS prop64_section,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
+                     AS deceased,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.attempt') AS BOOLEAN), false)
+                     AS attempt,
+                   coalesce(TRY_CAST(json_extract_string(facts, '$.related_charge') AS BOOLEAN),
+                            false) AS related_charge
+            FROM {source}"""
+    )
+    return RunInfo(
+        run_dir=run_dir,
+        as_of=as_of,
+        counties=str(manifest.get("counties", "")),
+        law_version=str(manifest.get("law_version", "")),
+        manifest=manifest,
+    )
+
+
+def build_relief(con: duckdb.DuckDBPyConnection, info: RunInfo) -> None:
+    """The table ``relief``: every conviction that gets relief after the decisions (table
+    ``overrides``), with the citation of its relief and the court it is filed in."""
+    law = prop64_law(info.as_of)
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE relief AS
+        WITH x AS (
+            SELECT d.*, o.decision, o.reviewer, o.note AS review_note,
+                   o.line AS decision_line,
+                   coalesce(o.decision, d.outcome) AS relief,
+                   o.det_id IS NOT NULL AND o.decision <> d.outcome AS overridden
+            FROM det d LEFT JOIN overrides o USING (det_id)
+        )
+        SELECT *,
+               CASE WHEN NOT overridden THEN citation
+                    WHEN related_charge THEN $related
+                    WHEN NOT coalesce(felony, false) THEN $misd
+                    WHEN sentence_status = 'serving' THEN
+                         CASE relief WHEN 'dismiss' THEN $ds ELSE $rs END
+                    ELSE CASE relief WHEN 'dismiss' THEN $dc ELSE $rc END END AS relief_citation,
+               coalesce(nullif(trim(court), ''), 'UNKNOWN COURT') AS court_key,
+               CASE WHEN overridden THEN 'decision line ' || decision_line || ' (' || reviewer || ')'
+                    ELSE rule_id END AS decided_by
+        FROM x WHERE relief IN ('dismiss', 'reduce')
+        """,
+        {
+            "misd": law.cite("misdemeanor"),
+            "related": law.citations.get("related_clear", "Office discretion, not Prop 64 relief"),
+            "ds": law.cite("dismiss_serving"),
+            "rs": law.cite("reduce_serving"),
+            "dc": law.cite("dismiss_completed"),
+            "rc": law.cite("reduce_completed"),
+        },
+    )
+    con.execute(
+        """ALTER TABLE relief ADD COLUMN track VARCHAR;
+           UPDATE relief SET track = CASE WHEN related_charge THEN 'related'
+                                          WHEN relief_citation LIKE '%11361.8(a)-(c)%'
+                                          THEN 'serving' ELSE 'completed' END"""
+    )
+
+
+def _citation_parts(citations: list[str]) -> tuple[str, ...]:
+    parts: list[str] = []
+    for c in citations:
+        for p in c.split(";"):
+            p = p.strip()
+            if p and p not in parts:
+                parts.append(p)
+    return tuple(parts)
+
+
+def groups(con: duckdb.DuckDBPyConnection) -> list[Group]:
+    rows = con.execute(
+        """SELECT court_key, relief, track, mode(county) AS county, count(*) AS n,
+                  count(DISTINCT subject_id) AS people,
+                  count(DISTINCT coalesce(case_number, '#' || subject_id)) AS cases,
+                  count(*) FILTER (WHERE decision_line IS NOT NULL) AS reviewed,
+                  list(DISTINCT relief_citation ORDER BY relief_citation) AS citations
+           FROM relief GROUP BY ALL ORDER BY court_key, relief, track"""
+    ).fetchall()
+    return [
+        Group(
+            court=r[0],
+            relief=r[1],
+            track=r[2],
+            county=r[3] or "",
+            convictions=r[4],
+            people=r[5],
+            cases=r[6],
+            reviewed=r[7],
+            citations=_citation_parts(list(r[8])),
+        )
+        for r in rows
+    ]
+
+
+def group_sections(con: duckdb.DuckDBPyConnection, g: Group) -> list[dict[str, Any]]:
+    rows = con.execute(
+        """SELECT coalesce(prop64_section, '?'), count(*) FROM relief
+           WHERE court_key = ? AND relief = ? AND track = ? GROUP BY ALL ORDER BY 1""",
+        [g.court, g.relief, g.track],
+    ).fetchall()
+    return [
+        {
+            "code": f"HS {s}",
+            "section": s,
+            "title": OFFENCES.get(s, ("Cannabis offense",))[0],
+            "count": n,
+        }
+        for s, n in rows
+    ]
+
+
+EXHIBIT_QUERY = """
+    SELECT case_number, cnt_order, name, dob, cii_number, statute, code_section_raw, felony,
+           disposition_date, relief, track, relief_citation, sentence_status, subject_id,
+           source_file, source_line, decided_by, attempt, related_charge, det_id
+    FROM relief WHERE court_key = ? AND relief = ? AND track = ?
+    ORDER BY case_number NULLS LAST, name, subject_id, cnt_order, det_id
+"""
+EXHIBIT_FIELDS = (
+    "case_number",
+    "cnt_order",
+    "name",
+    "dob",
+    "cii_number",
+    "statute",
+    "code_section_raw",
+    "felony",
+    "disposition_date",
+    "relief",
+    "track",
+    "relief_citation",
+    "sentence_status",
+    "subject_id",
+    "source_file",
+    "source_line",
+    "decided_by",
+    "attempt",
+    "det_id",
+)
+
+
+def statute_label(statute: str | None, raw: str | None, attempt: bool = False) -> str:
+    """``ca:hs:11357:c`` -> ``HS 11357(c)``; the DOJ text when there is no statute id."""
+    label = ""
+    if statute:
+        parts = statute.split(":")
+        if len(parts) >= 3:
+            label = f"{parts[1].upper()} {parts[2]}" + "".join(f"({p})" for p in parts[3:])
+    if not label:
+        label = (raw or "").strip()
+    return label + (" (attempt)" if attempt and label else "")
+
+
+def count_number(cnt_order: str | None) -> str:
+    """The count within the court event: digits 7-9 of DOJ's 12-digit CNT_ORDER."""
+    if cnt_order and len(cnt_order) == 12 and cnt_order.isdigit():
+        return str(int(cnt_order[6:9]))
+    return ""
+
+
+def dob_label(dob: str | None) -> str:
+    """DOJ's PRI_DOB (YYYYMMDD; 00 for an unknown month or day) as MM/DD/YYYY."""
+    if not dob:
+        return ""
+    d = dob.strip()
+    if len(d) == 8 and d.isdigit():
+        y, m, day = d[:4], d[4:6], d[6:]
+        if m == "00":
+            return y
+        if day == "00":
+            return f"{m}/{y}"
+        return f"{m}/{day}/{y}"
+    return d
+
+
+_NAME_PART = re.compile(r"([A-Za-z]+)")
+
+
+def _title(word: str) -> str:
+    return _NAME_PART.sub(lambda m: m.group(1).capitalize(), word.lower())
+
+
+def display_name(raw: str | None) -> str:
+    """DOJ's ``LAST,FIRST MIDDLE`` as ``First Middle Last``."""
+    if not raw:
+        return ""
+    last, _, first = raw.partition(",")
+    words = [_title(w) for w in (first.split() + last.split())]
+    return " ".join(words)

@@ -1,0 +1,284 @@
+"""Reviewers' decisions (``--decisions``): a CSV that settles ``review`` outcomes, or changes
+any other, before documents go out.
+
+Columns: ``subject_id, cnt_order`` (or ``source_file, source_line``) to name the conviction,
+``decision`` (dismiss, reduce or not_eligible), ``reviewer`` and an optional ``note``. Each row
+is checked on its own; a row that cannot be used is an error row (file, line, column, reason)
+and every other row still applies. Every row, applied or not, is listed in ``overrides.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+DECISIONS = ("dismiss", "reduce", "not_eligible")
+OVERRIDE_COLUMNS = (
+    "line",
+    "status",
+    "subject_id",
+    "cnt_order",
+    "source_file",
+    "source_line",
+    "previous_outcome",
+    "decision",
+    "reviewer",
+    "note",
+    "error",
+)
+
+
+class DecisionsFileError(ValueError):
+    """A decisions file that cannot be read at all."""
+
+
+@dataclass
+class Override:
+    line: int
+    subject_id: str = ""
+    cnt_order: str = ""
+    source_file: str = ""
+    source_line: str = ""
+    decision: str = ""
+    reviewer: str = ""
+    note: str = ""
+    status: str = ""  # applied | confirmed | duplicate | error
+    previous_outcome: str = ""
+    error: str = ""
+    column: str = ""
+    det_id: int | None = None
+
+    def row(self) -> list[str]:
+        return [
+            str(self.line),
+            self.status,
+            self.subject_id,
+            self.cnt_order,
+            self.source_file,
+            self.source_line,
+            self.previous_outcome,
+            self.decision,
+            self.reviewer,
+            self.note,
+            self.error,
+        ]
+
+
+@dataclass
+class Decisions:
+    path: Path
+    rows: list[Override] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Override]:
+        return [r for r in self.rows if r.status == "error"]
+
+    @property
+    def applied(self) -> list[Override]:
+        return [r for r in self.rows if r.status in ("applied", "confirmed")]
+
+
+def _norm_header(h: str) -> str:
+    return h.strip().lower().replace(" ", "_").replace("-", "_")
+
+
+def _fail(row: Override, column: str, reason: str) -> None:
+    row.status, row.column, row.error = "error", column, reason
+
+
+def read_decisions(path: Path) -> Decisions:
+    """Read and check each row (not yet matched to the run)."""
+    out = Decisions(path)
+    try:
+        fh = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise DecisionsFileError(
+            f"{path}: cannot read the decisions file ({exc.strerror})."
+        ) from None
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = [_norm_header(h) for h in next(reader)]
+        except StopIteration:
+            raise DecisionsFileError(f"{path}: the decisions file is empty.") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DecisionsFileError(f"{path}, line 1: cannot read the header ({exc}).") from None
+        cols = {h: i for i, h in reversed(list(enumerate(header)))}
+        by_count = {"subject_id", "cnt_order"} <= cols.keys()
+        by_line = {"source_file", "source_line"} <= cols.keys()
+        missing = [c for c in ("decision", "reviewer") if c not in cols]
+        if not (by_count or by_line):
+            missing.insert(0, "subject_id and cnt_order (or source_file and source_line)")
+        if missing:
+            raise DecisionsFileError(
+                f"{path}, line 1: the decisions file needs the column(s) {', '.join(missing)}. "
+                f"Its header is: {', '.join(header) or '(empty)'}. See docs/documents.md."
+            )
+        while True:
+            line = reader.line_num + 1
+            try:
+                rec = next(reader)
+            except StopIteration:
+                break
+            except UnicodeDecodeError:
+                row = Override(line)
+                _fail(row, "", "not UTF-8 text")
+                out.rows.append(row)
+                break
+            except csv.Error as exc:
+                row = Override(line)
+                _fail(row, "", f"not valid CSV ({exc})")
+                out.rows.append(row)
+                continue
+            if not rec or not any(v.strip() for v in rec):
+                continue
+
+            def get(col: str, rec: list[str] = rec) -> str:
+                i = cols.get(col)
+                return rec[i].strip() if i is not None and i < len(rec) else ""
+
+            row = Override(
+                line=line,
+                subject_id=get("subject_id"),
+                cnt_order=get("cnt_order"),
+                source_file=get("source_file"),
+                source_line=get("source_line"),
+                decision=get("decision").lower().replace(" ", "_").replace("-", "_"),
+                reviewer=get("reviewer"),
+                note=get("note"),
+            )
+            out.rows.append(row)
+            if len(rec) != len(header):
+                _fail(row, "", f"{len(rec)} fields, the header has {len(header)}")
+            elif not row.decision:
+                _fail(row, "decision", "decision is empty: dismiss, reduce or not_eligible")
+            elif row.decision not in DECISIONS:
+                _fail(row, "decision", "decision must be dismiss, reduce or not_eligible")
+            elif not row.reviewer:
+                _fail(row, "reviewer", "reviewer is empty: say who decided")
+            elif row.cnt_order and not row.subject_id:
+                _fail(row, "subject_id", "cnt_order needs subject_id")
+            elif row.subject_id and not row.cnt_order and not row.source_line:
+                _fail(
+                    row,
+                    "cnt_order",
+                    "subject_id needs cnt_order (or give source_file and source_line)",
+                )
+            elif not row.cnt_order and not (row.source_file and row.source_line):
+                _fail(
+                    row,
+                    "source_line" if row.source_file else "subject_id",
+                    "name the conviction: subject_id and cnt_order, or source_file and source_line",
+                )
+            elif row.source_line and not (row.source_line.isdigit() and int(row.source_line) > 0):
+                _fail(row, "source_line", "source_line must be a line number (1, 2, ...)")
+    return out
+
+
+def match_decisions(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> None:
+    """Match each good row to one conviction of the run (table ``det``) and create the table
+    ``overrides(det_id, decision, reviewer, note, line)`` of the rows that apply."""
+    pending = [r for r in decisions.rows if r.status != "error"]
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE dec_in (line BIGINT, subject_id VARCHAR,
+           cnt_order VARCHAR, source_file VARCHAR, source_line BIGINT)"""
+    )
+    if pending:
+        con.executemany(
+            "INSERT INTO dec_in VALUES (?, ?, ?, ?, ?)",
+            [
+                (
+                    r.line,
+                    r.subject_id or None,
+                    r.cnt_order or None,
+                    r.source_file or None,
+                    int(r.source_line) if r.source_line else None,
+                )
+                for r in pending
+            ],
+        )
+    by_count = dict(
+        con.execute(
+            """SELECT i.line, list(d.det_id ORDER BY d.det_id)
+               FROM dec_in i JOIN det d ON d.subject_id = i.subject_id AND d.cnt_order = i.cnt_order
+               GROUP BY i.line"""
+        ).fetchall()
+    )
+    by_line = dict(
+        con.execute(
+            """SELECT i.line, list(d.det_id ORDER BY d.det_id)
+               FROM dec_in i JOIN det d ON d.source_line = i.source_line
+                AND (d.source_file = i.source_file
+                     OR regexp_replace(d.source_file, '^.*[/\\\\]', '') = i.source_file)
+               GROUP BY i.line"""
+        ).fetchall()
+    )
+    outcomes = dict(
+        con.execute(
+            "SELECT det_id, outcome FROM det WHERE det_id IN (SELECT unnest($1))",
+            [sorted({i for ids in (*by_count.values(), *by_line.values()) for i in ids})],
+        ).fetchall()
+    )
+    decided: dict[int, Override] = {}
+    for r in pending:
+        ids_count = by_count.get(r.line) if r.cnt_order else None
+        ids_line = by_line.get(r.line) if r.source_line else None
+        if r.cnt_order and not ids_count:
+            _fail(r, "cnt_order", "no conviction of this run has this subject_id and cnt_order")
+            continue
+        if r.source_line and not ids_line:
+            _fail(
+                r, "source_line", "no conviction of this run is on this source_file and source_line"
+            )
+            continue
+        ids = ids_count if ids_count is not None else ids_line
+        assert ids is not None
+        if ids_count is not None and ids_line is not None and set(ids_count) != set(ids_line):
+            _fail(
+                r,
+                "source_line",
+                "subject_id and cnt_order name another conviction than source_file and source_line",
+            )
+            continue
+        if len(ids) > 1:
+            _fail(
+                r,
+                "cnt_order",
+                f"{len(ids)} convictions match; name it by source_file and source_line",
+            )
+            continue
+        det_id = ids[0]
+        r.det_id = det_id
+        r.previous_outcome = outcomes.get(det_id, "")
+        first = decided.get(det_id)
+        if first is not None:
+            if first.decision == r.decision:
+                r.status = "duplicate"
+            else:
+                _fail(
+                    r,
+                    "decision",
+                    f"line {first.line} already decides this conviction as {first.decision}",
+                )
+            continue
+        decided[det_id] = r
+        r.status = "confirmed" if r.previous_outcome == r.decision else "applied"
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE overrides (det_id BIGINT, decision VARCHAR,
+           reviewer VARCHAR, note VARCHAR, line BIGINT)"""
+    )
+    if decided:
+        con.executemany(
+            "INSERT INTO overrides VALUES (?, ?, ?, ?, ?)",
+            [(d, r.decision, r.reviewer, r.note, r.line) for d, r in decided.items()],
+        )
+
+
+def empty_overrides(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE overrides (det_id BIGINT, decision VARCHAR,
+           reviewer VARCHAR, note VARCHAR, line BIGINT)"""
+    )
