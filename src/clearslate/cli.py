@@ -374,12 +374,14 @@ def version() -> None:
 
 # Commands that live in their own modules (each imports its heavy parts only when run).
 from clearslate.cli_documents import documents, generate_addresses  # noqa: E402
+from clearslate.cli_redact import redact  # noqa: E402
 from clearslate.cli_report import compare, report  # noqa: E402
 
 app.command()(report)
 app.command()(compare)
 app.command()(documents)
 app.command("generate-addresses")(generate_addresses)
+app.command()(redact)
 
 
 def main() -> None:

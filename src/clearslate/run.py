@@ -5,18 +5,23 @@ This is the function behind `clearslate run`; the CLI only parses flags and prin
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
+import errno
 import hashlib
 import io
 import os
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import duckdb
 
@@ -103,7 +108,9 @@ def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise RunError(f"{out}: cannot write here ({exc.strerror}).") from exc
+        raise RunError(
+            f"{out}: cannot write here ({exc.strerror}). Choose another --outputs folder."
+        ) from exc
     remove_partials(out)
 
 
@@ -124,21 +131,142 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# Temporary folders carry the process id, so that a later run can remove those of a run that
+# was killed (SIGKILL leaves them; DuckDB's spill files in them can be large).
+WORKDIR_PREFIXES = ("clearslate-run-", "clearslate-seg-")
+
+
 def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     started = time.perf_counter()
     suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
     out = opts.outputs
     _check_output_dir(out, opts.file_name_suffix, opts.force)
     (out / f"gogen{suffix}.err").unlink(missing_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="clearslate-run-"))
+    # From here on the folder holds no complete run: with --force, the earlier run's manifest
+    # must not survive an interrupted run and vouch for files that are no longer its own.
+    (out / "manifest.json").unlink(missing_ok=True)
+    remove_stale_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
+    stop = StopOnSignal()
     try:
-        con = connect(opts, workdir)
-        try:
-            return _run(con, opts, out, suffix, started, stage)
-        finally:
-            con.close()
+        with stop:
+            con = connect(opts, workdir)
+            stop.con = con
+            try:
+                return _run(con, opts, out, suffix, started, stage)
+            finally:
+                stop.con = None
+                con.close()
+    except BaseException as exc:
+        if stop.signum is not None:
+            exit_for_signal(
+                stop.signum,
+                f"{out} holds no complete run (no manifest.json) and no partial file; run "
+                "again to start afresh.",
+            )
+        if isinstance(exc, OSError | duckdb.IOException):
+            raise _io_error(exc, opts, workdir) from exc
+        if isinstance(exc, duckdb.OutOfMemoryException | duckdb.FatalException):
+            # DuckDB spills to the temporary folder beyond --memory-limit; when that folder
+            # is full too the query fails (and may leave the database unusable: Fatal).
+            raise RunError(
+                f"out of memory: the run could not keep within --memory-limit "
+                f"{opts.memory_limit} (DuckDB spills to the temporary folder {workdir.parent}; "
+                "that folder may be full). Raise --memory-limit, or free space there (or set "
+                "TMPDIR to a folder with room), then run again. No partial file was kept."
+            ) from exc
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+class StopOnSignal:
+    """SIGINT (Ctrl-C) and SIGTERM stop a run cleanly. DuckDB turns a signal that arrives
+    during a query into a plain RuntimeError (or finishes the query first), so the handler
+    records the signal and interrupts the query; the `finally` blocks then remove partial
+    files and temporary folders. Without it SIGTERM killed the process on the spot, leaving
+    `.partial-*` files and `clearslate-run-*` folders behind."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        con = self.con
+        if con is not None:
+            with contextlib.suppress(Exception):
+                con.interrupt()
+        if first:  # a second signal must not break the clean-up the first one started
+            raise KeyboardInterrupt
+
+
+def exit_for_signal(signum: int, left: str) -> NoReturn:
+    """Say plainly that the command stopped and what it `left`, then exit as the signal asks:
+    130 for SIGINT (Typer turns KeyboardInterrupt into exit 130 without a word, hence the
+    message here) and 143 for SIGTERM."""
+    name = signal.Signals(signum).name
+    sys.stderr.write(f"clearslate: interrupted ({name}); stopped before completing. {left}\n")
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _io_error(exc: BaseException, opts: RunOptions, workdir: Path) -> RunError:
+    """A disk that is full or fails, said plainly. DuckDB's message is not repeated (it names
+    files, and this message must be one a person can act on)."""
+    text = f"{exc} {getattr(exc, 'filename', '') or ''}"
+    full = getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in text
+    inputs = [str(p) for p in opts.inputs if str(p) in text]
+    if str(workdir) in text:
+        where, remedy = f"temporary folder {workdir.parent}", "set TMPDIR to a folder with room"
+    elif inputs and not full:
+        where, remedy = f"input {inputs[0]}", "check the file and the disk it is on"
+    else:
+        where, remedy = f"results folder {opts.outputs}", "choose another --outputs folder"
+    what = "no space left on the disk" if full else "a file could not be written or read"
+    if isinstance(exc, OSError) and exc.strerror and not full:
+        what = f"a file could not be written or read ({exc.strerror})"
+    return RunError(
+        f"{where}: {what}. The run stopped; no partial file was kept. Free some space or "
+        f"{remedy}, then run again."
+    )
+
+
+def remove_stale_workdirs() -> None:
+    """Remove the temporary folders of earlier runs whose process no longer exists."""
+    tmp = Path(tempfile.gettempdir())
+    for prefix in WORKDIR_PREFIXES:
+        for d in tmp.glob(f"{prefix}*"):
+            pid, sep, _ = d.name[len(prefix) :].partition("-")
+            if not sep or not pid.isdigit() or _alive(int(pid)):
+                continue  # not ours to judge (a name without a pid) or still running
+            with contextlib.suppress(OSError):
+                if d.is_dir() and d.stat().st_uid == os.getuid():
+                    shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _run(

@@ -20,9 +20,12 @@ The output table `doj_rows` has `row_id` (global input order), `file_index`, `so
 
 from __future__ import annotations
 
+import bisect
+import codecs
 import csv
 import hashlib
 import os
+import re
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -33,6 +36,7 @@ import duckdb
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
 
 BOM = b"\xef\xbb\xbf"
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 1 MB field must read; a runaway record must not
 
 
@@ -90,6 +94,11 @@ _REASONS = {
 }
 
 
+_SWALLOWED = (
+    "a quote is opened and never closed; this line was skipped and reading went on at the next line"
+)
+
+
 def check_input_path(path: Path) -> None:
     """Refuse inputs that cannot be a research file, with a message a person can act on."""
     if not path.exists():
@@ -106,7 +115,8 @@ def check_input_path(path: Path) -> None:
 
 
 def _file_facts(path: Path, info: InputFile) -> None:
-    """SHA-256 and a newline count in one pass (run in a thread beside DuckDB's scan)."""
+    """SHA-256, a newline count and whether any line is blank, in one pass (run in a thread
+    beside DuckDB's scan)."""
     digest = hashlib.sha256()
     newlines = 0
     with path.open("rb") as fh:
@@ -115,16 +125,57 @@ def _file_facts(path: Path, info: InputFile) -> None:
             newlines += chunk.count(b"\n")
     info.sha256 = digest.hexdigest()
     info._newlines = newlines  # type: ignore[attr-defined]
+    info._blank_lines = _has_blank_line(path)  # type: ignore[attr-defined]
+
+
+def _has_blank_line(path: Path) -> bool:
+    """Whether some line is empty. DuckDB skips blank lines without counting them, so the
+    physical line of every later record needs correcting (`_blank_lines`)."""
+    tail = b"\n"  # the file's start counts as a line start
+    with path.open("rb") as fh:
+        if fh.read(len(BOM)) != BOM:
+            fh.seek(0)
+        while chunk := fh.read(8 * 1024 * 1024):
+            probe = tail + chunk
+            if b"\n\n" in probe or b"\n\r\n" in probe:
+                return True
+            tail = probe[-2:]
+    return False
+
+
+def _blank_lines(path: Path) -> list[int]:
+    """Physical lines (1-based) that are blank and outside any quoted field. Only called
+    when `_has_blank_line` found one: a plain loop over the lines."""
+    blanks, inside = [], False
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number == 1 and line.startswith(BOM):
+                line = line[len(BOM) :]
+            if not inside and not line.strip(b"\r\n"):
+                blanks.append(number)
+            if line.count(b'"') % 2:
+                inside = not inside
+    return blanks
 
 
 def _has_header(path: Path) -> tuple[bool, bool]:
     """(has a header line, starts with a UTF-8 byte-order mark)."""
     with path.open("rb") as fh:
         head = fh.read(64)
+    if head.startswith(UTF16_BOMS):
+        head = head.decode("utf-16", errors="replace").encode()
     bom = head.startswith(BOM)
     if bom:
         head = head[len(BOM) :]
     return head.lstrip(b'"').upper().startswith(HEADER_MARKER.encode()), bom
+
+
+def _declared_encoding(path: Path) -> str:
+    """The encoding to read: UTF-16 for a file that starts with a UTF-16 byte-order mark
+    (Excel's "Unicode text" export; read as UTF-8 or Latin-1 every other byte is a NUL and its
+    records came through as garbage), else UTF-8 (Latin-1 is found when UTF-8 fails)."""
+    with path.open("rb") as fh:
+        return "utf-16" if fh.read(2).startswith(UTF16_BOMS) else "utf-8"
 
 
 def _newline_option(path: Path) -> str:
@@ -194,10 +245,11 @@ def read_doj_files(
     next_row_id = 0
     for file_index, path in enumerate(paths):
         info = InputFile(path=str(path), size=path.stat().st_size)
-        facts = threading.Thread(target=_file_facts, args=(path, info))
+        facts = threading.Thread(target=_file_facts, args=(path, info), daemon=True)
         facts.start()
         header, _bom = _has_header(path)
         info.has_header = header
+        info.encoding = _declared_encoding(path)
         facts.join()
         first_row_id = next_row_id
         try:
@@ -215,7 +267,12 @@ def read_doj_files(
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
             info.encoding, info.rejects = "latin-1", []
             info.data_records = info.accepted = 0
-            next_row_id = _read_one_file(con, table, cols, file_index, path, info, first_row_id)
+            try:
+                next_row_id = _read_one_file(con, table, cols, file_index, path, info, first_row_id)
+            except duckdb.Error:  # as above: the slow, sure reader
+                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                info.rejects, info.data_records, info.accepted = [], 0, 0
+                next_row_id = _read_line_by_line(con, table, file_index, path, info, first_row_id)
         files.append(info)
     return ReadResult(files=files)
 
@@ -229,9 +286,18 @@ def _read_one_file(
     info: InputFile,
     next_row_id: int,
 ) -> int:
-    segment: _Segment | None = _Segment(path, 1, info.has_header)
-    tmpdir = tempfile.mkdtemp(prefix="clearslate-seg-")
+    # The pid lets a later run remove it if this process is killed (run.py).
+    tmpdir = tempfile.mkdtemp(prefix=f"clearslate-seg-{os.getpid()}-")
     try:
+        scan = path
+        if info.encoding != "utf-8":
+            # DuckDB decodes a non-UTF-8 file through a buffer of 16 x max_line_size (1 GiB
+            # at 64 MB), more than the default --memory-limit: the run died of "Out of Memory"
+            # on any Latin-1 file. Scan a UTF-8 copy instead; lines and records are the same.
+            # (A UTF-16 file is copied the same way.)
+            scan = _utf8_copy(path, Path(tmpdir), info.encoding)
+            info._blank_lines = _has_blank_line(scan)  # type: ignore[attr-defined]
+        segment: _Segment | None = _first_segment(path, scan, info, Path(tmpdir))
         while segment is not None:
             next_row_id, segment = _read_segment(
                 con, table, cols, file_index, path, info, segment, next_row_id, tmpdir
@@ -242,6 +308,47 @@ def _read_one_file(
         os.rmdir(tmpdir)
     info.rejects.sort(key=lambda r: r.line)
     return next_row_id
+
+
+def _utf8_copy(path: Path, tmpdir: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a Latin-1 or UTF-16 file (without a byte-order mark), streamed."""
+    copy = tmpdir / "utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with path.open("rb") as src, copy.open("wb") as dst:
+        head = src.read(len(BOM))
+        if head != BOM:
+            dst.write(decoder.decode(head).encode("utf-8"))
+        while chunk := src.read(8 * 1024 * 1024):
+            dst.write(decoder.decode(chunk).encode("utf-8"))
+        dst.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return copy
+
+
+def _first_segment(path: Path, scan: Path, info: InputFile, tmpdir: Path) -> _Segment:
+    """The whole file, unless its header line opens a quote it never closes: DuckDB would
+    then take the whole file for the header and read no record at all (every row silently
+    lost). That line is rejected and reading starts at line 2."""
+    if not info.has_header:
+        return _Segment(scan, 1, skip_header=False)
+    with scan.open("rb") as fh:
+        header = fh.readline(MAX_RECORD_BYTES)
+        if header.count(b'"') % 2 == 0:
+            return _Segment(scan, 1, skip_header=True)
+        rest = tmpdir / "after-header.csv"
+        with rest.open("wb") as out:
+            while chunk := fh.read(8 * 1024 * 1024):
+                out.write(chunk)
+    info.rejects.append(
+        Reject(
+            str(path),
+            1,
+            None,
+            "the header line opens a quote that is never closed; it was skipped and reading "
+            "went on at the next line",
+        )
+    )
+    info.data_records += 1
+    return _Segment(rest, 2, skip_header=False)
 
 
 def _read_segment(
@@ -262,7 +369,7 @@ def _read_segment(
             columns = {_columns_sql()}, header = {"true" if header else "false"},
             auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan',
-            max_line_size = {MAX_RECORD_BYTES}, encoding = {_sql_str(info.encoding)},
+            max_line_size = {MAX_RECORD_BYTES}, encoding = 'utf-8',
             null_padding = false, allow_quoted_nulls = false,
             nullstr = '\x00'{_newline_option(seg.path)})"""
     )
@@ -274,7 +381,17 @@ def _read_segment(
     ).fetchall()
     good: int = con.execute("SELECT count(*) FROM _seg").fetchone()[0]
     # Record index (0-based, after the header) of each reject, from DuckDB's record number.
-    rej_records = [(int(r[0]) - 1 - header, r) for r in rej]
+    # DuckDB numbers a blank line (outside quotes) as a line of its own: take those out.
+    blanks = _blank_lines(seg.path) if getattr(info, "_blank_lines", False) else []
+    # DuckDB's line_byte_position is one byte after the start of its csv_line, and that text
+    # starts with the line ends of the blank lines before the record: after two blank lines
+    # it pointed into them, not at the record. Move it to the record's first byte.
+    rej = [_locate(seg.path, r) for r in rej]
+    at = _line_of_offset(seg.path, [int(r[1]) for r in rej]) if blanks and rej else {}
+    rej_records = [
+        (int(r[0]) - 1 - header - (bisect.bisect_left(blanks, at[int(r[1])]) if blanks else 0), r)
+        for r in rej
+    ]
     # A rejected record spanning several lines, of which a later one is a whole record by
     # itself, is a quote opened and never closed (or closed lines later) that ate good
     # records. Reject its first line only, drop what was read after it, read on from the
@@ -283,7 +400,11 @@ def _read_segment(
         (
             (i, e, r)
             for i, (e, r) in enumerate(rej_records)
-            if r[5] is not None and _ate_records(r[5])
+            if r[6]
+            or (
+                r[5] is not None
+                and (_ate_records(r[5]) or _open_quote(seg.path, int(r[1]), r[4], r[5]))
+            )
         ),
         None,
     )
@@ -298,10 +419,7 @@ def _read_segment(
         etype = r[4]
         reason = _REASONS.get(etype, etype.lower())
         if swallow is not None and r is swallow[2]:
-            reason = (
-                "a quote is opened and never closed; this line was skipped and reading "
-                "went on at the next line"
-            )
+            reason = _SWALLOWED
         info.rejects.append(
             Reject(
                 source_file=str(path),
@@ -318,17 +436,23 @@ def _read_segment(
     con.execute("DROP TABLE IF EXISTS _rejidx")
     con.execute("CREATE TEMP TABLE _rejidx (g BIGINT, j BIGINT, nl BIGINT)")
     cum_nl = 0
-    rows = []
+    by_g: dict[int, tuple[int, int, int]] = {}
     for i, (e, r) in enumerate(rej_records, start=1):
         text = r[5] or ""
         if swallow is None or r is not swallow[2]:
-            cum_nl += text.rstrip("\n").count("\n")
-        rows.append((e - (i - 1), i, cum_nl))
+            # (DuckDB's text of a record starts with the blank lines before it, if any)
+            cum_nl += text.strip("\r\n").count("\n")
+        # Rejects in a row share their g; the ASOF join must see only the last of them (with
+        # ties it picked any one, and a good row after two rejects came a line too early).
+        by_g[e - (i - 1)] = (e - (i - 1), i, cum_nl)
+    rows = list(by_g.values())
     if rows:
         con.executemany("INSERT INTO _rejidx VALUES (?, ?, ?)", rows)
     # Newlines inside quoted fields shift physical lines. Only when the file has any (the
     # file's newline count says so) is the per-record count worth its cost.
-    embedded = getattr(info, "_newlines", 0) > records_in_seg + header + 1 or swallow is not None
+    # (A file without embedded line ends has one line per record and header, the last one
+    # perhaps without its line end. "+ 1" here let one embedded line end go unseen.)
+    embedded = getattr(info, "_newlines", 0) > records_in_seg + header or swallow is not None
     nl_expr = "0"
     if embedded:
         concat = " || ".join(f"coalesce(\"{c}\", '')" for c in DOJ_COLUMNS)
@@ -351,6 +475,8 @@ def _read_segment(
                    {cols}
             FROM _seg s {join}"""
     )
+    if blanks:
+        _skip_blank_lines(con, table, file_index, seg, next_row_id, blanks)
     next_row_id += good
     if swallow is None:
         return next_row_id, None
@@ -370,8 +496,93 @@ def _read_segment(
     return next_row_id, _Segment(remainder, bad_line + 1, skip_header=False)
 
 
+def _locate(path: Path, reject: tuple) -> tuple:
+    """A reject with its record's first byte and text put right. After a long record with
+    quoted line ends, DuckDB may report the text (and position) of that earlier record for
+    the one it rejects; the error's own byte position then lies past that text, and the
+    rejected record is the one that starts after it."""
+    line, lbp, error_at, column, error_type, text = reject
+    start = _record_start(int(lbp), text)
+    if text is None or error_at is None:
+        return (line, start, error_at, column, error_type, text, False)
+    end = start + len(text.strip("\r\n").encode("utf-8"))
+    with path.open("rb") as fh:
+        fh.seek(end)
+        raw = fh.read(max(int(error_at) - end, 0))
+        if not raw.lstrip(b"\r\n"):  # the error is within the text or at its line end
+            return (line, start, error_at, column, error_type, text, False)
+        raw += fh.readline()
+    start = end + len(raw) - len(raw.lstrip(b"\r\n"))
+    own = raw.lstrip(b"\r\n").decode("utf-8", errors="replace")
+    # Its true extent is unknown: a line that opens a quote it does not close may have
+    # taken the lines after it, so reading goes on from the next line (see `swallow`).
+    first_line = own.split("\n", 1)[0]
+    opened = error_type == "UNQUOTED VALUE" and first_line.count('"') % 2 == 1
+    return (line, start, error_at, column, error_type, own, opened)
+
+
+def _record_start(line_byte_position: int, csv_line: str | None) -> int:
+    if csv_line is None:
+        return line_byte_position
+    return max(line_byte_position - 1 + len(csv_line) - len(csv_line.lstrip("\r\n")), 0)
+
+
+def _skip_blank_lines(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    file_index: int,
+    seg: _Segment,
+    first_row: int,
+    blanks: list[int],
+) -> None:
+    """Move the segment's rows down by the blank lines before them (DuckDB skips a blank line
+    without counting it as a record). A row numbered L counting non-blank lines only is on
+    physical line L + (blank lines b_i with b_i - i <= L), i counting the blanks from 0."""
+    g = [seg.first_line - 1 + b - i for i, b in enumerate(blanks)]
+    con.execute("CREATE OR REPLACE TEMP TABLE _blank AS SELECT unnest(?::BIGINT[]) AS g", [g])
+    con.execute(
+        f"""UPDATE {table} SET source_line = source_line
+                + (SELECT count(*) FROM _blank WHERE _blank.g <= {table}.source_line)
+            WHERE file_index = {file_index} AND row_id >= {first_row}"""
+    )
+
+
+def _open_quote(path: Path, start: int, error_type: str, text: str) -> bool:
+    """A rejected record of several lines that is a stray quote, not one bad record: DuckDB
+    could not unquote it (the quote never closed), or its first line leaves a quote open
+    and a later line starts a good record (one with a quoted line end, say, whose quote
+    closed the stray one). Without this, records swallowed so were neither read nor
+    reported. A record that truly spans lines and has too few fields stays one reject."""
+    body = text.strip("\r\n")
+    if "\n" not in body:
+        return False
+    if error_type == "UNQUOTED VALUE":
+        return True
+    if body.split("\n", 1)[0].count('"') % 2 == 0:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(start)
+        fh.readline()
+        rest = fh.read(4 * 1024 * 1024).decode("utf-8", errors="replace")
+    lines = [line for line in _LINE_END.split(rest) if line]
+    # a good record starts on one of the record's later lines (and may go on past it)
+    return any(_good_record_at(lines[k : k + 100]) for k in range(min(body.count("\n"), 100)))
+
+
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # split after \n, \r\n or a lone \r
+
+
+def _good_record_at(lines: list[str]) -> bool:
+    """Whether the first record in `lines` is a whole record of 95 fields."""
+    try:
+        first = next(csv.reader([line for line in lines if line], strict=True), [])
+    except csv.Error:
+        return False
+    return len(first) == len(DOJ_COLUMNS)
+
+
 def _ate_records(text: str) -> bool:
-    lines = text.rstrip("\r\n").splitlines()[1:]
+    lines = text.strip("\r\n").splitlines()[1:]
     return any(len(_split_record(line) or ()) == len(DOJ_COLUMNS) for line in lines)
 
 
@@ -397,11 +608,13 @@ def _read_line_by_line(
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-16" if info.encoding == "utf-16" else "utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
         info.encoding = "latin-1"
-    lines = text.splitlines(keepends=True)
+    # Lines end at \n, \r\n or \r only: str.splitlines also splits at \x0c, \x1c-\x1e,
+    # \x85 (a Latin-1 byte) and \u2028, which cut a record in two.
+    lines = [line for line in _LINE_END.split(text) if line]
     good: list[list[object]] = []
     i = 1 if info.has_header else 0
     while i < len(lines):
@@ -417,8 +630,6 @@ def _read_line_by_line(
         if fields is not None and len(fields) == len(DOJ_COLUMNS):
             good.append([next_row_id + len(good), file_index, str(path), start + 1, *fields])
             continue
-        if fields is None and i - start > 1:
-            i = start + 1  # never closed: give back the lines it swallowed
         reason = (
             _REASONS["UNQUOTED VALUE"]
             if fields is None
@@ -426,6 +637,14 @@ def _read_line_by_line(
                 "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"
             ]
         )
+        if i - start > 1 and (
+            fields is None or any(_good_record_at(lines[k : k + 100]) for k in range(start + 1, i))
+        ):
+            # A quote opened on the first line took the next ones (and never closed, or
+            # closed in a good record): reject the first line only and give back the
+            # others (as the DuckDB path does).
+            i = start + 1
+            reason = _SWALLOWED
         info.rejects.append(Reject(str(path), start + 1, None, reason))
     if good:
         marks = ", ".join("?" * (len(DOJ_COLUMNS) + 4))

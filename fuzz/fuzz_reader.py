@@ -1,0 +1,171 @@
+"""A long property-based fuzz run of the DOJ reader (hypothesis).
+
+Each example is a research file built from pieces whose place is known: good records (any
+text in any field: commas, quotes, line ends, accents), records with too few or too many
+fields, lines that open a quote and never close it, blank lines; with or without a header,
+a byte-order mark, CRLF line ends, Latin-1 bytes. The properties:
+
+* nothing is lost: rows read = accepted + rejected, and the table holds the accepted rows;
+* every good record is accepted, on its own physical line, with its fields intact;
+* every bad record is rejected, on its own physical line, and nothing else is.
+
+    PYTHONPATH=src python fuzz/fuzz_reader.py --examples 5000 [--seed 1]
+
+Prints the number of inputs tried and the failures found (a failing input is shrunk by
+hypothesis and written to the system's temporary folder). The exit code is 1 if any property failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+import time
+import traceback
+from pathlib import Path
+from tempfile import TemporaryDirectory, gettempdir
+
+import duckdb
+from hypothesis import HealthCheck, Phase, given, seed, settings
+from hypothesis import strategies as st
+
+from clearslate.sources.ca_doj import read_doj_files
+from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
+
+N = len(DOJ_COLUMNS)
+SUBJECT = DOJ_COLUMNS.index("SUBJECT_ID")
+
+_text = st.text(
+    alphabet=st.sampled_from(list('abcXYZ019 ,"\n.-/()ÑéÉ#')), max_size=12
+)  # any field content a file may hold
+
+
+def _record(fields: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(fields)
+    return buf.getvalue()
+
+
+@st.composite
+def _good(draw: st.DrawFn) -> tuple[str, str]:
+    fields = draw(st.lists(_text, min_size=N, max_size=N))
+    fields[SUBJECT] = "G"  # replaced by a unique marker when the file is built
+    return ("good", _record(fields))
+
+
+@st.composite
+def _bad(draw: st.DrawFn) -> tuple[str, str]:
+    kind = draw(st.sampled_from(["few", "many", "quote"]))
+    if kind == "few":
+        n = draw(st.integers(1, N - 1))
+        fields = ["x" if i != 0 else "B" for i in range(n)]
+        return ("bad", _record(fields))
+    if kind == "many":
+        return ("bad", _record(["B", *["y"] * N]))
+    # a line that opens a quote and never closes it: no other quote on the line
+    fields = ["B", *["z"] * (N - 1)]
+    fields[draw(st.integers(1, N - 1))] = '"open'
+    return ("bad", ",".join(fields) + "\n")
+
+
+_piece = st.one_of(_good(), _good(), _bad(), st.just(("blank", "\n")))
+
+
+def build(
+    pieces: list[tuple[str, str]], header: bool, bom: bool, crlf: bool
+) -> tuple[bytes, list[tuple[str, int, str]]]:
+    """The file and, per good or bad piece, (kind, physical line, marker)."""
+    out, expected, line = [], [], 1
+    if header:
+        out.append(",".join(DOJ_COLUMNS) + "\n")
+        line += 1
+    for i, (kind, text) in enumerate(pieces):
+        marker = f"G{i:04d}"
+        if kind == "good":
+            text = text.replace(",G,", f",{marker},", 1)
+        if kind in ("good", "bad"):
+            expected.append((kind, line, marker))
+        out.append(text)
+        line += text.count("\n")
+    data = "".join(out)
+    if crlf:
+        data = data.replace("\n", "\r\n")
+    return (b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"), expected
+
+
+_stats = {"examples": 0, "rows": 0, "failures": 0}
+
+
+def check(data: bytes, expected: list[tuple[str, int, str]], latin1: bool, tmp: Path) -> None:
+    if latin1:  # one invalid UTF-8 byte: the file is read as Latin-1
+        data = data + b"\n" + "Ñ".encode("latin-1") + b"\n"
+        expected = [*expected, ("bad", data[:-3].count(b"\n") + 2, "")]
+    path = tmp / "f.csv"
+    path.write_bytes(data)
+    if not data:
+        return
+    con = duckdb.connect()
+    result = read_doj_files(con, [path])
+    _stats["examples"] += 1
+    _stats["rows"] += result.rows_read
+    kept = con.execute("SELECT SUBJECT_ID, source_line FROM doj_rows ORDER BY row_id").fetchall()
+    assert len(kept) == result.rows_accepted
+    assert result.rows_read == result.rows_accepted + len(result.rejects)
+    goods = [(m, line) for k, line, m in expected if k == "good"]
+    bads = sorted(line for k, line, _ in expected if k == "bad")
+    assert kept == goods, (kept, goods)
+    assert sorted(r.line for r in result.rejects) == bads, (result.rejects, bads)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--examples", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    failures: list[str] = []
+
+    with TemporaryDirectory(prefix="clearslate-fuzz-") as tmpdir:
+        tmp = Path(tmpdir)
+
+        @settings(
+            max_examples=args.examples,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate, Phase.shrink],
+            suppress_health_check=list(HealthCheck),
+        )
+        @seed(args.seed)
+        @given(
+            pieces=st.lists(_piece, max_size=25),
+            header=st.booleans(),
+            bom=st.booleans(),
+            crlf=st.booleans(),
+            latin1=st.booleans(),
+        )
+        def prop(pieces, header, bom, crlf, latin1) -> None:
+            data, expected = build(pieces, header, bom, crlf)
+            check(data, expected, latin1, tmp)
+
+        started = time.monotonic()
+        try:
+            prop()
+        except Exception:
+            _stats["failures"] += 1
+            failures.append(traceback.format_exc())
+        seconds = time.monotonic() - started
+    print(
+        f"fuzz_reader: {_stats['examples']} inputs tried ({_stats['rows']} records), "
+        f"{len(failures)} failing property, {seconds:.0f} s"
+    )
+    if failures:
+        report = Path(gettempdir()) / "fuzz_reader_failure.txt"
+        report.write_text(failures[0])
+        print(failures[0][-3000:], file=sys.stderr)
+        print(f"the whole report (with the shrunk failing input): {report}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

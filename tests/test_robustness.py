@@ -1,0 +1,673 @@
+"""Every input is survived, every interrupted run leaves no result that looks complete, and
+nothing personal is printed. Each case goes through the real command line and checks: the
+exit code, no Python traceback, a message a person can act on, and the row accounting
+(summary.json rows read = All_Results rows + errors.csv rows).
+
+The policy loader and the options JSON are fuzzed in test_policy.py. A longer fuzz run is in
+fuzz/ (see fuzz/README.md). Set CLEARSLATE_SLOW=1 for the 200 MB file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+import clearslate
+from clearslate.cli import app
+from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
+from clearslate.synth import generate_doj_file
+
+from doj import conviction, csv_text, row
+
+csv.field_size_limit(2**31 - 1)  # outputs may hold a field of 1 MB
+
+AS_OF = "2020-07-01"
+SRC = Path(clearslate.__file__).resolve().parents[1]
+runner = CliRunner()
+slow = pytest.mark.skipif(
+    not os.environ.get("CLEARSLATE_SLOW"), reason="slow (a 200 MB file): set CLEARSLATE_SLOW=1"
+)
+
+
+@dataclass
+class Ran:
+    code: int
+    output: str
+    out: Path
+    summary: dict | None = None
+    all_results: int = 0
+    errors: list[dict[str, str]] | None = None
+    decided: list[dict[str, str]] | None = None
+
+
+def run_cli(inputs: list[Path], out: Path, *extra: str) -> Ran:
+    """`clearslate run` through the CLI, with the checks every case shares."""
+    args = ["run", *[a for p in inputs for a in ("--input-doj", str(p))], "--county",
+            "LOS ANGELES", "--compute-at", AS_OF, "--outputs", str(out), "--no-report", *extra]  # fmt: skip
+    result = runner.invoke(app, args)
+    # No crash: a run ends by its own exit, never by an exception.
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    ran = Ran(result.exit_code, result.output, out)
+    if ran.code != 0:
+        assert "clearslate: " in ran.output  # a message, not silence
+        assert not (out / "manifest.json").exists()
+        return ran
+    ran.summary = json.loads((out / "summary.json").read_text())
+    ran.all_results = sum(
+        len(read_csv(p)) for p in out.glob("All_Results*.csv") if "Condensed" not in p.name
+    )
+    ran.errors = read_csv(out / "errors.csv")
+    ran.decided = read_csv(out / "determinations.csv")
+    rows = ran.summary["rows"]
+    assert rows["read"] == ran.all_results + len(ran.errors) == rows["accepted"] + rows["rejected"]
+    assert (out / "manifest.json").exists()
+    assert not list(out.glob(".partial-*"))
+    return ran
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def good(i: int, **extra: str) -> list[str]:
+    return conviction(f"{i:08d}", "101001002000", "11359 HS-POSSESS FOR SALE", "20100102", **extra)
+
+
+def with_quote(r: list[str]) -> str:
+    """A record whose OFFENSE_DESCR opens a quote that is never closed."""
+    return csv_text([r], header=False).replace("11359 HS", '"11359 HS', 1)
+
+
+# --------------------------------------------------------------------------- inputs read
+
+
+@dataclass
+class Case:
+    data: Callable[[], bytes]
+    accepted: int
+    rejects: list[tuple[int, str]]  # (physical line, start of the reason)
+    check: Callable[[Ran], None] = lambda _r: None
+
+
+def _comment(text: str) -> list[str]:
+    r = good(1)
+    r[DOJ_COLUMNS.index("COMMENT_TEXT")] = text
+    return r
+
+
+def _latin1() -> bytes:
+    r = good(1)
+    r[DOJ_COLUMNS.index("PRI_NAME")] = "MUÑOZ,JOSÉ"
+    return csv_text([r, good(2)]).encode("latin-1")
+
+
+def _encoding(name: str) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        manifest = json.loads((ran.out / "manifest.json").read_text())
+        assert manifest["inputs"][0]["encoding"] == name
+
+    return check
+
+
+def _lines(*expected: int) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert sorted(int(d["source_line"]) for d in ran.decided or []) == list(expected)
+
+    return check
+
+
+def _reason(code: str, n: int = 1) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert [d["reason_code"] for d in ran.decided or []] == [code] * n
+
+    return check
+
+
+def _decided(n: int) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert len(ran.decided or []) == n and all(d["outcome"] for d in ran.decided or [])
+
+    return check
+
+
+CASES: dict[str, Case] = {
+    "bom": Case(lambda: b"\xef\xbb\xbf" + csv_text([good(1), good(2)]).encode(), 2, []),
+    "crlf": Case(lambda: csv_text([good(1), good(2)]).replace("\n", "\r\n").encode(), 2, []),
+    "bare-cr": Case(lambda: csv_text([good(1), good(2)]).replace("\n", "\r").encode(), 2, []),
+    # A Latin-1 file stopped the run with "Out of Memory" at the default --memory-limit.
+    "latin-1": Case(_latin1, 2, [], _encoding("latin-1")),
+    "utf-16": Case(lambda: csv_text([good(1), good(2)]).encode("utf-16"), 2, [],
+                   _encoding("utf-16")),
+    "quotes and newlines in a field": Case(
+        lambda: csv_text([_comment('he said "hi",\nthen left'), good(2)]).encode(), 2, [],
+        _lines(2, 4),
+    ),
+    "unterminated quote keeps the rows after it": Case(
+        lambda: (csv_text([good(1)]) + with_quote(good(2))
+                 + csv_text([good(3), good(4)], header=False)).encode(),
+        3, [(3, "a quote is opened and never closed")], _lines(2, 4, 5),
+    ),
+    "two unterminated quotes": Case(
+        lambda: (csv_text([good(1)]) + with_quote(good(2)) + csv_text([good(3)], header=False)
+                 + with_quote(good(4)) + csv_text([good(5)], header=False)).encode(),
+        3, [(3, "a quote is opened"), (5, "a quote is opened")], _lines(2, 4, 6),
+    ),
+    # The whole file was taken for a header and no row was read (nor rejected).
+    "unterminated quote in the header": Case(
+        lambda: ('"' + csv_text([good(1), good(2)])).encode(),
+        2, [(1, "the header line opens a quote")], _lines(2, 3),
+    ),
+    "too few and too many fields": Case(
+        lambda: csv_text([good(1), good(2)[:90], [*good(3), "x"], good(4)]).encode(),
+        2, [(3, "too few fields"), (4, "too many fields")], _lines(2, 5),
+    ),
+    "header only": Case(lambda: csv_text([]).encode(), 0, []),
+    "header without a line end": Case(lambda: csv_text([]).rstrip("\n").encode(), 0, []),
+    "blank lines only": Case(lambda: b"\n\n\n", 0, []),
+    "not a research file": Case(lambda: b"hello\nworld\n", 0, [(1, "too few"), (2, "too few")]),
+    "short CNT_ORDER": Case(
+        lambda: csv_text([conviction("00000001", "1", "11359 HS-POSSESS FOR SALE",
+                                     "20100102")]).encode(),
+        1, [], _reason("count_key_malformed"),
+    ),
+    "non-numeric SENT_LENGTH": Case(
+        lambda: csv_text([good(1, SENT_LENGTH="ABC", SENT_TIME_CODE="Y")]).encode(), 1, [],
+        _decided(1),
+    ),
+    "impossible dates": Case(
+        lambda: csv_text([
+            conviction("00000001", "101001002000", "11359 HS-X", "20190231", dob="99999999"),
+            conviction("00000002", "101001002000", "11359 HS-X", "99999999", dob="20190231"),
+            conviction("00000003", "101001002000", "11359 HS-X", "2010", dob="abc"),
+        ]).encode(),
+        3, [], _reason("missing_disposition_date", 3),
+    ),
+    "partial dates": Case(
+        lambda: csv_text([
+            conviction("00000001", "101001002000", "11359 HS-X", "20100000", dob="19700000"),
+            conviction("00000002", "101001002000", "11359 HS-X", "20100100", dob="19700100"),
+        ]).encode(),
+        2, [], _reason("partial_disposition_date", 2),
+    ),
+    "a field of 1 MB": Case(lambda: csv_text([_comment("X" * 1_000_000), good(2)]).encode(),
+                            2, [], _lines(2, 3)),
+    # Repeated court rows of one count are parts of one sentence: one conviction.
+    "exact duplicate rows": Case(lambda: csv_text([good(1)] * 3).encode(), 3, [], _decided(1)),
+    "NUL byte in a field": Case(
+        lambda: csv_text([good(1)]).encode().replace(b"POSSESS", b"POS\x00SESS"), 1, []
+    ),
+    "binary noise": Case(lambda: bytes(random.Random(1).randrange(256) for _ in range(4000)),
+                         -1, []),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_input_is_survived(name: str, tmp_path: Path) -> None:
+    case = CASES[name]
+    path = tmp_path / "input.csv"
+    path.write_bytes(case.data())
+    ran = run_cli([path], tmp_path / "out")
+    assert ran.code == 0, ran.output
+    assert ran.summary is not None and ran.errors is not None
+    if case.accepted >= 0:
+        assert ran.summary["rows"]["accepted"] == case.accepted
+        got = [(int(e["line"]), e["reason"]) for e in ran.errors]
+        assert len(got) == len(case.rejects), got
+        for (line, reason), (want_line, want) in zip(got, case.rejects, strict=True):
+            assert line == want_line and reason.startswith(want), got
+    for e in ran.errors:  # file, line and (where known) column; a reason in words
+        assert e["source_file"] == str(path) and int(e["line"]) >= 1 and e["reason"]
+    case.check(ran)
+
+
+def test_columns_are_reported_for_bad_field_counts(tmp_path: Path) -> None:
+    path = tmp_path / "input.csv"
+    path.write_bytes(CASES["too few and too many fields"].data())
+    ran = run_cli([path], tmp_path / "out")
+    assert [(e["line"], e["column"]) for e in ran.errors or []] == [("3", "90"), ("4", "96")]
+
+
+def test_unsorted_rows_give_the_same_decisions(tmp_path: Path) -> None:
+    path = tmp_path / "sorted.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=600, seed=5)
+    header, *lines = path.read_text().splitlines(keepends=True)
+    random.Random(2).shuffle(lines)
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text(header + "".join(lines))
+    a, b = run_cli([path], tmp_path / "a"), run_cli([shuffled], tmp_path / "b")
+    key = lambda d: (d["subject_id"], d["cnt_order"], d["outcome"], d["rule_id"])  # noqa: E731
+    assert sorted(map(key, a.decided or [])) == sorted(map(key, b.decided or []))
+    assert a.summary and b.summary and a.summary["outcomes"] == b.summary["outcomes"]
+
+
+def test_one_person_split_across_files_is_decided_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "whole.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=600, seed=6)
+    header, *lines = path.read_text().splitlines(keepends=True)
+    middle = len(lines) // 2
+    subject = lambda line: line.split(",")[2]  # noqa: E731
+    assert subject(lines[middle - 1]) == subject(lines[middle]), "split inside a person"
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    first.write_text(header + "".join(lines[:middle]))
+    second.write_text("".join(lines[middle:]))  # the second part without a header
+    whole, split = run_cli([path], tmp_path / "a"), run_cli([first, second], tmp_path / "b")
+    assert whole.summary and split.summary
+    assert split.summary["rows"]["read"] == whole.summary["rows"]["read"] == 600
+    key = lambda d: (d["subject_id"], d["cnt_order"], d["outcome"], d["rule_id"])  # noqa: E731
+    assert sorted(map(key, whole.decided or [])) == sorted(map(key, split.decided or []))
+
+
+def _large_file_with_a_bad_row(path: Path, rows: int) -> int:
+    """A generated file with one bad row (too few fields) inserted in the middle; returns
+    its physical line."""
+    generate_doj_file(path, county="LOS ANGELES", rows=rows, seed=7)
+    size = path.stat().st_size
+    with path.open("r+b") as fh:
+        fh.seek(size // 2)
+        fh.readline()  # to the start of the next line
+        at = fh.tell()
+        rest = fh.read()
+        fh.seek(at)
+        fh.write(b"999999999,A,BAD ROW,#\n" + rest)
+    with path.open("rb") as fh:
+        return fh.read(at).count(b"\n") + 1
+
+
+def _check_one_bad_row(tmp_path: Path, rows: int) -> None:
+    path = tmp_path / "large.csv"
+    line = _large_file_with_a_bad_row(path, rows)
+    ran = run_cli([path], tmp_path / "out", "--no-gogen-bundle" if rows > 100_000 else "--force")
+    assert ran.summary is not None
+    assert ran.summary["rows"] == {"read": rows + 1, "accepted": rows, "rejected": 1}
+    assert [(int(e["line"]), e["column"]) for e in ran.errors or []] == [(line, "4")]
+
+
+def test_one_bad_row_in_the_middle_of_a_large_file(tmp_path: Path) -> None:
+    _check_one_bad_row(tmp_path, 25_000)
+
+
+@slow
+def test_one_bad_row_in_the_middle_of_a_200_mb_file(tmp_path: Path) -> None:
+    _check_one_bad_row(tmp_path, 245_000)  # ~200 MB
+
+
+_good_row = st.integers(1, 10**7).map(lambda i: ("good", csv_text([good(i)], header=False)))
+_noise = st.one_of(
+    st.builds(lambda r, n: csv_text([r[:n]], header=False), st.just(good(0)), st.integers(0, 94)),
+    st.builds(lambda r: csv_text([[*r, "x"]], header=False), st.just(good(0))),
+    st.builds(with_quote, st.just(good(0))),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=30).map(
+        lambda t: t + "\n"
+    ),
+    st.sampled_from(['"', '""\n', ",,,\n", "\n", "\r\n", "RECORD_ID\n", '","\n']),
+).map(lambda t: ("noise", t))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    parts=st.lists(st.one_of(_good_row, _noise), max_size=12),
+    header=st.booleans(),
+    bom=st.booleans(),
+    crlf=st.booleans(),
+    latin1=st.booleans(),
+)
+def test_arbitrary_input_through_the_cli(tmp_path: Path, parts, header, bom, crlf, latin1) -> None:
+    """Whatever the input, the run completes and accounts for every record; a good row that
+    does not follow a noise line without a line end is never lost."""
+    text = (csv_text([]) if header else "") + "".join(t for _, t in parts)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    data = ("\ufeff" if bom else "").encode() + text.encode("utf-8")
+    if latin1:
+        data = data + "Ñ\n".encode("latin-1")  # invalid UTF-8: the file is read as Latin-1
+    case = tmp_path / f"case{time.monotonic_ns()}"
+    case.mkdir()
+    path = case / "input.csv"
+    path.write_bytes(data)
+    ran = run_cli([path], case / "out")
+    if not data:
+        assert ran.code == 1 and "empty" in ran.output
+        return
+    assert ran.code == 0, ran.output
+    kept = {d["subject_id"] for d in ran.decided or []}
+    for i, (kind, t) in enumerate(parts):
+        previous = parts[i - 1][1] if i else "\n"
+        if kind == "good" and previous.endswith("\n"):
+            assert t.split(",")[2] in kept, (t[:40], [p[1][:20] for p in parts])
+
+
+_field = st.text(alphabet=st.sampled_from(list('ab9 ,"\n-Ñ')), max_size=6)
+
+
+@st.composite
+def _piece(draw: st.DrawFn) -> tuple[str, str]:
+    kind = draw(st.sampled_from(["good", "good", "few", "many", "quote", "blank"]))
+    n = len(DOJ_COLUMNS)
+    if kind == "good":
+        fields = draw(st.lists(_field, min_size=n, max_size=n))
+        fields[2] = "GOOD"
+        return kind, csv_text([fields], header=False)
+    if kind == "few":
+        return kind, csv_text([["B"] * draw(st.integers(1, n - 1))], header=False)
+    if kind == "many":
+        return kind, csv_text([["B"] * (n + 1)], header=False)
+    if kind == "quote":  # a line that opens a quote and never closes it
+        return kind, "B," + ",".join(['"open'] + ["z"] * (n - 2)) + "\n"
+    return kind, "\n"
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(pieces=st.lists(_piece(), max_size=12), header=st.booleans(), crlf=st.booleans())
+def test_reader_gives_every_record_its_physical_line(tmp_path: Path, pieces, header, crlf) -> None:
+    """Good records with commas, quotes and line ends in their fields, bad records, lines
+    that open a quote, blank lines: every good record is kept on its physical line, every
+    bad one is rejected on its own, nothing else. (fuzz/fuzz_reader.py runs this longer.)"""
+    import duckdb
+
+    from clearslate.sources.ca_doj import read_doj_files
+
+    text, line, goods, bads = (csv_text([]) if header else ""), 1 + header, [], []
+    for i, (kind, piece) in enumerate(pieces):
+        if kind == "good":
+            piece = piece.replace("GOOD", f"G{i}", 1)
+            goods.append((f"G{i}", line))
+        elif kind != "blank":
+            bads.append(line)
+        text += piece
+        line += piece.count("\n")
+    if not text:
+        return
+    path = tmp_path / f"f{time.monotonic_ns()}.csv"
+    path.write_bytes((text.replace("\n", "\r\n") if crlf else text).encode())
+    con = duckdb.connect()
+    result = read_doj_files(con, [path])
+    kept = con.execute("SELECT SUBJECT_ID, source_line FROM doj_rows ORDER BY row_id").fetchall()
+    assert kept == goods
+    assert [r.line for r in result.rejects] == bads
+    assert result.rows_read == len(goods) + len(bads)
+
+
+def test_unusable_inputs_exit_1_with_a_message(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    for path, message in ((empty, "the file is empty (0 bytes)"),
+                          (tmp_path / "missing.csv", "no such file"),
+                          (folder, "is a folder, not a file")):  # fmt: skip
+        out = tmp_path / f"out-{path.name}"
+        ran = run_cli([path], out)
+        assert ran.code == 1 and message in ran.output and str(path) in ran.output
+        assert json.loads((out / "gogen.err").read_text())[""]["errorMessage"]
+
+
+@pytest.mark.parametrize(
+    ("make_out", "message"),
+    [
+        (lambda d: (d / "file").write_text("x") and d / "file" / "out", "cannot write here"),
+        (lambda d: (d / "file").write_text("x") and d / "file", "is not a folder"),
+        (lambda d: Path("/proc/clearslate-test/out"), "cannot write here"),
+    ],
+)
+def test_an_output_folder_that_cannot_be_written(tmp_path: Path, make_out, message: str) -> None:
+    """As root chmod stops no write: a path under a regular file, or under /proc, does."""
+    path = tmp_path / "in.csv"
+    path.write_text(csv_text([good(1)]))
+    ran = run_cli([path], make_out(tmp_path))
+    assert ran.code == 1 and message in ran.output and "--outputs" in ran.output
+
+
+def test_a_full_disk_stops_the_run_plainly(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)],
+                             capture_output=True, check=False)  # fmt: skip
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {mounted.stderr!r}")
+    try:
+        path = tmp_path / "in.csv"
+        generate_doj_file(path, county="LOS ANGELES", rows=2000, seed=8)  # ~1.7 MB of results
+        ran = run_cli([path], disk / "out")
+        assert ran.code == 1 and "no space left on the disk" in ran.output
+        assert not [p.name for p in (disk / "out").iterdir() if p.name != "gogen.err"]
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+# --------------------------------------------------------------------------- interrupted runs
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Large enough that a run takes several seconds."""
+    path = tmp_path_factory.mktemp("big") / "big.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=40_000, seed=9)
+    return path
+
+
+def _start(path: Path, out: Path, tmp: Path, *extra: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "TMPDIR": str(tmp), "PYTHONPATH": str(SRC)}
+    env.pop("CLEARSLATE_DEBUG", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "clearslate", "run", "--input-doj", str(path), "--county",
+         "LOS ANGELES", "--compute-at", AS_OF, "--outputs", str(out), "--no-report", *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], limit: float) -> bool:
+    end = time.monotonic() + limit
+    while time.monotonic() < end and proc.poll() is None:
+        if predicate():
+            return True
+        time.sleep(0.005)
+    return False
+
+
+def _assert_no_complete_result(out: Path, rows: int) -> None:
+    """No manifest: not a complete run. A CSV present under its own name is whole (it was
+    renamed only when complete); a `.partial-` file is never taken for a result."""
+    assert not (out / "manifest.json").exists()
+    if not out.exists():
+        return
+    for p in out.iterdir():
+        if p.name.startswith(".partial-"):
+            continue
+        if p.suffix == ".csv":
+            text = p.read_text(encoding="utf-8")
+            assert not text or text.endswith("\n"), p.name
+            data = list(csv.reader(io.StringIO(text)))
+            if p.name.startswith("All_Results"):
+                assert len(data) == rows + 1, p.name  # every row, and the header
+        elif p.suffix == ".json":
+            json.loads(p.read_text())
+
+
+# Where the signal comes: after 0.3 s, 1 s or 2 s of the run, or while an output is half
+# written. 1 s (reading or deciding) and "writing" always; the others with CLEARSLATE_SLOW=1.
+POINTS = (("0.3s", slow), ("1s", None), ("2s", slow), ("writing", None))
+
+
+@pytest.mark.parametrize(
+    ("sig", "point"),
+    [
+        pytest.param(s, p, marks=[m] if m else [], id=f"{s.name}-{p}")
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)
+        for p, m in POINTS
+    ],
+)
+def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
+    big: Path, tmp_path: Path, sig: signal.Signals, point: str
+) -> None:
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = _start(big, out, tmp)
+    try:
+        assert _wait_for(out.exists, proc, 60), "the run did not start"
+        if point == "writing":  # while an output is being written under its temporary name
+            caught = _wait_for(lambda: any(out.glob(".partial-*")), proc, 120)
+            if not caught:
+                pytest.skip("the run finished before an output was caught half-written")
+        else:
+            time.sleep(float(point.rstrip("s")))
+        if proc.poll() is not None:
+            pytest.skip("the run finished before the signal")
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    output = stdout + stderr
+    assert "Traceback" not in output
+    _assert_no_complete_result(out, 40_000)
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+    else:
+        assert proc.returncode == 128 + sig
+        assert f"interrupted ({sig.name})" in output and "no partial file" in output
+        assert not list(out.glob(".partial-*"))
+        assert not list(tmp.iterdir()), "temporary folders left behind"
+    # The next run, in the same folder and without --force, starts clean and completes, and
+    # removes the temporary folders a killed run left.
+    small = tmp_path / "small.csv"
+    small.write_text(csv_text([good(1), good(2)]))
+    proc = _start(small, out, tmp)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stdout + stderr
+    assert json.loads((out / "summary.json").read_text())["rows"]["read"] == 2
+    assert (out / "manifest.json").exists() and not list(out.glob(".partial-*"))
+    assert not list(tmp.iterdir()), "a killed run's temporary folders were not removed"
+
+
+def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(
+    big: Path, tmp_path: Path
+) -> None:
+    """With --force over a complete run, the earlier manifest must go before any new file
+    arrives: it vouched for the old files, and would make a half-replaced folder look whole."""
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    small = tmp_path / "small.csv"
+    small.write_text(csv_text([good(1), good(2)]))
+    assert run_cli([small], out).code == 0
+    proc = _start(big, out, tmp, "--force")
+    try:
+        if not _wait_for(lambda: any(out.glob(".partial-*")), proc, 120):
+            pytest.skip("the run finished before an output was caught half-written")
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert not (out / "manifest.json").exists()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- privacy
+
+
+@pytest.fixture(scope="module")
+def personal(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
+    """A generated file and every name, birth date, CII and case number in it."""
+    path = tmp_path_factory.mktemp("personal") / "la.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=1500, seed=10)
+    values: set[str] = set()
+    with path.open(newline="", encoding="utf-8") as fh:
+        for r in csv.DictReader(fh):
+            for c in ("PRI_NAME", "REQ_NAME", "PRI_DOB", "CII_NUMBER", "OFN", "SUBJECT_ID"):
+                v = r[c].strip()
+                if len(v) >= 4 and v.upper() != "NULL":
+                    values.add(v)
+    return path, values
+
+
+def _leaks(text: str, values: set[str]) -> set[str]:
+    return {v for v in values if v in text}
+
+
+def test_run_prints_no_personal_data(personal: tuple[Path, set[str]], tmp_path: Path) -> None:
+    path, values = personal
+    # The default run, report included.
+    result = runner.invoke(app, ["run", "--input-doj", str(path), "--county", "LOS ANGELES",
+                                 "--compute-at", AS_OF, "--outputs", str(tmp_path / "a")])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert not _leaks(result.output, values)
+    # Bad rows cut from real ones: their values go neither to the screen nor to errors.csv.
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = [lines[1][:400] + "\n", lines[2].replace(",", ";", 3), '"' + lines[3]]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("".join(lines[:50] + bad + lines[50:100]), encoding="utf-8")
+    ran = run_cli([mixed], tmp_path / "b")
+    assert ran.code == 0 and len(ran.errors or []) == 3
+    assert not _leaks(ran.output, values)
+    errors = (tmp_path / "b" / "errors.csv").read_text()
+    assert not _leaks(errors, values)
+    assert list(read_csv(tmp_path / "b" / "errors.csv")[0]) == ["source_file", "line", "column",
+                                                                 "reason"]  # fmt: skip
+    # Run-level errors.
+    for extra in (["--compute-at", "2020-13-45"], ["--policy", "no-such-policy"]):
+        out = tmp_path / f"c{len(extra[1])}"
+        result = runner.invoke(app, ["run", "--input-doj", str(path), "--county", "LOS ANGELES",
+                                     "--outputs", str(out), "--no-report", *extra])  # fmt: skip
+        assert result.exit_code == 1
+        assert not _leaks(result.output + (out / "gogen.err").read_text(), values)
+
+
+def test_an_unexpected_error_prints_only_its_kind(
+    personal: tuple[Path, set[str]], tmp_path: Path
+) -> None:
+    """An error whose text quotes a record (here: forced) shows only the error's kind."""
+    path, values = personal
+    name = sorted(v for v in values if "," in v)[0]
+    code = (
+        "import sys, clearslate.run as r\n"
+        "def boom(*a, **k):\n"
+        f"    raise ValueError({name!r})\n"
+        "r.decide_rows = boom\n"
+        "from clearslate.cli import main\n"
+        "sys.argv = ['clearslate'] + sys.argv[1:]\n"
+        "main()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env.pop("CLEARSLATE_DEBUG", None)
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "run", "--input-doj", str(path), "--county", "LOS ANGELES",
+         "--compute-at", AS_OF, "--outputs", str(tmp_path / "out"), "--no-report"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 1
+    assert "unexpected error (ValueError)" in proc.stderr and "Traceback" not in proc.stderr
+    assert not _leaks(proc.stdout + proc.stderr, values)
+
+
+def test_a_row_with_every_field_set_is_read(tmp_path: Path) -> None:
+    """The row builder's fields all land in their columns (guards the cases above)."""
+    r = row(**{c: f"v{i}" for i, c in enumerate(DOJ_COLUMNS)})
+    path = tmp_path / "in.csv"
+    path.write_text(csv_text([r]))
+    ran = run_cli([path], tmp_path / "out")
+    (line,) = read_csv(tmp_path / "out" / "All_Results.csv")
+    assert [line[c] for c in DOJ_COLUMNS] == r and ran.all_results == 1
