@@ -7,7 +7,8 @@ a byte-order mark, CRLF line ends, Latin-1 bytes. The properties:
 
 * nothing is lost: rows read = accepted + rejected, and the table holds the accepted rows;
 * every good record is accepted, on its own physical line, with its fields intact;
-* every bad record is rejected, on its own physical line, and nothing else is.
+* every bad record is rejected, on its own physical line, and nothing else is;
+* the line-by-line reader (the fallback when DuckDB's scanner gives up) gives the same.
 
     PYTHONPATH=src python fuzz/fuzz_reader.py --examples 5000 [--seed 1]
 
@@ -30,7 +31,13 @@ import duckdb
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
-from clearslate.sources.ca_doj import read_doj_files
+from clearslate.sources.ca_doj import (
+    InputFile,
+    _declared_encoding,
+    _has_header,
+    _read_line_by_line,
+    read_doj_files,
+)
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
 
 N = len(DOJ_COLUMNS)
@@ -116,6 +123,23 @@ def check(data: bytes, expected: list[tuple[str, int, str]], latin1: bool, tmp: 
     bads = sorted(line for k, line, _ in expected if k == "bad")
     assert kept == goods, (kept, goods)
     assert sorted(r.line for r in result.rejects) == bads, (result.rejects, bads)
+    # The line-by-line reader (used when DuckDB's scanner gives up on a file) agrees.
+    kept, rejects = read_line_by_line(path)
+    assert kept == goods, ("line by line", kept, goods)
+    assert sorted(rejects) == bads, ("line by line", rejects, bads)
+
+
+def read_line_by_line(path: Path) -> tuple[list[tuple[str, int]], list[int]]:
+    con = duckdb.connect()
+    read_doj_files(con, [path])  # creates the table (and reads the header flag)
+    info = InputFile(path=str(path), size=path.stat().st_size)
+    info.has_header = _has_header(path)[0]
+    info.encoding = _declared_encoding(path)
+    con.execute("DELETE FROM doj_rows")
+    _read_line_by_line(con, "doj_rows", 0, path, info, 0)
+    kept = con.execute("SELECT SUBJECT_ID, source_line FROM doj_rows ORDER BY row_id").fetchall()
+    assert info.data_records == info.accepted + len(info.rejects) == len(kept) + len(info.rejects)
+    return kept, [r.line for r in info.rejects]
 
 
 def main() -> int:

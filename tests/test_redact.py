@@ -184,32 +184,34 @@ def test_no_identifier_survives(original: Path, redacted: tuple[Path, str]) -> N
     assert special.startswith("AKA XXXX,XXXX XX/XX/XXXX CII ") and "SSN XXXXXXX" in special
 
 
+@pytest.mark.parametrize("policy", ["dismiss-all", "every-date-rule", "los-angeles"])
 def test_redacted_copy_gives_the_same_decisions(
-    original: Path, redacted: tuple[Path, str], tmp_path: Path
+    original: Path, redacted: tuple[Path, str], tmp_path: Path, policy: str
 ) -> None:
-    policy = tmp_path / "dated.yaml"
-    policy.write_text(DATED_POLICY)
-    for extra in ([], ["--policy", str(policy)]):
-        if extra:  # the copy for this policy keeps this policy's lines
-            copy = tmp_path / "copy.csv"
-            code, output = redact_cli(str(original), "--output", str(copy), "--seed", "8",
-                                      "--compute-at", AS_OF, *extra)  # fmt: skip
-            assert code == 0 and "had no shift" not in output, output
-        else:
-            copy = redacted[0]
-        a, b = (
-            _run(p, tmp_path / f"out{i}{len(extra)}", extra) for i, p in enumerate((original, copy))
-        )
-        assert a["summary"]["rows"]["read"] == b["summary"]["rows"]["read"] + 1  # the bad row
-        assert a["summary"]["rows"]["accepted"] == b["summary"]["rows"]["accepted"]
-        assert a["summary"]["convictions"] == b["summary"]["convictions"]
-        assert a["summary"]["outcomes"] == b["summary"]["outcomes"]
-        assert a["decided"] == b["decided"]  # each conviction: outcome, rule, sentence status
-        if extra:  # the dated rules did decide: the test is not empty
-            rules = {rule for _, rule, _ in a["decided"].values()}
-            assert {"ca.prop64.relief.years_since", "ca.prop64.relief.age",
-                    "ca.prop64.relief.crime_free", "ca.prop64.review.serving",
-                    "ca.prop64.effective_date"} <= rules  # fmt: skip
+    """Under the default policy; under one where every dated rule decides; under a pilot
+    county's flow (age, crime-free years, sentences completed, effective date)."""
+    extra: list[str] = []
+    copy = redacted[0]  # made for the default policy
+    if policy != "dismiss-all":
+        if policy == "every-date-rule":
+            (tmp_path / "dated.yaml").write_text(DATED_POLICY)
+            policy = str(tmp_path / "dated.yaml")
+        extra = ["--policy", policy]
+        copy = tmp_path / "copy.csv"  # made for this policy: its lines are kept
+        code, output = redact_cli(str(original), "--output", str(copy), "--seed", "8",
+                                  "--compute-at", AS_OF, *extra)  # fmt: skip
+        assert code == 0 and "had no shift" not in output, output
+    a, b = (_run(p, tmp_path / f"out{i}", extra) for i, p in enumerate((original, copy)))
+    assert a["summary"]["rows"]["read"] == b["summary"]["rows"]["read"] + 1  # the bad row
+    assert a["summary"]["rows"]["accepted"] == b["summary"]["rows"]["accepted"]
+    assert a["summary"]["convictions"] == b["summary"]["convictions"]
+    assert a["summary"]["outcomes"] == b["summary"]["outcomes"]
+    assert a["decided"] == b["decided"]  # each conviction: outcome, rule, sentence status
+    if policy.endswith("dated.yaml"):  # the dated rules did decide: the test is not empty
+        rules = {rule for _, rule, _ in a["decided"].values()}
+        assert {"ca.prop64.relief.years_since", "ca.prop64.relief.age",
+                "ca.prop64.relief.crime_free", "ca.prop64.review.serving",
+                "ca.prop64.effective_date"} <= rules  # fmt: skip
 
 
 def _run(path: Path, out: Path, extra: list[str]) -> dict:

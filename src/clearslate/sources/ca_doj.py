@@ -5,12 +5,15 @@ The reader is DuckDB's parallel CSV scanner in strict mode, with every rejected 
 right here:
 
 * **Physical line numbers.** DuckDB numbers records, not lines; a quoted field may hold a
-  newline. Rejected records get their line from their byte offset; good records from their
-  record number, corrected for newlines inside earlier records when the file has any.
-* **An unterminated quote** makes DuckDB read the rest of the file as one field. We reject
-  only the line the quote starts on and read on from the next line (a new *segment*).
+  newline, and DuckDB skips blank lines. Rejected records get their line from their byte
+  offset; good records from their record number, corrected for newlines inside earlier
+  records and for blank lines when the file has any.
+* **An unterminated quote** makes DuckDB read the rest of the file (or up to the next
+  quote) as one field. We reject only the line the quote starts on and read on from the
+  next line (a new *segment*), so the records it swallowed are read.
 * **Encoding.** A file that is not valid UTF-8 is read again as Latin-1 (DOJ extracts of
-  older systems are Latin-1); nothing is dropped for its bytes.
+  older systems are Latin-1), and a file with a UTF-16 byte-order mark as UTF-16, each from
+  a UTF-8 copy; nothing is dropped for its bytes.
 * **Several files are one record.** All files land in one table, so one person whose rows
   are spread over several files is one person (gogen evaluated each file on its own).
 
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import bisect
 import codecs
-import csv
 import hashlib
 import os
 import re
@@ -364,6 +366,7 @@ def _read_segment(
 ) -> tuple[int, _Segment | None]:
     con.execute("DROP TABLE IF EXISTS _seg; DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS _scan")
     header = 1 if seg.skip_header else 0
+    rejects_before = len(info.rejects)
     con.execute(
         f"""CREATE TEMP TABLE _seg AS SELECT * FROM read_csv({_sql_str(str(seg.path))},
             columns = {_columns_sql()}, header = {"true" if header else "false"},
@@ -393,9 +396,9 @@ def _read_segment(
         for r in rej
     ]
     # A rejected record spanning several lines, of which a later one is a whole record by
-    # itself, is a quote opened and never closed (or closed lines later) that ate good
-    # records. Reject its first line only, drop what was read after it, read on from the
-    # next line.
+    # itself (or starts one: `_open_quote`), is a quote opened and never closed (or closed
+    # lines later) that ate good records. Reject its first line only, drop what was read
+    # after it, read on from the next line.
     swallow = next(
         (
             (i, e, r)
@@ -477,6 +480,23 @@ def _read_segment(
     )
     if blanks:
         _skip_blank_lines(con, table, file_index, seg, next_row_id, blanks)
+    merged = _merged_record(con, table, file_index, seg, next_row_id) if embedded else None
+    if merged is not None and (
+        swallow is None or merged[1] < _swallow_line(seg, seg_lines, swallow)
+    ):
+        # A stray quote closed by a quote of the next record made the two one record of 95
+        # fields, accepted: the bad line's record is rejected instead, and reading goes on
+        # at the next line (as for a rejected one).
+        row_id, line = merged
+        con.execute(f"DELETE FROM {table} WHERE file_index = {file_index} AND row_id >= {row_id}")
+        dropped = next_row_id + good - row_id
+        mine = info.rejects[rejects_before:]
+        later = [r for r in mine if r.line > line]
+        info.rejects = info.rejects[:rejects_before] + [r for r in mine if r.line < line]
+        info.rejects.append(Reject(str(path), line, None, _SWALLOWED))
+        info.accepted -= dropped
+        info.data_records -= dropped + len(later) - 1
+        return row_id, _segment_after(seg, line, tmpdir)
     next_row_id += good
     if swallow is None:
         return next_row_id, None
@@ -494,6 +514,67 @@ def _read_segment(
     if remainder.stat().st_size == 0:
         return next_row_id, None
     return next_row_id, _Segment(remainder, bad_line + 1, skip_header=False)
+
+
+def _swallow_line(seg: _Segment, seg_lines: dict[int, int], swallow: tuple) -> int:
+    return seg.first_line - 1 + seg_lines[int(swallow[2][1])]
+
+
+def _segment_after(seg: _Segment, line: int, tmpdir: str) -> _Segment | None:
+    """What follows physical `line` of the file, as a segment of its own."""
+    skip = line - seg.first_line + 1  # lines of the segment's file to skip
+    with seg.path.open("rb") as fh:
+        for _ in range(skip):
+            if not fh.readline():
+                return None
+        remainder = Path(tmpdir) / f"rest-{fh.tell()}-{seg.first_line}-m.csv"
+        with remainder.open("wb") as out:
+            while chunk := fh.read(8 * 1024 * 1024):
+                out.write(chunk)
+    if remainder.stat().st_size == 0:
+        return None
+    return _Segment(remainder, line + 1, skip_header=False)
+
+
+def _merged_record(
+    con: duckdb.DuckDBPyConnection, table: str, file_index: int, seg: _Segment, first_row: int
+) -> tuple[int, int] | None:
+    """The first accepted record of the segment that spans lines of which a later one starts
+    a whole record by itself: (row_id, physical line), or None. Such a record is a stray
+    quote merged with the record after it."""
+    concat = " || ".join(f"coalesce(\"{c}\", '')" for c in DOJ_COLUMNS)
+    rows = con.execute(
+        f"""SELECT row_id, source_line,
+                   length({concat}) - length(replace({concat}, chr(10), '')) AS nl
+            FROM {table}
+            WHERE file_index = {file_index} AND row_id >= {first_row}
+              AND contains({concat}, chr(10))
+            ORDER BY row_id"""
+    ).fetchall()
+    if not rows:
+        return None
+    # the byte offset of every later line of those records, in one pass over the file
+    wanted = {ln - seg.first_line + 1 + k for _, ln, nl in rows for k in range(1, nl + 1)}
+    offsets, line, pos = {}, 1, 0
+    with seg.path.open("rb") as fh:
+        for text in fh:
+            if line in wanted:
+                offsets[line] = pos
+            line += 1
+            pos += len(text)
+            if len(offsets) == len(wanted):
+                break
+        for row_id, ln, nl in rows:
+            for k in range(1, nl + 1):
+                at = offsets.get(ln - seg.first_line + 1 + k)
+                if at is None:
+                    continue
+                fh.seek(at)
+                rest = fh.read(4 * 1024 * 1024).decode("utf-8", errors="replace")
+                lines = [x for x in _LINE_END.split(rest) if x][:100]
+                if _good_record_at(lines):
+                    return row_id, ln
+    return None
 
 
 def _locate(path: Path, reject: tuple) -> tuple:
@@ -574,11 +655,51 @@ _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # split after \n, \r\n or a lo
 
 def _good_record_at(lines: list[str]) -> bool:
     """Whether the first record in `lines` is a whole record of 95 fields."""
-    try:
-        first = next(csv.reader([line for line in lines if line], strict=True), [])
-    except csv.Error:
-        return False
-    return len(first) == len(DOJ_COLUMNS)
+    first = _strict_record("".join(lines))
+    return first is not None and len(first[0]) == len(DOJ_COLUMNS)
+
+
+_UNQUOTED_END = re.compile(r'[,\r\n"]')
+
+
+def _strict_record(text: str) -> tuple[list[str], int] | None:
+    """The fields of the record at the start of `text` and where it ends, read as DuckDB's
+    strict mode reads them, or None if it is not valid CSV there: a quote inside an unquoted
+    field, text after a closing quote, a quote never closed. (Python's csv module takes a
+    quote inside an unquoted field as a letter, so a stray quote's line looked whole.)"""
+    fields: list[str] = []
+    i, n = 0, len(text)
+    while True:
+        if i < n and text[i] == '"':
+            parts, i = [], i + 1
+            while True:
+                j = text.find('"', i)
+                if j < 0:
+                    return None  # never closed
+                parts.append(text[i:j])
+                if text.startswith('"', j + 1):
+                    parts.append('"')
+                    i = j + 2
+                    continue
+                i = j + 1
+                break
+            fields.append("".join(parts))
+            if i >= n or text[i] in "\r\n":
+                return fields, i
+            if text[i] != ",":
+                return None  # text after the closing quote
+            i += 1
+            continue
+        m = _UNQUOTED_END.search(text, i)
+        if m is None:
+            fields.append(text[i:])
+            return fields, n
+        if m.group() == '"':
+            return None  # a quote inside an unquoted field
+        fields.append(text[i : m.start()])
+        if m.group() != ",":
+            return fields, m.start()
+        i = m.end()
 
 
 def _ate_records(text: str) -> bool:
@@ -587,10 +708,9 @@ def _ate_records(text: str) -> bool:
 
 
 def _split_record(record: str) -> list[str] | None:
-    try:
-        return next(csv.reader([record.rstrip("\r\n")], strict=True), [])
-    except csv.Error:
-        return None
+    text = record.rstrip("\r\n")
+    parsed = _strict_record(text)
+    return parsed[0] if parsed is not None and parsed[1] == len(text) else None
 
 
 def _read_line_by_line(
@@ -627,7 +747,13 @@ def _read_line_by_line(
             continue  # a blank line is no record
         fields = _split_record(record) if record.count('"') % 2 == 0 else None
         info.data_records += 1
-        if fields is not None and len(fields) == len(DOJ_COLUMNS):
+        # A quote opened on the first line took the next ones (and never closed, or closed
+        # in a later record, perhaps making 95 fields of the two): reject the first line only
+        # and give back the others (as the DuckDB path does).
+        swallowed = i - start > 1 and (
+            fields is None or any(_good_record_at(lines[k : k + 100]) for k in range(start + 1, i))
+        )
+        if not swallowed and fields is not None and len(fields) == len(DOJ_COLUMNS):
             good.append([next_row_id + len(good), file_index, str(path), start + 1, *fields])
             continue
         reason = (
@@ -637,12 +763,7 @@ def _read_line_by_line(
                 "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"
             ]
         )
-        if i - start > 1 and (
-            fields is None or any(_good_record_at(lines[k : k + 100]) for k in range(start + 1, i))
-        ):
-            # A quote opened on the first line took the next ones (and never closed, or
-            # closed in a good record): reject the first line only and give back the
-            # others (as the DuckDB path does).
+        if swallowed:
             i = start + 1
             reason = _SWALLOWED
         info.rejects.append(Reject(str(path), start + 1, None, reason))
