@@ -374,6 +374,7 @@ def version() -> None:
 
 # Commands that live in their own modules (each imports its heavy parts only when run).
 from clearslate.cli_documents import documents, generate_addresses  # noqa: E402
+from clearslate.cli_illinois import illinois_app  # noqa: E402
 from clearslate.cli_redact import redact  # noqa: E402
 from clearslate.cli_report import compare, report  # noqa: E402
 
@@ -382,6 +383,7 @@ app.command()(compare)
 app.command()(documents)
 app.command("generate-addresses")(generate_addresses)
 app.command()(redact)
+app.add_typer(illinois_app, name="illinois")
 
 
 def main() -> None:

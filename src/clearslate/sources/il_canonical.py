@@ -8,7 +8,8 @@ one row per charge, and people are linked across sources into `il_person_links`.
 (`laws/il_crta.py`) reads only these two tables, never a source's own columns.
 
 This module is the contract between the readers and linkage (`sources/il_*.py`,
-`link/`) and the law and documents (`laws/il_crta.py`, …): change it in one place.
+`link/`), the law (`laws/il_crta.py`, …) and the documents (`documents/`), which read an
+Illinois run's `determinations.csv` (IL_DETERMINATION_COLUMNS): change it in one place.
 """
 
 from __future__ import annotations
@@ -80,6 +81,32 @@ IL_PERSON_LINK_COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("match_probability", "DOUBLE", "weakest accepted link joining the row to its person; 1 alone"),
     ("link_status", "VARCHAR", "'linked', 'single' or 'review' (an uncertain link was left apart)"),
     ("link_fields", "VARCHAR", "the fields that drove the link, e.g. 'dob,last_name,sid'"),
+)
+
+# An Illinois run's determinations.csv: one row per evaluated cannabis charge (a charge under
+# 720 ILCS 550, or its older citation), decided for the linked person.
+IL_OUTCOMES: Final[tuple[str, ...]] = (
+    "expunge_arrest",  # no conviction: the arrest record is expunged (20 ILCS 2630/5.2(i))
+    "vacate_and_expunge",  # minor cannabis conviction, 30 g or less: vacate and expunge
+    "eligible_on_motion",  # more than 30 g up to 500 g: eligible on a motion (SA may object)
+    "not_eligible",
+    "review",  # a person decides; `review_reason` says why
+)
+IL_DETERMINATION_COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
+    ("person_id", "VARCHAR", "the linked person (il_person_links)"),
+    *(c for c in IL_RECORD_COLUMNS if c[0] not in ("race", "sex", "charge_description")),
+    ("link_status", "VARCHAR", "the row's link_status"),
+    ("statute", "VARCHAR", "normalised statute id, e.g. 'il:720-550:4:c'; NULL if unparsed"),
+    ("grams_inferred", "BOOLEAN", "grams were missing and the band comes from offense_class"),
+    ("track", "VARCHAR", "'arrest' (no conviction) or 'conviction'"),
+    ("record_date", "DATE", "the date that sets the deadline tier (arrest, else offense date)"),
+    ("tier", "VARCHAR", "deadline tier: '2013-2019', '2000-2012' or 'before-2000'"),
+    ("deadline", "DATE", "statutory deadline of the tier (1 Jan 2021, 2023 or 2025)"),
+    ("outcome", "VARCHAR", "one of IL_OUTCOMES"),
+    ("review_reason", "VARCHAR", "reason code when outcome = 'review', else NULL"),
+    ("rule_id", "VARCHAR", "the rule that decided, e.g. 'il.crta.violent_associated'"),
+    ("citation", "VARCHAR", "the rule's citation"),
+    ("facts", "VARCHAR", "JSON of the facts the rule used"),
 )
 
 
