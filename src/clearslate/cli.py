@@ -377,12 +377,14 @@ from clearslate.cli_documents import documents, generate_addresses  # noqa: E402
 from clearslate.cli_illinois import illinois_app  # noqa: E402
 from clearslate.cli_redact import redact  # noqa: E402
 from clearslate.cli_report import compare, report  # noqa: E402
+from clearslate.cli_serve import serve  # noqa: E402
 
 app.command()(report)
 app.command()(compare)
 app.command()(documents)
 app.command("generate-addresses")(generate_addresses)
 app.command()(redact)
+app.command()(serve)
 app.add_typer(illinois_app, name="illinois")
 
 

@@ -1,0 +1,890 @@
+"""The workspace's pages. Each page is a plain function `(Ctx) -> Response` registered with the
+roles that may see it; `_page` checks the session, the role and (on every POST) the CSRF token
+on the server before the function runs, and runs it in a worker thread (the database and
+DuckDB calls block).
+
+    analyst        upload and run batches; results, report, people, documents
+    attorney       results, report, people; the review queue, decisions, sign-off, documents
+    administrator  users, policies, the audit log (no personal data: no results, no people)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import re
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from clearslate.web import audit, auth, policy_form, results
+from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
+from clearslate.web.jobs import Jobs, new_run_folder, run_dir
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "clearslate_session"
+LOGIN_CSRF_COOKIE = "clearslate_login"
+DECISIONS = {"dismiss": "Dismiss", "reduce": "Reduce", "not_eligible": "Not eligible"}
+ANALYST, ATTORNEY, ADMIN = ROLES
+RESULTS_ROLES = (ANALYST, ATTORNEY)
+PER_PAGE = 50
+
+
+@dataclass
+class Settings:
+    data_dir: Path
+    database_url: str | None = None  # None: SQLite in the data folder
+    idle_minutes: int = 30
+    max_failures: int = 5
+    lockout_minutes: int = 15
+    secure_cookies: bool = True
+    clock: Callable[[], dt.datetime] = utcnow
+    run_jobs: bool = True  # False: runs stay queued (tests of the pages alone)
+
+    @property
+    def idle(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.idle_minutes)
+
+
+@dataclass
+class Workspace:
+    settings: Settings
+    db: Database
+    jobs: Jobs
+    templates: jinja2.Environment
+
+
+@dataclass
+class Ctx:
+    """What a page function gets: the request, its form (POST), the signed-in user."""
+
+    request: Request
+    ws: Workspace
+    session: auth.Session | None
+    form: FormData | None
+    now: dt.datetime
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def user(self) -> auth.User:
+        assert self.session is not None
+        return self.session.user
+
+    def param(self, key: str, default: str = "") -> str:
+        return self.request.query_params.get(key, default).strip()
+
+    def field(self, key: str) -> str:
+        value = self.form.get(key) if self.form is not None else None
+        return value.strip() if isinstance(value, str) else ""
+
+    def render(self, template: str, status: int = 200, **values: Any) -> HTMLResponse:
+        html = self.ws.templates.get_template(template).render(
+            user=self.session.user if self.session else None,
+            csrf=self.session.csrf if self.session else "",
+            request=self.request,
+            notice=NOTICES.get(self.param("done"), ""),
+            **values,
+        )
+        return HTMLResponse(html, status_code=status)
+
+    def audit(self, conn: sa.Connection, action: str, target: str = "",
+              detail: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+        actor = self.session.user.username if self.session else ""
+        audit.record(conn, actor, action, target, detail)
+
+
+# Short codes in ?done= after a POST, so a reload does not post again.
+NOTICES = {
+    "decided": "Decision saved.",
+    "bulk": "Decisions saved.",
+    "signed": "Signed off. The documents are being built.",
+    "user": "User saved.",
+    "policy": "Policy saved.",
+    "password": "Password changed.",
+}
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+Page = Callable[[Ctx], Response]
+
+
+def _page(fn: Page, roles: tuple[str, ...] | None) -> Callable[[Request], Any]:
+    """`roles` None: a page for anyone (log-in). Otherwise a session with one of `roles`."""
+
+    async def endpoint(request: Request) -> Response:
+        form = None
+        if request.method == "POST":
+            form = await request.form(max_files=20, max_fields=2000)
+        try:
+            return await run_in_threadpool(_serve, fn, roles, request, form)
+        finally:
+            if form is not None:
+                await form.close()
+
+    return endpoint
+
+
+def _serve(
+    fn: Page, roles: tuple[str, ...] | None, request: Request, form: FormData | None
+) -> Response:
+    ws: Workspace = request.app.state.ws
+    now = ws.settings.clock()
+    session = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        with ws.db.read() as conn:
+            session, stale = auth.current_session(conn, token, now, ws.settings.idle)
+        if session is not None and stale:
+            with ws.db.write() as conn:
+                auth.touch(conn, session.token_hash, now)
+    ctx = Ctx(request, ws, session, form, now)
+    if roles is not None:
+        if session is None:
+            if request.method == "GET" and "json" not in request.headers.get("accept", ""):
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+            return _refuse(ctx, 401, "Sign in first.")
+        if session.user.role not in roles:
+            return _refuse(ctx, 403, "Your role does not give access to this page.")
+        if form is not None and not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
+            return _refuse(ctx, 403, "This form has expired or did not come from this site. "
+                                     "Go back, reload the page and try again.")  # fmt: skip
+    try:
+        return fn(ctx)
+    except Refused as exc:
+        return _refuse(ctx, exc.status, str(exc))
+
+
+def _refuse(ctx: Ctx, status: int, message: str) -> Response:
+    if "json" in ctx.request.headers.get("accept", ""):
+        return JSONResponse({"error": message}, status_code=status)
+    return ctx.render("error.html", status=status, message=message)
+
+
+def _redirect(url: str, **query: Any) -> RedirectResponse:
+    query = {k: v for k, v in query.items() if v not in ("", None)}
+    return RedirectResponse(url + (f"?{urlencode(query)}" if query else ""), status_code=303)
+
+
+def _int(value: str | None, default: int = 1) -> int:
+    return int(value) if value and value.isdigit() else default
+
+
+# ---- sign in and out ---------------------------------------------------------------------
+
+
+def home(ctx: Ctx) -> Response:
+    if ctx.session is None:
+        return _redirect("/login")
+    return _redirect("/admin/users" if ctx.user.role == ADMIN else "/runs")
+
+
+def login(ctx: Ctx) -> Response:
+    s = ctx.ws.settings
+    next_url = ctx.param("next") or ctx.field("next")
+    if not next_url.startswith("/") or next_url.startswith("//"):
+        next_url = "/"
+    if ctx.form is None:
+        token = secrets.token_urlsafe(32)
+        response = ctx.render("login.html", login_csrf=token, next=next_url, error="")
+        _set_cookie(response, s, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return response
+    cookie = ctx.request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie, ctx.field("csrf")):
+        raise Refused(403, "The sign-in form has expired. Reload the page and try again.")
+    username = ctx.field("username").lower()
+    with ctx.ws.db.write() as conn:
+        outcome = auth.authenticate(
+            conn, username, str(ctx.form.get("password", "")), ctx.now,
+            max_failures=s.max_failures, lockout=dt.timedelta(minutes=s.lockout_minutes),
+        )  # fmt: skip
+        if outcome.user is None:
+            audit.record(conn, username[:64], "login_failed", "", {"why": outcome.failure})
+        else:
+            token = auth.start_session(conn, outcome.user, ctx.now)
+            audit.record(conn, outcome.user.username, "login", "")
+    if outcome.user is None:
+        error = "Wrong user name or password."
+        if outcome.failure in ("locked", "locked_now"):
+            error = (f"This account is locked after {s.max_failures} failed sign-ins. Try again "
+                     f"in {s.lockout_minutes} minutes, or ask an administrator.")  # fmt: skip
+        fresh = secrets.token_urlsafe(32)
+        response = ctx.render("login.html", 401, login_csrf=fresh, next=next_url, error=error)
+        _set_cookie(response, s, LOGIN_CSRF_COOKIE, fresh, max_age=3600)
+        return response
+    response = _redirect(next_url)
+    _set_cookie(response, s, SESSION_COOKIE, token)
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+def _set_cookie(
+    response: Response, s: Settings, name: str, value: str, max_age: int | None = None
+) -> None:
+    response.set_cookie(name, value, max_age=max_age, httponly=True, secure=s.secure_cookies,
+                        samesite="strict", path="/")  # fmt: skip
+
+
+def logout(ctx: Ctx) -> Response:
+    assert ctx.session is not None
+    with ctx.ws.db.write() as conn:
+        auth.end_session(conn, ctx.session.token_hash)
+        ctx.audit(conn, "logout")
+    response = _redirect("/login")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+def password(ctx: Ctx) -> Response:
+    if ctx.form is None:
+        return ctx.render("password.html", error="")
+    with ctx.ws.db.write() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == ctx.user.id)).one()
+        if not auth._verify(row.password_hash, str(ctx.form.get("current", ""))):
+            return ctx.render("password.html", 400, error="The current password is wrong.")
+        try:
+            auth.set_password(conn, ctx.user.id, str(ctx.form.get("new", "")))
+        except auth.AccountError as exc:
+            return ctx.render("password.html", 400, error=str(exc))
+        ctx.audit(conn, "password_changed", f"user {ctx.user.username}")
+    response = _redirect("/login", done="password")
+    response.delete_cookie(SESSION_COOKIE)
+    return response
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+
+def _run(ctx: Ctx, conn: sa.Connection) -> Any:
+    run_id = ctx.request.path_params.get("run_id", 0)
+    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    if row is None:
+        raise Refused(404, "No such run.")
+    return row
+
+
+def runs_list(ctx: Ctx) -> Response:
+    with ctx.ws.db.read() as conn:
+        rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc())).fetchall()
+        open_items = dict(
+            conn.execute(
+                sa.select(review_items.c.run_id, sa.func.count())
+                .where(review_items.c.decision.is_(None))
+                .group_by(review_items.c.run_id)
+            ).fetchall()
+        )
+    return ctx.render("runs.html", runs=rows, open_items=open_items)
+
+
+def _policy_choices(conn: sa.Connection) -> list[tuple[str, str]]:
+    from clearslate.policy import SHIPPED_POLICIES
+
+    office = [(f"office:{r.id}", f"{r.name} (this office)")
+              for r in conn.execute(sa.select(policies).order_by(policies.c.name))]  # fmt: skip
+    return office + [(f"shipped:{n}", f"{n} (shipped)") for n in SHIPPED_POLICIES]
+
+
+def run_new(ctx: Ctx) -> Response:
+    from clearslate.synth.generator import CA_COUNTIES
+
+    with ctx.ws.db.read() as conn:
+        choices = _policy_choices(conn)
+    counties = [c for c, _ in CA_COUNTIES]
+    if ctx.form is None:
+        values = {
+            "county": "",
+            "policy": "shipped:dismiss-all",
+            "as_of": ctx.now.date().isoformat(),
+        }
+        return ctx.render(
+            "run_new.html", choices=choices, counties=counties, values=values, errors={}
+        )
+    values = {k: ctx.field(k) for k in ("county", "policy", "as_of")}
+    errors: dict[str, str] = {}
+    files = [f for f in ctx.form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    if not files:
+        errors["files"] = "Choose one or more research files."
+    county = ",".join(c.strip().upper() for c in values["county"].split(",") if c.strip())
+    if not county:
+        errors["county"] = "Give a county, a comma-separated list of counties, or ALL."
+    elif county != "ALL" and (bad := [c for c in county.split(",") if c not in counties]):
+        errors["county"] = f"Not a California county: {', '.join(bad)}."
+    try:
+        as_of = dt.date.fromisoformat(values["as_of"])
+    except ValueError:
+        errors["as_of"] = "Give the as-of date as YYYY-MM-DD."
+    if values["policy"] not in dict(choices):
+        errors["policy"] = "Choose a policy from the list."
+    addresses = ctx.form.get("addresses")
+    if errors:
+        return ctx.render("run_new.html", 400, choices=choices, counties=counties,
+                          values=values, errors=errors)  # fmt: skip
+    label = dict(choices)[values["policy"]]
+    with ctx.ws.db.write() as conn:
+        text, policy_file = _policy_text(conn, values["policy"])
+        run_id = conn.execute(
+            sa.insert(runs).values(
+                created_by=ctx.user.username, created_at=ctx.now, county=county, as_of=as_of,
+                policy_label=label, policy_file=policy_file,
+                inputs=json.dumps([f.filename for f in files]), status="queued", stage="Queued",
+            )
+        ).inserted_primary_key[0]  # fmt: skip
+        folder = new_run_folder(ctx.ws.settings.data_dir, run_id)
+        (folder / policy_file).write_text(text, encoding="utf-8")
+        names = []
+        for i, f in enumerate(files, 1):
+            name = f"{i:02d}-{_safe_name(f.filename or 'research-file.csv')}"
+            with (folder / "uploads" / name).open("wb") as out:
+                f.file.seek(0)
+                shutil.copyfileobj(f.file, out, 1 << 20)
+            names.append(name)
+        if isinstance(addresses, UploadFile) and addresses.filename:
+            with (folder / "addresses.csv").open("wb") as out:
+                addresses.file.seek(0)
+                shutil.copyfileobj(addresses.file, out, 1 << 20)
+        ctx.audit(conn, "upload", f"run {run_id}", {"files": names, "addresses": bool(
+            isinstance(addresses, UploadFile) and addresses.filename)})  # fmt: skip
+        ctx.audit(conn, "run_started", f"run {run_id}", {
+            "county": county, "as_of": as_of.isoformat(), "policy": label})  # fmt: skip
+    if ctx.ws.settings.run_jobs:
+        ctx.ws.jobs.submit_run(run_id)
+    return _redirect(f"/runs/{run_id}")
+
+
+def _safe_name(name: str) -> str:
+    name = Path(name.replace("\\", "/")).name
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100] or "research-file.csv"
+
+
+def _policy_text(conn: sa.Connection, choice: str) -> tuple[str, str]:
+    """The policy file a run keeps in its folder (a copy: a later edit does not change what
+    the run used): (text, file name)."""
+    from clearslate.policy import SHIPPED_POLICIES
+
+    kind, _, key = choice.partition(":")
+    if kind == "shipped":
+        path = SHIPPED_POLICIES[key]
+        return path.read_text(encoding="utf-8"), f"policy{path.suffix.lower()}"
+    text = conn.execute(sa.select(policies.c.text).where(policies.c.id == int(key))).scalar_one()
+    return text, "policy.yaml"
+
+
+def run_page(ctx: Ctx) -> Response:
+    with ctx.ws.db.read() as conn:
+        run = _run(ctx, conn)
+        counts = conn.execute(
+            sa.select(review_items.c.decision, sa.func.count())
+            .where(review_items.c.run_id == run.id)
+            .group_by(review_items.c.decision)
+        ).fetchall()
+    review = {d or "open": n for d, n in counts}
+    folder = run_dir(ctx.ws.settings.data_dir, run.id)
+    reasons = results.reason_counts(folder / "results") if run.status == "done" else []
+    outcomes = json.loads(run.outcomes) if run.outcomes else {}
+    doc_files = _document_files(folder) if run.documents_status == "done" else []
+    return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
+                      progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
+                      inputs=json.loads(run.inputs))  # fmt: skip
+
+
+def run_progress(ctx: Ctx) -> Response:
+    with ctx.ws.db.read() as conn:
+        run = _run(ctx, conn)
+    live = ctx.ws.jobs.progress(run.id)
+    stage, percent = live if live else (run.stage, 100.0 if run.status == "done" else 0.0)
+    return JSONResponse({"status": run.status, "stage": stage, "percent": round(percent, 1),
+                         "error": run.error or ""}, headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def _done_run(ctx: Ctx) -> tuple[Any, Path]:
+    with ctx.ws.db.read() as conn:
+        run = _run(ctx, conn)
+    if run.status != "done":
+        raise Refused(409, "This run has not finished.")
+    return run, run_dir(ctx.ws.settings.data_dir, run.id)
+
+
+def run_report(ctx: Ctx) -> Response:
+    _run_row, folder = _done_run(ctx)
+    return FileResponse(folder / "results" / "report.html", media_type="text/html",
+                        headers=REPORT_HEADERS)  # fmt: skip
+
+
+# The report is self-contained: inline styles and images, no script, nothing fetched.
+REPORT_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "sandbox",
+    "Cache-Control": "no-store",
+}
+
+
+def determinations(ctx: Ctx) -> Response:
+    run, folder = _done_run(ctx)
+    q, outcome, reason = ctx.param("q"), ctx.param("outcome"), ctx.param("reason")
+    page = results.search(folder / "results", q=q, outcome=outcome, reason=reason,
+                          page=_int(ctx.param("page")), per_page=PER_PAGE)  # fmt: skip
+    reasons = results.reason_counts(folder / "results")
+    if q:
+        with ctx.ws.db.write() as conn:  # a search by name is a look at people's records
+            ctx.audit(conn, "search", f"run {run.id}", {"results": page.total})
+    return ctx.render("determinations.html", run=run, page=page, reasons=reasons,
+                      filters={"q": q, "outcome": outcome, "reason": reason})  # fmt: skip
+
+
+def person(ctx: Ctx) -> Response:
+    from clearslate.policy import load_policy
+
+    run, folder = _done_run(ctx)
+    subject = ctx.request.path_params["subject_id"]
+    rows = results.person_rows(folder / "results", subject)
+    if not rows:
+        raise Refused(404, "No such person in this run.")
+    explanation = results.explain(
+        folder, subject, policy=load_policy(folder / run.policy_file), as_of=run.as_of,
+        counties=None if run.county == "ALL" else run.county.split(","),
+    )  # fmt: skip
+    with ctx.ws.db.write() as conn:
+        ctx.audit(conn, "person_view", f"run {run.id}", {"subject_id": subject})
+        items = conn.execute(
+            sa.select(review_items)
+            .where(review_items.c.run_id == run.id, review_items.c.subject_id == subject)
+            .order_by(review_items.c.det_row)
+        ).fetchall()
+    return ctx.render("person.html", run=run, rows=rows, x=explanation, items=items,
+                      decisions=DECISIONS)  # fmt: skip
+
+
+# ---- review --------------------------------------------------------------------------------
+
+
+def _review_filter(ctx: Ctx, run_id: int, source: Callable[[str], str]) -> list[Any]:
+    cond = [review_items.c.run_id == run_id]
+    if reason := source("reason"):
+        cond.append(review_items.c.reason_code == reason)
+    status = source("status") or "open"
+    if status == "open":
+        cond.append(review_items.c.decision.is_(None))
+    elif status == "decided":
+        cond.append(review_items.c.decision.is_not(None))
+    if q := source("q"):
+        like = f"%{q}%"
+        cond.append(sa.or_(review_items.c.name.ilike(like), review_items.c.cii_number.ilike(like),
+                           review_items.c.case_number.ilike(like),
+                           review_items.c.subject_id == q))  # fmt: skip
+    return cond
+
+
+def review(ctx: Ctx) -> Response:
+    with ctx.ws.db.read() as conn:
+        run = _run(ctx, conn)
+        cond = _review_filter(ctx, run.id, ctx.param)
+        total = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar_one()
+        page = max(1, min(_int(ctx.param("page")), max(1, -(-total // PER_PAGE))))
+        items = conn.execute(
+            sa.select(review_items).where(*cond).order_by(review_items.c.det_row)
+            .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        ).fetchall()  # fmt: skip
+        by_reason = conn.execute(
+            sa.select(review_items.c.reason_code, sa.func.min(review_items.c.reason),
+                      sa.func.count(), sa.func.count(review_items.c.decision))
+            .where(review_items.c.run_id == run.id)
+            .group_by(review_items.c.reason_code).order_by(sa.func.count().desc())
+        ).fetchall()  # fmt: skip
+    filters = {k: ctx.param(k) for k in ("reason", "q")} | {"status": ctx.param("status") or "open"}
+    open_total = sum(n - d for _c, _r, n, d in by_reason)
+    return ctx.render("review.html", run=run, items=items, total=total, page=page,
+                      pages=max(1, -(-total // PER_PAGE)), by_reason=by_reason, filters=filters,
+                      open_total=open_total, decisions=DECISIONS)  # fmt: skip
+
+
+def _check_decision(ctx: Ctx, run: Any) -> tuple[str, str]:
+    if run.signed_off_at is not None:
+        raise Refused(409, "This run is signed off; its decisions can no longer change.")
+    decision, note = ctx.field("decision"), ctx.field("note")
+    if decision not in DECISIONS:
+        raise Refused(400, "Choose a decision: dismiss, reduce or not eligible.")
+    if len(note) > 2000:
+        raise Refused(400, "The note is longer than 2,000 characters.")
+    return decision, note
+
+
+def decide(ctx: Ctx) -> Response:
+    item_id = ctx.request.path_params.get("item_id", 0)
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        decision, note = _check_decision(ctx, run)
+        item = conn.execute(
+            sa.select(review_items).where(review_items.c.id == item_id,
+                                          review_items.c.run_id == run.id)
+        ).first()  # fmt: skip
+        if item is None:
+            raise Refused(404, "No such review item.")
+        conn.execute(
+            sa.update(review_items).where(review_items.c.id == item_id).values(
+                decision=decision, note=note or None, decided_by=ctx.user.username,
+                decided_at=ctx.now)
+        )  # fmt: skip
+        ctx.audit(conn, "decision", f"run {run.id} item {item_id}", {
+            "decision": decision, "note": note, "previous": item.decision,
+            "subject_id": item.subject_id})  # fmt: skip
+    back = ctx.field("back")
+    if not back.startswith("/runs/") or back.startswith("//"):
+        back = f"/runs/{run.id}/review"
+    return RedirectResponse(back + ("&" if "?" in back else "?") + "done=decided", status_code=303)
+
+
+def decide_bulk(ctx: Ctx) -> Response:
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        decision, note = _check_decision(ctx, run)
+        cond = _review_filter(ctx, run.id, ctx.field)
+        chosen = conn.execute(
+            sa.select(review_items.c.id, review_items.c.decision, review_items.c.subject_id).where(
+                *cond
+            )
+        ).fetchall()
+        expected = _int(ctx.field("count"), -1)
+        if expected != len(chosen):
+            raise Refused(409, f"The filtered set changed ({len(chosen)} items now, "
+                               f"{expected} shown): reload the queue and try again.")  # fmt: skip
+        for start in range(0, len(chosen), 500):
+            ids = [r.id for r in chosen[start : start + 500]]
+            conn.execute(
+                sa.update(review_items).where(review_items.c.id.in_(ids)).values(
+                    decision=decision, note=note or None, decided_by=ctx.user.username,
+                    decided_at=ctx.now)
+            )  # fmt: skip
+        for r in chosen:
+            ctx.audit(conn, "decision", f"run {run.id} item {r.id}", {
+                "decision": decision, "note": note, "previous": r.decision,
+                "subject_id": r.subject_id, "bulk": True})  # fmt: skip
+    return _redirect(f"/runs/{run.id}/review", reason=ctx.field("reason"), done="bulk")
+
+
+def decisions_csv(ctx: Ctx) -> Response:
+    from clearslate.web.jobs import write_decisions
+
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        path = run_dir(ctx.ws.settings.data_dir, run.id) / "decisions.csv"
+        write_decisions(conn, run.id, path)
+        ctx.audit(conn, "download", f"run {run.id}", {"file": "decisions.csv"})
+    return FileResponse(path, media_type="text/csv", filename=f"run-{run.id}-decisions.csv",
+                        headers={"Cache-Control": "no-store"})  # fmt: skip
+
+
+def sign_off(ctx: Ctx) -> Response:
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        if run.status != "done":
+            raise Refused(409, "This run has not finished.")
+        if run.signed_off_at is not None:
+            raise Refused(409, "This run is already signed off.")
+        still_open = conn.execute(
+            sa.select(sa.func.count()).where(review_items.c.run_id == run.id,
+                                             review_items.c.decision.is_(None))
+        ).scalar_one()  # fmt: skip
+        if still_open:
+            raise Refused(409, f"{still_open} review items are still open; decide them first.")
+        decided = conn.execute(
+            sa.select(sa.func.count()).where(review_items.c.run_id == run.id)
+        ).scalar_one()
+        conn.execute(
+            sa.update(runs).where(runs.c.id == run.id).values(
+                signed_off_by=ctx.user.username, signed_off_at=ctx.now,
+                documents_status="queued")
+        )  # fmt: skip
+        ctx.audit(conn, "sign_off", f"run {run.id}", {"decisions": decided})
+    if ctx.ws.settings.run_jobs:
+        ctx.ws.jobs.submit_documents(run.id)
+    return _redirect(f"/runs/{run.id}", done="signed")
+
+
+def _document_files(folder: Path) -> list[str]:
+    docs = folder / "documents"
+    return sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file())
+
+
+def download(ctx: Ctx) -> Response:
+    run, folder = _done_run(ctx)
+    if run.documents_status != "done":
+        raise Refused(409, "The documents of this run are not ready.")
+    name = ctx.request.path_params.get("path", "")
+    if not name:
+        path, label = folder / "documents.zip", f"run-{run.id}-documents.zip"
+    else:
+        docs = (folder / "documents").resolve()
+        path = (docs / name).resolve()
+        if not path.is_relative_to(docs) or not path.is_file():
+            raise Refused(404, "No such document.")
+        label = path.name
+    with ctx.ws.db.write() as conn:
+        ctx.audit(conn, "download", f"run {run.id}", {"file": name or "documents.zip"})
+    return FileResponse(path, filename=label, headers={"Cache-Control": "no-store"})
+
+
+# ---- administration ------------------------------------------------------------------------
+
+
+def users_page(ctx: Ctx) -> Response:
+    error = ""
+    if ctx.form is not None:
+        try:
+            with ctx.ws.db.write() as conn:
+                auth.create_user(conn, ctx.field("username"), str(ctx.form.get("password", "")),
+                                 ctx.field("role"), ctx.now)  # fmt: skip
+                ctx.audit(conn, "user_created", f"user {ctx.field('username').lower()}",
+                          {"role": ctx.field("role")})  # fmt: skip
+            return _redirect("/admin/users", done="user")
+        except auth.AccountError as exc:
+            error = str(exc)
+    with ctx.ws.db.read() as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.username)).fetchall()
+    return ctx.render("users.html", 400 if error else 200, users=rows, roles=ROLES,
+                      error=error, now=ctx.now)  # fmt: skip
+
+
+def user_update(ctx: Ctx) -> Response:
+    user_id = ctx.request.path_params.get("user_id", 0)
+    action = ctx.field("action")
+    with ctx.ws.db.write() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+        if row is None:
+            raise Refused(404, "No such user.")
+        if row.id == ctx.user.id and action in ("deactivate", "role"):
+            raise Refused(400, "You cannot deactivate yourself or change your own role.")
+        values: dict[str, Any] = {}
+        if action == "unlock":
+            values = {"locked_until": None, "failed_logins": 0}
+        elif action == "deactivate":
+            values = {"active": False}
+            auth.end_sessions(conn, row.id)
+        elif action == "activate":
+            values = {"active": True}
+        elif action == "role" and ctx.field("role") in ROLES:
+            values = {"role": ctx.field("role")}
+            auth.end_sessions(conn, row.id)
+        elif action == "password":
+            try:
+                auth.set_password(
+                    conn, row.id, str(ctx.form.get("password", "")) if ctx.form else ""
+                )
+            except auth.AccountError as exc:
+                raise Refused(400, str(exc)) from None
+        else:
+            raise Refused(400, "Unknown action.")
+        if values:
+            conn.execute(sa.update(users).where(users.c.id == row.id).values(**values))
+        ctx.audit(conn, f"user_{action}", f"user {row.username}",
+                  {"role": values.get("role")} if action == "role" else None)  # fmt: skip
+    return _redirect("/admin/users", done="user")
+
+
+def policies_page(ctx: Ctx) -> Response:
+    from clearslate.policy import SHIPPED_POLICIES
+
+    with ctx.ws.db.read() as conn:
+        rows = conn.execute(sa.select(policies).order_by(policies.c.name)).fetchall()
+    return ctx.render("policies.html", policies=rows, shipped=list(SHIPPED_POLICIES))
+
+
+def policy_edit(ctx: Ctx) -> Response:
+    from clearslate.policy import SHIPPED_POLICIES, load_policy
+
+    policy_id = ctx.request.path_params.get("policy_id", 0)
+    with ctx.ws.db.read() as conn:
+        row = conn.execute(sa.select(policies).where(policies.c.id == policy_id)).first()
+    if policy_id and row is None:
+        raise Refused(404, "No such policy.")
+    if ctx.form is None:
+        if row is not None:
+            form = policy_form.form_from_policy(_office_policy(row.text))
+        else:
+            start = ctx.param("from", "dismiss-all")
+            if start not in SHIPPED_POLICIES:
+                raise Refused(404, "No such shipped policy.")
+            form = policy_form.form_from_policy(load_policy(SHIPPED_POLICIES[start]))
+            form.values["name"] = f"{start}-office"
+        return ctx.render("policy_edit.html", form=form, row=row)
+    form = policy_form.form_from_post(ctx.form)
+    name = form.values["name"]
+    with ctx.ws.db.write() as conn:
+        clash = conn.execute(
+            sa.select(policies.c.id).where(policies.c.name == name, policies.c.id != policy_id)
+        ).first()
+        if clash:
+            form.errors["name"] = "Another policy of this office has this name."
+        if form.errors:
+            return ctx.render("policy_edit.html", 400, form=form, row=row)
+        values = {"name": name, "text": form.text, "updated_by": ctx.user.username,
+                  "updated_at": ctx.now}  # fmt: skip
+        if row is None:
+            policy_id = conn.execute(sa.insert(policies).values(**values)).inserted_primary_key[0]
+        else:
+            conn.execute(sa.update(policies).where(policies.c.id == row.id).values(**values))
+        ctx.audit(conn, "policy_saved", f"policy {policy_id}", {"name": name})
+    return _redirect("/admin/policies", done="policy")
+
+
+def _office_policy(text: str) -> Any:
+    import tempfile
+
+    from clearslate.policy import load_policy
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "policy.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_policy(path)
+
+
+def audit_page(ctx: Ctx) -> Response:
+    action = ctx.param("action")
+    page = _int(ctx.param("page"))
+    with ctx.ws.db.read() as conn:
+        rows = list(audit.rows(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action))
+        check = audit.verify(conn) if ctx.param("verify") else None
+    if check is not None:
+        with ctx.ws.db.write() as conn:
+            ctx.audit(conn, "audit_verified", "", {"ok": check.ok, "entries": check.entries})
+    return ctx.render("audit.html", rows=rows, page=page, action=action, check=check)
+
+
+def audit_export(ctx: Ctx) -> Response:
+    with ctx.ws.db.write() as conn:
+        ctx.audit(conn, "audit_exported")
+        text = audit.export_csv(conn)
+    return PlainTextResponse(text, media_type="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="audit-log.csv"',
+        "Cache-Control": "no-store"})  # fmt: skip
+
+
+# ---- the application -----------------------------------------------------------------------
+
+
+class SecurityHeaders:
+    """Headers on every response: no framing, no referrer, scripts and styles only from this
+    server, nothing cached that holds personal data."""
+
+    DEFAULTS = (
+        (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
+         b"frame-ancestors 'none'; form-action 'self'; base-uri 'none'"),
+        (b"x-frame-options", b"DENY"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"cache-control", b"no-store"),
+    )  # fmt: skip
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                static = scope["path"].startswith("/static/")
+                for k, v in self.DEFAULTS:
+                    if k not in have and not (static and k == b"cache-control"):
+                        headers.append((k, v))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _routes() -> list[Any]:
+    r, a, admin = RESULTS_ROLES, (ATTORNEY,), (ADMIN,)
+    table: list[tuple[str, Page, tuple[str, ...] | None, list[str]]] = [
+        ("/", home, None, ["GET"]),
+        ("/login", login, None, ["GET", "POST"]),
+        ("/logout", logout, ROLES, ["POST"]),
+        ("/password", password, ROLES, ["GET", "POST"]),
+        ("/runs", runs_list, r, ["GET"]),
+        ("/runs/new", run_new, (ANALYST,), ["GET", "POST"]),
+        ("/runs/{run_id:int}", run_page, r, ["GET"]),
+        ("/runs/{run_id:int}/progress", run_progress, r, ["GET"]),
+        ("/runs/{run_id:int}/report", run_report, r, ["GET"]),
+        ("/runs/{run_id:int}/determinations", determinations, r, ["GET"]),
+        ("/runs/{run_id:int}/people/{subject_id}", person, r, ["GET"]),
+        ("/runs/{run_id:int}/review", review, a, ["GET"]),
+        ("/runs/{run_id:int}/review/bulk", decide_bulk, a, ["POST"]),
+        ("/runs/{run_id:int}/review/{item_id:int}", decide, a, ["POST"]),
+        ("/runs/{run_id:int}/decisions.csv", decisions_csv, a, ["GET"]),
+        ("/runs/{run_id:int}/sign-off", sign_off, a, ["POST"]),
+        ("/runs/{run_id:int}/documents.zip", download, r, ["GET"]),
+        ("/runs/{run_id:int}/documents/{path:path}", download, r, ["GET"]),
+        ("/admin/users", users_page, admin, ["GET", "POST"]),
+        ("/admin/users/{user_id:int}", user_update, admin, ["POST"]),
+        ("/admin/policies", policies_page, admin, ["GET"]),
+        ("/admin/policies/new", policy_edit, admin, ["GET", "POST"]),
+        ("/admin/policies/{policy_id:int}", policy_edit, admin, ["GET", "POST"]),
+        ("/admin/audit", audit_page, admin, ["GET"]),
+        ("/admin/audit.csv", audit_export, admin, ["GET"]),
+    ]
+    routes: list[Any] = [Route(path, _page(fn, roles), methods=methods)
+                         for path, fn, roles, methods in table]  # fmt: skip
+    routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
+    return routes
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The application, its database migrated and its background worker started."""
+    from clearslate.outputs.files import make_private_dir
+    from clearslate.web.db import sqlite_url
+
+    make_private_dir(settings.data_dir)
+    db = Database(settings.database_url or sqlite_url(settings.data_dir))
+    db.migrate()
+    jobs = Jobs(db, settings.data_dir, office=settings.data_dir / "office.yaml")
+    templates = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    templates.filters["thousands"] = lambda n: f"{n:,}" if isinstance(n, int) else n
+    ws = Workspace(settings, db, jobs, templates)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if settings.run_jobs:
+            jobs.start()
+        yield
+        jobs.stop()
+        db.dispose()
+
+    app = Starlette(routes=_routes(), lifespan=lifespan)
+    app.state.ws = ws
+    app.add_middleware(SecurityHeaders)
+    return app

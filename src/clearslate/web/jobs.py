@@ -1,0 +1,285 @@
+"""Batches and document sets, built one at a time in a background thread.
+
+A run calls the same `clearslate.run.run` as the command line, then writes its impact report,
+keeps its rows for the person pages and fills the review queue. Progress is read live: the
+run's stage callback hands over the DuckDB connection, whose `query_progress()` the progress
+endpoint reads (the command line's bar does the same).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import queue
+import shutil
+import threading
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from clearslate.outputs.files import make_private_dir
+from clearslate.web import audit, results
+from clearslate.web.db import Database, review_items, runs
+
+log = logging.getLogger("clearslate.web")
+
+# Each stage's share of the bar: (name as the run reports it, start %, end %).
+RUN_STAGES = (
+    ("Reading research files", 0, 40),
+    ("Deciding", 40, 65),
+    ("Writing outputs", 65, 80),
+    ("Writing the impact report", 80, 88),
+    ("Preparing the review queue", 88, 100),
+)
+DECISION_COLUMNS = ("subject_id", "source_file", "source_line", "decision", "reviewer", "note")
+
+
+def run_dir(data_dir: Path, run_id: int) -> Path:
+    return data_dir / "runs" / str(run_id)
+
+
+@dataclass
+class _Live:
+    stage: str = "Queued"
+    con: Any = None
+
+
+class Jobs:
+    def __init__(self, db: Database, data_dir: Path, office: Path | None = None) -> None:
+        self.db = db
+        self.data_dir = data_dir
+        self.office = office
+        self._queue: queue.Queue[tuple[Callable[[int], None], int] | None] = queue.Queue()
+        self._live: dict[int, _Live] = {}
+        self._thread = threading.Thread(target=self._work, name="clearslate-jobs", daemon=True)
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def start(self) -> None:
+        """Runs left queued or running by a server that stopped cannot resume: say so."""
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.status.in_(("queued", "running")))
+                .values(status="failed", error="The server stopped during the run; start it again.")
+            )
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.documents_status.in_(("queued", "running")))
+                .values(documents_status="failed", documents_error="The server stopped; sign-off "
+                        "stands, build the documents again.")
+            )  # fmt: skip
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=60)
+
+    def wait_idle(self, timeout: float = 120) -> bool:
+        return self._idle.wait(timeout)
+
+    def submit_run(self, run_id: int) -> None:
+        self._live[run_id] = _Live()
+        self._submit(self._run, run_id)
+
+    def submit_documents(self, run_id: int) -> None:
+        self._submit(self._documents, run_id)
+
+    def _submit(self, fn: Callable[[int], None], run_id: int) -> None:
+        self._idle.clear()
+        self._queue.put((fn, run_id))
+
+    def progress(self, run_id: int) -> tuple[str, float] | None:
+        """The live stage and percentage of a run in progress, else None."""
+        live = self._live.get(run_id)
+        if live is None:
+            return None
+        start, end = next(((s, e) for n, s, e in RUN_STAGES if n == live.stage), (0, 0))
+        pct = 0.0
+        con = live.con
+        if con is not None:
+            try:
+                pct = max(0.0, float(con.query_progress() or 0.0))
+            except Exception:  # between queries, or closed: the stage's start is right
+                pct = 0.0
+        return live.stage, start + (end - start) * min(pct, 100.0) / 100
+
+    def _work(self) -> None:
+        while True:
+            try:
+                task = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                self._idle.set()
+                continue
+            if task is None:
+                self._idle.set()
+                return
+            fn, run_id = task
+            fn(run_id)
+            if self._queue.empty():
+                self._idle.set()
+
+    # ---- a run ---------------------------------------------------------------------------
+
+    def _set_run(self, run_id: int, **values: Any) -> None:
+        with self.db.write() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
+
+    def _stage(self, run_id: int, name: str, con: Any = None) -> None:
+        self._live[run_id] = _Live(name, con)
+
+    def _run(self, run_id: int) -> None:
+        from clearslate.policy import PolicyError, load_policy
+        from clearslate.report.build import build_report
+        from clearslate.report.data import ReportError
+        from clearslate.run import RunError, RunOptions
+        from clearslate.run import run as run_batch
+
+        with self.db.read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+        folder = run_dir(self.data_dir, run_id)
+        inputs = sorted((folder / "uploads").iterdir())
+        self._set_run(run_id, status="running", stage="Starting")
+        try:
+            policy = load_policy(folder / row.policy_file)
+            result = run_batch(
+                RunOptions(
+                    inputs=inputs,
+                    outputs=folder / "results",
+                    counties=None if row.county == "ALL" else row.county.split(","),
+                    as_of=row.as_of,
+                    policy=policy,
+                    policy_source=row.policy_label,
+                    force=True,
+                ),
+                stage=lambda name, con: self._stage(run_id, name, con),
+            )
+            self._stage(run_id, "Writing the impact report")
+            build_report(folder / "results", pdf=False)
+            self._stage(run_id, "Preparing the review queue")
+            results.index_rows(folder, inputs)
+            items = results.review_rows(folder / "results")
+            with self.db.write() as conn:
+                conn.execute(sa.delete(review_items).where(review_items.c.run_id == run_id))
+                for start in range(0, len(items), 1000):
+                    conn.execute(
+                        sa.insert(review_items),
+                        [{"run_id": run_id, **i} for i in items[start : start + 1000]],
+                    )
+                conn.execute(
+                    sa.update(runs)
+                    .where(runs.c.id == run_id)
+                    .values(status="done", stage="Done", evaluated=result.evaluated,
+                            outcomes=json.dumps(result.outcomes))
+                )  # fmt: skip
+                audit.record(conn, row.created_by, "run_done", f"run {run_id}", {
+                    "rows_read": result.read.rows_read, "evaluated": result.evaluated,
+                    "outcomes": result.outcomes, "review_items": len(items),
+                })  # fmt: skip
+        except (RunError, PolicyError, ReportError) as exc:
+            self._fail_run(run_id, row.created_by, str(exc))
+        except Exception as exc:  # a defect: its text may quote a record, so only its kind
+            log.exception("run %s failed", run_id)
+            self._fail_run(run_id, row.created_by, f"unexpected error ({type(exc).__name__})")
+        finally:
+            self._live.pop(run_id, None)
+
+    def _fail_run(self, run_id: int, actor: str, message: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(runs).where(runs.c.id == run_id).values(status="failed", error=message)
+            )
+            audit.record(conn, actor, "run_failed", f"run {run_id}", {"error": message})
+
+    # ---- documents -----------------------------------------------------------------------
+
+    def _documents(self, run_id: int) -> None:
+        from clearslate.documents import DocumentsError, DocumentsOptions, make_documents
+
+        folder = run_dir(self.data_dir, run_id)
+        self._set_docs(run_id, "running")
+        with self.db.read() as conn:
+            signer = conn.execute(
+                sa.select(runs.c.signed_off_by).where(runs.c.id == run_id)
+            ).scalar()
+            decisions = write_decisions(conn, run_id, folder / "decisions.csv")
+        addresses = folder / "addresses.csv"
+        try:
+            result = make_documents(
+                DocumentsOptions(
+                    run_dir=folder / "results",
+                    out=folder / "documents",
+                    office=self.office if self.office and self.office.exists() else None,
+                    addresses=addresses if addresses.exists() else None,
+                    decisions=decisions,
+                    force=True,
+                    jobs=1,
+                )
+            )
+            zip_folder(folder / "documents", folder / "documents.zip")
+        except DocumentsError as exc:
+            self._fail_docs(run_id, signer or "", str(exc))
+            return
+        except Exception as exc:
+            log.exception("documents of run %s failed", run_id)
+            self._fail_docs(run_id, signer or "", f"unexpected error ({type(exc).__name__})")
+            return
+        with self.db.write() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(documents_status="done"))
+            audit.record(conn, signer or "", "documents_built", f"run {run_id}", {
+                "decisions": result.summary.get("decisions", {}), "warnings": result.warnings,
+            })  # fmt: skip
+
+    def _set_docs(self, run_id: int, status: str) -> None:
+        self._set_run(run_id, documents_status=status, documents_error=None)
+
+    def _fail_docs(self, run_id: int, actor: str, message: str) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                sa.update(runs)
+                .where(runs.c.id == run_id)
+                .values(documents_status="failed", documents_error=message)
+            )
+            audit.record(conn, actor, "documents_failed", f"run {run_id}", {"error": message})
+
+
+def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
+    """The attorneys' decisions in the `clearslate documents --decisions` format. Convictions
+    are named by source file and line, which name exactly one conviction of the run."""
+    query = (
+        sa.select(review_items)
+        .where(review_items.c.run_id == run_id, review_items.c.decision.is_not(None))
+        .order_by(review_items.c.det_row)
+    )
+    tmp = path.with_suffix(".partial")
+    with tmp.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(DECISION_COLUMNS)
+        for r in conn.execute(query):
+            w.writerow([r.subject_id, r.source_file, r.source_line, r.decision, r.decided_by,
+                        r.note or ""])  # fmt: skip
+    tmp.replace(path)
+    return path
+
+
+def zip_folder(folder: Path, target: Path) -> None:
+    tmp = target.with_suffix(".partial")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                z.write(p, p.relative_to(folder))
+    tmp.replace(target)
+
+
+def new_run_folder(data_dir: Path, run_id: int) -> Path:
+    folder = run_dir(data_dir, run_id)
+    if folder.exists():  # left by a run whose row was never committed
+        shutil.rmtree(folder)
+    make_private_dir(folder / "uploads")
+    return folder

@@ -1,0 +1,63 @@
+"""The whole flow through the pages: upload and run, results, person, review, sign-off,
+documents; and the decisions file the documents were built from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+
+from conftest import csrf_of, start_run
+
+
+def test_run_review_sign_off_and_documents(workspace, research_file):
+    ana = workspace.login("ana")
+    run_id = start_run(ana, research_file)
+    assert workspace.app.state.ws.jobs.wait_idle(300)
+    progress = ana.get(f"/runs/{run_id}/progress").json()
+    assert progress["status"] == "done", progress
+    page = ana.get(f"/runs/{run_id}")
+    assert "Outcomes" in page.text and "Impact report" in page.text
+    report = ana.get(f"/runs/{run_id}/report")
+    assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]
+
+    table = ana.get(f"/runs/{run_id}/determinations?outcome=review")
+    assert table.status_code == 200
+    summary = json.loads(
+        (workspace.data_dir / "runs" / str(run_id) / "results" / "summary.json").read_text()
+    )
+    review_total = summary["outcomes"]["review"]
+    assert f"{review_total:,} determinations" in table.text
+
+    att = workspace.login("att")
+    queue = att.get(f"/runs/{run_id}/review")
+    assert f"{review_total:,} open" in queue.text
+    token = csrf_of(att, f"/runs/{run_id}/review")
+    # One by one for the first item, then the rest in bulk.
+    first = int(queue.text.split(f"/runs/{run_id}/review/", 1)[1].split('"', 1)[0])
+    r = att.post(
+        f"/runs/{run_id}/review/{first}",
+        data={"csrf": token, "decision": "reduce", "note": "checked"},
+    )
+    assert r.status_code == 303
+    r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
+    assert r.status_code == 409  # items still open
+    r = att.post(f"/runs/{run_id}/review/bulk", data={"csrf": token, "status": "open", "reason": "",
+                 "q": "", "count": str(review_total - 1), "decision": "dismiss", "note": "bulk"})  # fmt: skip
+    assert r.status_code == 303, r.text
+    exported = att.get(f"/runs/{run_id}/decisions.csv").text
+    rows = list(csv.DictReader(io.StringIO(exported)))
+    assert len(rows) == review_total
+    assert sum(r["decision"] == "reduce" for r in rows) == 1
+    r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
+    assert r.status_code == 303
+    assert workspace.app.state.ws.jobs.wait_idle(300)
+    page = att.get(f"/runs/{run_id}")
+    assert "Download all documents" in page.text, page.text
+    z = att.get(f"/runs/{run_id}/documents.zip")
+    names = zipfile.ZipFile(io.BytesIO(z.content)).namelist()
+    assert "documents_manifest.json" in names
+    overrides = zipfile.ZipFile(io.BytesIO(z.content)).read("overrides.csv").decode()
+    statuses = [r["status"] for r in csv.DictReader(io.StringIO(overrides))]
+    assert len(statuses) == review_total and set(statuses) == {"applied"}
