@@ -4,7 +4,15 @@ server of test_web_postgres.py), users of each role, and a client that signs in 
 from __future__ import annotations
 
 import datetime as dt
+import glob
+import os
+import pwd
 import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +27,7 @@ from clearslate.web import auth
 from clearslate.web.app import Settings, create_app
 
 PASSWORD = "a long enough password"
+auth.use_cheap_hashing()
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -76,6 +85,62 @@ def make_workspace(tmp_path: Path, database_url: str | None = None, run_jobs: bo
     return ws
 
 
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A real PostgreSQL server for this test session, in a temporary folder, on a free port
+    of 127.0.0.1; its URL without a database name. As root, the server runs as `postgres`
+    (initdb refuses root)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        pytest.skip("PostgreSQL server binaries not installed (/usr/lib/postgresql/*/bin/initdb)")
+    bin_dir = Path(found[-1]).parent
+    as_root = os.geteuid() == 0
+    if as_root and shutil.which("runuser") is None:
+        pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+    # Not under pytest's folder: that one is private to root, and the server runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="clearslate-pg-"))
+    if as_root:
+        pw = pwd.getpwnam("postgres")
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    port = _free_port()
+    data = root / "data"
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U",
+                    "postgres", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)  # fmt: skip
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l",
+                    str(root / "log"), "-w", "start"], check=True, capture_output=True)  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                        "stop"], capture_output=True)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _new_database(server: str) -> str:
+    import psycopg
+
+    name = f"ws_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server.replace("+psycopg", "") + "/postgres", autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name}")
+    return f"{server}/{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str | None:
+    """The database URL of each backend the core tests run on (None: SQLite, the default)."""
+    if request.param == "sqlite":
+        return None
+    return _new_database(request.getfixturevalue("postgres_server"))
+
+
 @pytest.fixture
 def workspace_factory(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
     made: list[TestClient] = []
@@ -93,8 +158,8 @@ def workspace_factory(tmp_path: Path) -> Iterator[Callable[..., Workspace]]:
 
 
 @pytest.fixture
-def workspace(workspace_factory: Callable[..., Workspace]) -> Workspace:
-    return workspace_factory()
+def workspace(workspace_factory: Callable[..., Workspace], backend: str | None) -> Workspace:
+    return workspace_factory(backend)
 
 
 @pytest.fixture(scope="session")

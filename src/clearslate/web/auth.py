@@ -25,7 +25,16 @@ from clearslate.web.db import ROLES, sessions, users
 
 _hasher = PasswordHasher()
 # Verified when the user name is unknown, so that a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+_dummy_hash = _hasher.hash(secrets.token_hex(16))
+
+
+def use_cheap_hashing() -> None:
+    """Argon2 with its smallest cost, for the test suite only (each sign-in of the default
+    parameters takes most of a second on a small machine). Never for real passwords."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _dummy_hash = _hasher.hash(secrets.token_hex(16))
+
 
 USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 MIN_PASSWORD = 12
@@ -114,7 +123,7 @@ def authenticate(
         sa.select(users).where(users.c.username == username.strip().lower()).with_for_update()
     ).first()
     if row is None:
-        _verify(_DUMMY_HASH, password)
+        _verify(_dummy_hash, password)
         return LoginResult(None, "unknown")
     if row.locked_until is not None and row.locked_until > now:
         return LoginResult(None, "locked")
