@@ -488,7 +488,7 @@ def person(ctx: Ctx) -> Response:
 def _review_filter(ctx: Ctx, run_id: int, source: Callable[[str], str]) -> list[Any]:
     cond = [review_items.c.run_id == run_id]
     if reason := source("reason"):
-        cond.append(review_items.c.reason_code == reason)
+        cond.append(review_items.c.reason == reason)
     status = source("status") or "open"
     if status == "open":
         cond.append(review_items.c.decision.is_(None))
@@ -513,13 +513,13 @@ def review(ctx: Ctx) -> Response:
             .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
         ).fetchall()  # fmt: skip
         by_reason = conn.execute(
-            sa.select(review_items.c.reason_code, sa.func.min(review_items.c.reason),
-                      sa.func.count(), sa.func.count(review_items.c.decision))
+            sa.select(review_items.c.reason, sa.func.count(),
+                      sa.func.count(review_items.c.decision))
             .where(review_items.c.run_id == run.id)
-            .group_by(review_items.c.reason_code).order_by(sa.func.count().desc())
+            .group_by(review_items.c.reason).order_by(sa.func.count().desc())
         ).fetchall()  # fmt: skip
     filters = {k: ctx.param(k) for k in ("reason", "q")} | {"status": ctx.param("status") or "open"}
-    open_total = sum(n - d for _c, _r, n, d in by_reason)
+    open_total = sum(n - d for _r, n, d in by_reason)
     return ctx.render("review.html", run=run, items=items, total=total, page=page,
                       pages=max(1, -(-total // PER_PAGE)), by_reason=by_reason, filters=filters,
                       open_total=open_total, decisions=DECISIONS)  # fmt: skip

@@ -46,7 +46,7 @@ class Page:
 def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", page: int = 1,
            per_page: int = 50) -> Page:  # fmt: skip
     """Determinations whose name, CII, case number or subject id contains `q` (any case)."""
-    where, params = ["true"], []
+    where = ["true"]
     if q:
         where.append(
             "(name ILIKE $q OR cii_number ILIKE $q OR case_number ILIKE $q OR subject_id = $exact)"
@@ -54,7 +54,7 @@ def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", p
     if outcome:
         where.append("outcome = $outcome")
     if reason:
-        where.append("reason_code = $reason")
+        where.append("reason = $reason")
     named = {"q": f"%{q}%", "exact": q, "outcome": outcome, "reason": reason}
     params = {k: v for k, v in named.items() if f"${k}" in " ".join(where)}
     sql_where = " AND ".join(where)
@@ -73,12 +73,13 @@ def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", p
     return Page(rows, total, page, per_page)
 
 
-def reason_counts(results: Path) -> list[tuple[str, str, str, int]]:
-    """(outcome, reason_code, reason, count), most frequent first."""
+def reason_counts(results: Path) -> list[tuple[str, str, int]]:
+    """(outcome, reason, count), most frequent first. By the reason's text: one reason code
+    may carry several texts (one per section, say)."""
     with _connect() as con:
         return con.execute(
-            f"""SELECT outcome, reason_code, any_value(reason), count(*) AS n
-                FROM {_source(results)} GROUP BY ALL ORDER BY n DESC, reason_code"""
+            f"""SELECT outcome, reason, count(*) AS n
+                FROM {_source(results)} GROUP BY ALL ORDER BY n DESC, reason"""
         ).fetchall()
 
 
