@@ -17,7 +17,7 @@ import re
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -86,7 +86,6 @@ class Ctx:
     session: auth.Session | None
     form: FormData | None
     now: dt.datetime
-    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def user(self) -> auth.User:
@@ -267,8 +266,7 @@ def password(ctx: Ctx) -> Response:
     if ctx.form is None:
         return ctx.render("password.html", error="")
     with ctx.ws.db.write() as conn:
-        row = conn.execute(sa.select(users).where(users.c.id == ctx.user.id)).one()
-        if not auth._verify(row.password_hash, str(ctx.form.get("current", ""))):
+        if not auth.check_password(conn, ctx.user.id, str(ctx.form.get("current", ""))):
             return ctx.render("password.html", 400, error="The current password is wrong.")
         try:
             auth.set_password(conn, ctx.user.id, str(ctx.form.get("new", "")))
@@ -726,7 +724,7 @@ def policy_edit(ctx: Ctx) -> Response:
         raise Refused(404, "No such policy.")
     if ctx.form is None:
         if row is not None:
-            form = policy_form.form_from_policy(_office_policy(row.text))
+            form = policy_form.form_from_policy(policy_form.load_text(row.text))
         else:
             start = ctx.param("from", "dismiss-all")
             if start not in SHIPPED_POLICIES:
@@ -752,17 +750,6 @@ def policy_edit(ctx: Ctx) -> Response:
             conn.execute(sa.update(policies).where(policies.c.id == row.id).values(**values))
         ctx.audit(conn, "policy_saved", f"policy {policy_id}", {"name": name})
     return _redirect("/admin/policies", done="policy")
-
-
-def _office_policy(text: str) -> Any:
-    import tempfile
-
-    from clearslate.policy import load_policy
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "policy.yaml"
-        path.write_text(text, encoding="utf-8")
-        return load_policy(path)
 
 
 def audit_page(ctx: Ctx) -> Response:
@@ -867,6 +854,8 @@ def create_app(settings: Settings) -> Starlette:
     make_private_dir(settings.data_dir)
     db = Database(settings.database_url or sqlite_url(settings.data_dir))
     db.migrate()
+    for path in settings.data_dir.glob("workspace.db*"):  # SQLite: the file, its WAL
+        path.chmod(0o600)
     jobs = Jobs(db, settings.data_dir, office=settings.data_dir / "office.yaml")
     templates = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),

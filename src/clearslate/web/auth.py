@@ -145,6 +145,11 @@ def authenticate(
     return LoginResult(User(row.id, row.username, row.role))
 
 
+def check_password(conn: Connection, user_id: int, password: str) -> bool:
+    row = conn.execute(sa.select(users.c.password_hash).where(users.c.id == user_id)).one()
+    return _verify(row.password_hash, password)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

@@ -148,14 +148,19 @@ def form_from_post(form: Mapping[str, Any]) -> PolicyForm:
     return result
 
 
-def check_text(text: str) -> tuple[str, str] | None:
-    """Read the YAML exactly as the command line would; the field and problem, or None."""
+def load_text(text: str) -> Policy:
+    """Read policy YAML exactly as `clearslate run --policy FILE` would. Raises PolicyError."""
     with tempfile.TemporaryDirectory(prefix="clearslate-policy-") as tmp:
         path = Path(tmp) / "policy.yaml"
         path.write_text(text, encoding="utf-8")
-        try:
-            load_policy(path)
-        except PolicyError as exc:
-            key = (exc.key or "").split(".")[-1].split("[")[0]
-            return key, exc.problem + (f" {exc.hint}" if exc.hint else "")
+        return load_policy(path)
+
+
+def check_text(text: str) -> tuple[str, str] | None:
+    """The field and the problem of policy YAML that cannot be used, or None."""
+    try:
+        load_text(text)
+    except PolicyError as exc:
+        key = (exc.key or "").split(".")[-1].split("[")[0]
+        return key, exc.problem + (f" {exc.hint}" if exc.hint else "")
     return None
