@@ -247,3 +247,11 @@ def test_arbitrary_rows_never_crash_and_rows_add_up(tmp_path: Path, rows: list[l
     kept = con.execute("SELECT count(*) FROM il_records").fetchone()[0]
     assert kept == result.rows_kept
     assert all(r.line >= 2 for r in result.rejects + result.warnings)
+
+
+def test_docs_schema_table_matches_the_contract() -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "illinois.md").read_text(encoding="utf-8")
+    section = doc.split("### The canonical schema", 1)[1].split("### How an office", 1)[0]
+    rows = [line.split("|")[1:4] for line in section.splitlines() if line.startswith("| `")]
+    got = [(name.strip(" `"), kind.strip(), meaning.strip()) for name, kind, meaning in rows]
+    assert got == list(IL_RECORD_COLUMNS)

@@ -73,8 +73,8 @@ def link_people(con: duckdb.DuckDBPyConnection, settings: LinkSettings | None = 
             "SELECT unique_id, name_suffix, sid, dob_str FROM _il_ident"
         ).fetchall()
     }
-    person_of, best, review = _cluster(nodes, pairs, settings)
-    _write(con, person_of, best, review)
+    person_of, best, weakest, review = _cluster(nodes, pairs, settings)
+    _write(con, person_of, best, weakest, review)
     counts = con.execute(
         """SELECT count(*), count(DISTINCT person_id),
                   count(*) FILTER (WHERE link_status = 'linked'),
@@ -397,11 +397,13 @@ class _Groups:
 
 def _cluster(
     nodes: dict[str, tuple], pairs: list[tuple], settings: LinkSettings
-) -> tuple[dict[str, str], dict[str, tuple[float, str]], list[tuple]]:
-    """(identity → person root, identity → its best accepted link, review pairs)."""
+) -> tuple[dict[str, str], dict[str, tuple[float, str]], dict[str, float], list[tuple]]:
+    """(identity → person root, identity → its best accepted link, person root → its weakest
+    accepted link, review pairs)."""
     groups = _Groups(nodes)
     held: list[tuple] = []  # (l, r, p, fields, reason)
     accepted: list[tuple] = []
+    unions: list[tuple[str, float]] = []
     for left, right, p, fields, veto in sorted(pairs, key=lambda x: (-x[2], x[0], x[1])):
         if p < settings.accept or veto:
             held.append((left, right, p, fields, veto or "uncertain"))
@@ -415,8 +417,12 @@ def _cluster(
             held.append((left, right, p, fields, f"conflict: {reason}"))
             continue
         groups.union(a, b)
+        unions.append((left, p))
         accepted.append((left, right, p, fields))
     person_of = {uid: groups.find(uid) for uid in nodes}
+    weakest: dict[str, float] = {}
+    for uid, p in unions:  # in falling probability: the last one of a person is its weakest
+        weakest[person_of[uid]] = p
     best: dict[str, tuple[float, str]] = {}
     for left, right, p, fields in accepted:  # sorted by probability: the first is the best
         for uid in (left, right):
@@ -429,7 +435,7 @@ def _cluster(
         if key[0] != key[1] and key not in seen:
             seen.add(key)
             review.append(held_pair)
-    return person_of, best, review
+    return person_of, best, weakest, review
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,6 +450,7 @@ def _write(
     con: duckdb.DuckDBPyConnection,
     person_of: dict[str, str],
     best: dict[str, tuple[float, str]],
+    weakest: dict[str, float],
     review: list[tuple],
 ) -> None:
     in_review = {uid for pair in review for uid in pair[:2]}
@@ -452,7 +459,8 @@ def _write(
         size[root] = size.get(root, 0) + 1
     rows = []
     for uid, root in person_of.items():
-        p, fields = best.get(uid, (1.0, None))
+        # the weakest automatic link holding the person together; the row's own best link's fields
+        p, fields = weakest.get(root, 1.0), best.get(uid, (None, None))[1]
         status = "review" if uid in in_review else "linked" if size[root] > 1 else "single"
         rows.append((uid, person_id(root), p, status, fields))
     con.execute(
