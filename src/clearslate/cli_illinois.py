@@ -13,3 +13,4 @@ illinois_app = typer.Typer(
     help="Illinois (CRTA): synthetic court and state-police exports, linking people.",
     no_args_is_help=True,
 )
+from clearslate import cli_illinois_data  # noqa: E402,F401
