@@ -67,3 +67,39 @@ def write_canonical(path: Path, rows: list[dict[str, Any]]) -> Path:
         for r in rows:
             w.writerow(["" if r.get(c) is None else r[c] for c in columns])
     return path
+
+
+STATUTES = ("720 ILCS 550/4(a)", "720 ILCS 550/4(b)", "720 ILCS 550/4(c)", "720 ILCS 550/4(d)",
+            "720-550/4(c)", "550/4C", "720 ILCS 550/5(b)", "720 ILCS 550/5(c)",
+            "720 ILCS 550/5.2(b)", "720 ILCS 550/8(a)", "720 ILCS 550/4",
+            "Ill. Rev. Stat. ch. 56 1/2, par. 704(b)", "720 ILCS 5/12-3.2(a)(1)",
+            "720 ILCS 5/16-25", "720 ILCS 5/12-3", "POSS CANNABIS")  # fmt: skip
+DISPOSITIONS = ("convicted", "convicted", "dismissed", "nolle_prosequi", "supervision",
+                "qualified_probation", "acquitted", "pending", "unknown")  # fmt: skip
+COURTS = ("CIRCUIT COURT OF COOK COUNTY - DALEY CENTER", "CIRCUIT COURT OF COOK COUNTY - MARKHAM")
+
+
+def varied_records(people: int, seed: int) -> list[dict[str, Any]]:
+    """A seeded mix of fictional people and charges over every tier, outcome and source."""
+    import random
+
+    rng = random.Random(seed)
+    rows: list[dict[str, Any]] = []
+    for p in range(people):
+        dob = dt.date(1950, 1, 1) + dt.timedelta(days=rng.randrange(0, 50 * 365))
+        for case in range(rng.randint(1, 3)):
+            day = dt.date(1985, 1, 1) + dt.timedelta(days=rng.randrange(0, 35 * 365))
+            for _charge in range(rng.randint(1, 2)):
+                entry: dict[str, Any] = {
+                    "person": f"P{p:04d}", "statute": rng.choice(STATUTES),
+                    "case": f"{day.year}CR{p:04d}{case}", "arrest": f"A{p:04d}{case}",
+                    "date": day, "dob": dob, "disposition": rng.choice(DISPOSITIONS),
+                    "court": rng.choice(COURTS), "source": rng.choice(("court", "isp")),
+                    "grams": rng.choice((None, 2.5, 10, 30, 30.01, 250, 600)),
+                    "class": rng.choice((None, "A", "B", "4")),
+                    "link_status": "review" if rng.random() < 0.05 else "linked",
+                }  # fmt: skip
+                row = record(len(rows), entry)
+                row["record_id"] = f"{row['source']}:0:{len(rows) + 2}"
+                rows.append(row)
+    return rows

@@ -230,7 +230,7 @@ def build_il_evaluated(
                {_plus_years("b.record_date", policy.arrest_min_years)} <= {_date(as_of)}
                  AS arrest_old_enough,
                {_plus_years("b.dob", 18)} > b.offense_when AS juvenile,
-               b.fingerprinted, b.county,
+               b.fingerprinted, b.county, b.court,
                coalesce(s7.record_id IS NOT NULL, false) AS section7_associated,
                coalesce(a.violent_associated, false) AS violent_associated,
                coalesce(a.possibly_violent_associated, false) AS possibly_violent_associated,
