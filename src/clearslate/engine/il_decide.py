@@ -353,7 +353,7 @@ def build_il_rules(policy: ILPolicy, law: CrtaLaw, as_of: dt.date) -> list[Rule]
         cite("doubtful_data"), "amount_unknown", ("grams", "statute", "offense_class"),
         "Grams are missing and neither the subsection nor the class gives a band.")  # fmt: skip
     add("il.crta.review.band_spans_30g", f"band_lo < {minor} AND {hi} > {minor}", "review",
-        f"The amount band inferred from the {{subsection or class}} crosses {minor:g} g",
+        f"The amount band inferred from the subsection or class crosses {minor:g} g",
         cite("minor_offense"), "amount_band_spans_30g", ("band_lo", "band_hi", "band_source"),
         f"The inferred band (lo, hi] includes amounts on both sides of {minor:g} g.")  # fmt: skip
     over_minor = f"band_lo >= {minor} AND {hi} > {minor}"
