@@ -12,6 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
+from clearslate.cli_illinois import (
+    CanonicalOpt,
+    CourtExportOpt,
+    CourtMappingOpt,
+    IspExportOpt,
+    IspMappingOpt,
+    JurisdictionOpt,
+    MaxBatchOpt,
+)
+
 if TYPE_CHECKING:
     from clearslate.policy import Policy
 
@@ -86,16 +96,34 @@ def _policy(policy: str | None, options: Path | None) -> tuple[Policy, str]:
     return DEFAULT_POLICY, "dismiss-all (default)"
 
 
+# `run` and `explain` also serve --jurisdiction il, which has no DOJ file and no --county.
 InputOpt = Annotated[
-    list[str],
+    list[str] | None,
     typer.Option(
-        "--input-doj",
-        help="DOJ research file(s): comma-separated as gogen, or repeat the flag.",
+        "--input-doj", help="DOJ research file(s): comma-separated as gogen, or repeat the flag."
     ),
 ]
 CountyOpt = Annotated[
-    str, typer.Option("--county", "-c", help='County, e.g. "LOS ANGELES"; a list; or ALL.')
+    str | None,
+    typer.Option("--county", "-c", help='County, e.g. "LOS ANGELES"; a list; or ALL.'),
 ]
+
+
+def _jurisdiction(value: str) -> str:
+    if value.strip().lower() not in ("ca", "il"):
+        _fail(f"--jurisdiction {value!r}: give ca (California) or il (Illinois).")
+    return value.strip().lower()
+
+
+def _required_ca(input_doj: list[str] | None, county: str | None) -> tuple[list[str], str]:
+    """California needs --input-doj and --county (typer's exit code 2, as when it required them)."""
+    for value, flag in ((input_doj, "--input-doj"), (county, "--county")):
+        if not value:
+            typer.echo(f"clearslate: Missing option '{flag}'.", err=True)
+            raise typer.Exit(2)
+    return input_doj, county  # type: ignore[return-value]
+
+
 ComputeAtOpt = Annotated[
     str | None,
     typer.Option("--compute-at", help="As-of date of the decisions, YYYY-MM-DD."),
@@ -116,9 +144,9 @@ PolicyOpt = Annotated[
 
 @app.command()
 def run(
-    input_doj: InputOpt,
     outputs: Annotated[Path, typer.Option("--outputs", help="Folder for the results.")],
-    county: CountyOpt,
+    input_doj: InputOpt = None,
+    county: CountyOpt = None,
     compute_at: ComputeAtOpt = None,
     eligibility_options: OptionsOpt = None,
     policy: PolicyOpt = None,
@@ -137,8 +165,24 @@ def run(
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Skip the impact report (report.html/.pdf).")
     ] = False,
+    jurisdiction: JurisdictionOpt = "ca",
+    court_export: CourtExportOpt = None,
+    isp_export: IspExportOpt = None,
+    court_mapping: CourtMappingOpt = None,
+    isp_mapping: IspMappingOpt = None,
+    input_canonical: CanonicalOpt = None,
+    max_batch: MaxBatchOpt = None,
 ) -> None:
-    """Decide every Prop 64 conviction in the county and write the results."""
+    """Decide every Prop 64 conviction in the county (or, with --jurisdiction il, every
+    Illinois cannabis charge per linked person) and write the results."""
+    if _jurisdiction(jurisdiction) == "il":
+        from clearslate.cli_illinois import run_il
+
+        return run_il(outputs, force, memory_limit, max_batch, compute_at=compute_at,
+                      policy=policy, court_export=court_export, isp_export=isp_export,
+                      court_mapping=court_mapping, isp_mapping=isp_mapping,
+                      input_canonical=input_canonical)  # fmt: skip
+    input_doj, county = _required_ca(input_doj, county)
     from rich.console import Console
 
     from clearslate.run import RunError, RunOptions, write_error_file
@@ -281,15 +325,38 @@ def _print_summary(console: Any, result: Any) -> None:
 
 @app.command()
 def explain(
-    input_doj: InputOpt,
-    subject: Annotated[str, typer.Option("--subject", help="SUBJECT_ID of the person.")],
-    county: CountyOpt,
+    input_doj: InputOpt = None,
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="SUBJECT_ID of the person.")
+    ] = None,
+    county: CountyOpt = None,
     compute_at: ComputeAtOpt = None,
     eligibility_options: OptionsOpt = None,
     policy: PolicyOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    jurisdiction: JurisdictionOpt = "ca",
+    person: Annotated[
+        str | None, typer.Option("--person", help="il: the linked person's id.")
+    ] = None,
+    court_export: CourtExportOpt = None,
+    isp_export: IspExportOpt = None,
+    court_mapping: CourtMappingOpt = None,
+    isp_mapping: IspMappingOpt = None,
+    input_canonical: CanonicalOpt = None,
 ) -> None:
-    """Show one person's record and the decision tree of each Prop 64 conviction."""
+    """Show one person's record and the decision tree of each Prop 64 conviction (or, with
+    --jurisdiction il, of each Illinois cannabis charge of a linked person)."""
+    if _jurisdiction(jurisdiction) == "il":
+        from clearslate.cli_illinois import explain_il
+
+        return explain_il(person, as_json, compute_at=compute_at, policy=policy,
+                          court_export=court_export, isp_export=isp_export,
+                          court_mapping=court_mapping, isp_mapping=isp_mapping,
+                          input_canonical=input_canonical)  # fmt: skip
+    input_doj, county = _required_ca(input_doj, county)
+    if subject is None:
+        typer.echo("clearslate: Missing option '--subject'.", err=True)
+        raise typer.Exit(2)
     import dataclasses
 
     import duckdb

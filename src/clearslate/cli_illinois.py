@@ -7,10 +7,229 @@ its heavy parts only when run, so `clearslate --help` stays fast.
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
 illinois_app = typer.Typer(
     help="Illinois (CRTA): synthetic court and state-police exports, linking people.",
     no_args_is_help=True,
 )
+
+
+# --------------------------------------------------------------------------------------------
+# Options that `clearslate run` and `explain` take for `--jurisdiction il` (declared here so
+# cli.py only dispatches), and the Illinois halves of those commands.
+# --------------------------------------------------------------------------------------------
+
+
+JurisdictionOpt = Annotated[
+    str, typer.Option("--jurisdiction", help="ca (Prop 64, the default) or il (CRTA).")
+]
+CourtExportOpt = Annotated[
+    list[str] | None,
+    typer.Option("--court-export", help="il: circuit clerk export(s); repeat or comma list."),
+]
+IspExportOpt = Annotated[
+    list[str] | None,
+    typer.Option("--isp-export", help="il: state police export(s); repeat or comma list."),
+]
+CourtMappingOpt = Annotated[
+    Path | None,
+    typer.Option("--court-mapping", help="il: YAML column mapping of the court export."),
+]
+IspMappingOpt = Annotated[
+    Path | None, typer.Option("--isp-mapping", help="il: YAML column mapping of the ISP export.")
+]
+CanonicalOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-canonical",
+        help="il: CSV already in il_records columns (person_id column: people as linked there).",
+    ),
+]
+MaxBatchOpt = Annotated[
+    int | None, typer.Option("--max-batch", min=1, help="il: at most this many records a batch.")
+]
+
+
+def _fail(message: str) -> Any:
+    typer.echo(f"clearslate: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _paths(values: list[str] | None) -> list[Path]:
+    from clearslate.cli import _split_inputs
+
+    return _split_inputs(values or [])
+
+
+def _options(
+    outputs: Path | None,
+    compute_at: str | None,
+    policy: str | None,
+    court_export: list[str] | None,
+    isp_export: list[str] | None,
+    court_mapping: Path | None,
+    isp_mapping: Path | None,
+    input_canonical: list[str] | None,
+    **extra: Any,
+) -> Any:
+    import datetime as dt
+
+    from clearslate.il_policy import resolve_il_policy
+    from clearslate.illinois_run import ILRunOptions
+    from clearslate.policy import PolicyError
+
+    if not compute_at:
+        _fail("--compute-at is required: the as-of date of the decisions, YYYY-MM-DD.")
+    try:
+        as_of = dt.date.fromisoformat(compute_at)
+    except ValueError:
+        _fail("invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD")
+    try:
+        pol, source = resolve_il_policy(policy)
+    except PolicyError as exc:
+        _fail(str(exc))
+    return ILRunOptions(
+        outputs=outputs or Path("."), as_of=as_of, policy=pol, policy_source=source,
+        court_exports=_paths(court_export), isp_exports=_paths(isp_export),
+        court_mapping=court_mapping, isp_mapping=isp_mapping,
+        canonical=_paths(input_canonical), **extra,
+    )  # fmt: skip
+
+
+def run_il(
+    outputs: Path, force: bool, memory_limit: str, max_batch: int | None, **inputs: Any
+) -> None:
+    """`clearslate run --jurisdiction il`: decide, write the run folder, print the counts."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from clearslate.illinois_run import RunError, run_illinois
+
+    opts = _options(outputs, force=force, memory_limit=memory_limit, max_batch=max_batch,
+                    **inputs)  # fmt: skip
+    try:
+        result = run_illinois(opts)
+    except RunError as exc:
+        _fail(str(exc))
+    table = Table(title="clearslate run (Illinois)")
+    table.add_column("")
+    table.add_column("count", justify="right")
+    table.add_row("rows read", f"{result.read.rows_read:,}")
+    table.add_row("rows rejected (errors.csv)", f"{len(result.read.rejects):,}")
+    table.add_row("cannabis charges decided", f"{result.evaluated:,}")
+    for outcome, n in result.outcomes.items():
+        table.add_row(f"  {outcome}", f"{n:,}")
+    table.add_row("people with some relief", f"{result.people_with_relief:,}")
+    table.add_row("batches (plan.csv)", f"{result.batches:,}")
+    console = Console(stderr=True)
+    console.print(table)
+    console.print(f"{result.seconds:.1f} s. Results in {result.outputs}")
+
+
+def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
+    """`clearslate explain --jurisdiction il --person ID`: one person's rule tree."""
+    import dataclasses
+    import json
+
+    import duckdb
+
+    from clearslate.engine.il_explain import explain_person
+    from clearslate.illinois_run import RunError, load_inputs
+
+    if not person:
+        _fail("--person is required with --jurisdiction il: the linked person's id.")
+    opts = _options(None, **inputs)
+    con = duckdb.connect()
+    try:
+        load_inputs(con, opts)
+    except RunError as exc:
+        _fail(str(exc))
+    result = explain_person(con, person, policy=opts.policy, as_of=opts.as_of)
+    if result is None:
+        _fail(f"no records of person {person!r} in the input.")
+    if as_json:
+        typer.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
+        return
+    _print_explanation(result)
+
+
+def _print_explanation(result: Any) -> None:
+    from rich.console import Console
+    from rich.markup import escape as e
+    from rich.tree import Tree
+
+    console = Console(emoji=False, highlight=False)
+    root = Tree(
+        f"[bold]{e(result.person_id)}[/] {e(result.name)} (DOB {e(str(result.dob))}): "
+        f"{result.records_on_file} record(s) on file"
+    )
+    record = root.add("record")
+    for r in result.record:
+        record.add(e(f"{r['date'] or 'date unknown'}  {r['statute'] or '?'}  "
+                     f"{r['disposition'] or '?'}  {r['source']}  {r['court'] or ''}"))  # fmt: skip
+    for c in result.charges:
+        node = root.add(
+            f"[bold]{e(c.statute_raw or '?')}[/] on {c.record_date or 'unknown date'} "
+            f"({e(c.source_file)}:{c.source_line}, tier {c.tier or '-'}) → [bold]{c.outcome}[/]"
+            f"{' (' + c.review_reason + ')' if c.review_reason else ''}: {e(c.reason)}"
+        )
+        for step in c.steps:
+            mark = "✔" if step.holds else "·"
+            node.add(e(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]"))
+        facts = node.add("facts")
+        for key, value in c.facts.items():
+            facts.add(e(f"{key} = {value}"))
+    console.print(root)
+
+
+@illinois_app.command("plan")
+def plan(
+    run_dir: Annotated[Path, typer.Argument(help="An Illinois run folder.")],
+    max_batch: MaxBatchOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Print the batch plan of an Illinois run: eligible records by deadline tier and court,
+    newest first (recomputed from determinations.parquet when --max-batch is given)."""
+    import json
+
+    import duckdb
+    from rich.console import Console
+    from rich.table import Table
+
+    from clearslate.engine.il_plan import PLAN_COLUMNS, plan_batches
+
+    manifest = run_dir / "manifest.json"
+    try:
+        meta = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        _fail(f"{run_dir}: not a completed run folder (no readable manifest.json).")
+    if meta.get("jurisdiction") != "il":
+        _fail(f"{run_dir}: not an Illinois run (manifest jurisdiction is not 'il').")
+    con = duckdb.connect()
+    source = str(run_dir / "determinations.parquet").replace("'", "''")
+    try:
+        con.execute(f"CREATE TABLE d AS SELECT * FROM read_parquet('{source}')")
+    except duckdb.Error:
+        _fail(f"{run_dir}: determinations.parquet cannot be read.")
+    batches = plan_batches(con, "d", max_batch if max_batch else meta.get("max_batch"))
+    if as_json:
+        typer.echo(json.dumps(batches, indent=2))
+        return
+    table = Table(title=f"Illinois batch plan (as of {meta.get('as_of')})")
+    for column in PLAN_COLUMNS:
+        table.add_column(
+            column, justify="right" if column in ("batch", "records", "people") else "left"
+        )
+    for b in batches:
+        table.add_row(*("" if b[c] is None else str(b[c]) for c in PLAN_COLUMNS))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped to a file: whole lines, not an 80-column wrap
+        console.width = 200
+    console.print(table)
+
+
 from clearslate import cli_illinois_data  # noqa: E402,F401

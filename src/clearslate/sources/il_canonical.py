@@ -107,6 +107,7 @@ IL_DETERMINATION_COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("rule_id", "VARCHAR", "the rule that decided, e.g. 'il.crta.violent_associated'"),
     ("citation", "VARCHAR", "the rule's citation"),
     ("facts", "VARCHAR", "JSON of the facts the rule used"),
+    ("reason", "VARCHAR", "the rule's reason in words (for exhibits and reviewers)"),
 )
 
 

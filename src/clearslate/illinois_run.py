@@ -1,0 +1,602 @@
+"""One Illinois bulk run: read the exports, link people, decide every cannabis charge per
+linked person, plan the batches, and write the run folder.
+
+This is the function behind `clearslate run --jurisdiction il`; the CLI only parses flags and
+prints. The California path (run.py) is untouched; this module reuses its run-level helpers
+(output folder checks, signals, temporary folders, DuckDB connection) and outputs/files.py
+(whole files or none, owner-only permissions).
+
+Inputs are either the offices' exports (read by the Illinois readers, `sources/il_reader.py`,
+then linked by `link/`), or canonical CSV files (`--input-canonical`) already in il_records
+columns, with `person_id` (and optionally `link_status`) when the office linked people itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import io
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from clearslate import __version__
+from clearslate.engine.il_decide import FACT_COLUMNS, decide_il
+from clearslate.engine.il_plan import plan_batches, plan_csv
+from clearslate.il_policy import ILPolicy
+from clearslate.outputs.files import atomic_path, write_json, write_text
+from clearslate.run import (
+    RunError,
+    StopOnSignal,
+    _check_output_dir,
+    _io_error,
+    _sha256,
+    connect,
+    exit_for_signal,
+    remove_stale_workdirs,
+)
+from clearslate.sources.il_canonical import (
+    DISPOSITIONS,
+    IL_DETERMINATION_COLUMNS,
+    IL_OUTCOMES,
+    IL_PERSON_LINK_COLUMNS,
+    IL_RECORD_COLUMNS,
+    create_sql,
+)
+
+RELIEF = ("vacate_and_expunge", "expunge_arrest", "eligible_on_motion")
+READERS_MISSING = (
+    "Illinois readers not installed: this build cannot read court or state-police exports "
+    "(clearslate.sources.il_reader). Give --input-canonical files instead."
+)
+LINKER_MISSING = (
+    "Illinois person linking not installed (clearslate.link): give --input-canonical files "
+    "with a person_id column, or install the linking extra."
+)
+
+
+@dataclass
+class ILRunOptions:
+    outputs: Path
+    as_of: dt.date
+    policy: ILPolicy
+    policy_source: str = ""
+    court_exports: Sequence[Path] = ()
+    isp_exports: Sequence[Path] = ()
+    court_mapping: Path | None = None
+    isp_mapping: Path | None = None
+    canonical: Sequence[Path] = ()
+    max_batch: int | None = None
+    force: bool = False
+    memory_limit: str = "1GB"
+    threads: int | None = None
+    link_settings: Any = None
+
+    @property
+    def inputs(self) -> list[Path]:
+        return [*self.court_exports, *self.isp_exports, *self.canonical]
+
+
+@dataclass(frozen=True)
+class Reject:
+    source_file: str
+    line: int
+    column: str | None
+    reason: str
+
+
+@dataclass
+class InputFile:
+    path: str
+    kind: str  # 'court', 'isp' or 'canonical'
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+
+
+@dataclass
+class ILRead:
+    files: list[InputFile]
+    rejects: list[Reject] = field(default_factory=list)
+    linked_by: str = ""  # 'input' (person_id column) or 'splink'
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_accepted(self) -> int:
+        return sum(f.rows_accepted for f in self.files)
+
+
+@dataclass
+class ILRunResult:
+    outputs: Path
+    read: ILRead
+    evaluated: int
+    outcomes: dict[str, int]
+    people_with_relief: int
+    batches: int
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+Stage = Callable[[str, duckdb.DuckDBPyConnection], None]
+
+
+# --------------------------------------------------------------------------------------------
+# Canonical CSV input (--input-canonical)
+# --------------------------------------------------------------------------------------------
+
+_TYPES = {name: kind for name, kind, _ in IL_RECORD_COLUMNS}
+_LINK_COLUMNS = ("person_id", "link_status", "match_probability", "link_fields")
+_LINK_STATUSES = ("linked", "single", "review")
+_CLASSES = ("X", "1", "2", "3", "4", "A", "B", "C", "P")
+_TRUE, _FALSE = ("true", "t", "1", "y", "yes"), ("false", "f", "0", "n", "no")
+
+
+def _value(name: str, text: str) -> Any:
+    """One canonical field from its CSV text; raises ValueError with a reason (no value)."""
+    kind = _TYPES.get(name, "VARCHAR")
+    if kind == "DATE":
+        return dt.date.fromisoformat(text)
+    if kind in ("BIGINT", "INTEGER"):
+        return int(text)
+    if kind == "DOUBLE":
+        number = float(text)
+        if not math.isfinite(number) or number < 0:
+            raise ValueError("must be a finite number, 0 or more")
+        return number
+    if kind == "BOOLEAN":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError("must be true or false")
+    if name == "disposition" and text not in DISPOSITIONS:
+        raise ValueError(f"must be one of {', '.join(DISPOSITIONS)}")
+    if name == "offense_class" and text.upper() not in _CLASSES:
+        raise ValueError(f"must be one of {', '.join(_CLASSES)}")
+    if name == "link_status" and text not in _LINK_STATUSES:
+        raise ValueError(f"must be one of {', '.join(_LINK_STATUSES)}")
+    return text.upper() if name == "offense_class" else text
+
+
+_PROBLEM = {
+    "DATE": "not a date YYYY-MM-DD",
+    "BIGINT": "not a whole number",
+    "INTEGER": "not a whole number",
+    "DOUBLE": "not a number",
+}
+
+
+def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILRead:
+    """Read canonical CSV files into il_records (and il_person_links when they carry
+    person_id). A row with a bad value is rejected with file, line, column and reason; the
+    value itself is never repeated (it may be personal data)."""
+    record_cols = [c[0] for c in IL_RECORD_COLUMNS]
+    columns: dict[str, list[Any]] = {c: [] for c in [*record_cols, *_LINK_COLUMNS]}
+    read = ILRead(files=[])
+    seen: set[str] = set()
+    has_person = None
+    for index, path in enumerate(paths):
+        info = InputFile(str(path), "canonical")
+        read.files.append(info)
+        try:
+            fh = path.open(newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise RunError(f"{path}: cannot be read ({exc.strerror}). Check the path.") from None
+        with fh:
+            reader = csv.reader(fh)
+            try:
+                header = [h.strip() for h in next(reader, [])]
+            except (csv.Error, UnicodeDecodeError) as exc:
+                raise RunError(f"{path}, line 1: the header cannot be read ({exc}).") from None
+            unknown = [h for h in header if h not in columns]
+            if unknown or "statute_raw" not in header:
+                raise RunError(
+                    f"{path}, line 1: "
+                    + (f"unknown column(s) {', '.join(unknown)}" if unknown else "")
+                    + ("; " if unknown and "statute_raw" not in header else "")
+                    + ("no statute_raw column" if "statute_raw" not in header else "")
+                    + ". A canonical file has the il_records columns of docs/illinois.md "
+                    "(statute_raw at least), and optionally person_id and link_status."
+                )
+            if has_person is None:
+                has_person = "person_id" in header
+            elif has_person != ("person_id" in header):
+                raise RunError(
+                    f"{path}, line 1: every canonical file must have a person_id column, or "
+                    "none of them (people are then linked by clearslate)."
+                )
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except (csv.Error, UnicodeDecodeError) as exc:
+                    line = reader.line_num
+                    read.rejects.append(Reject(str(path), line, None, f"unreadable row ({exc})"))
+                    info.rows_read += 1
+                    info.rows_rejected += 1
+                    continue
+                line = reader.line_num
+                if not any(f.strip() for f in fields):
+                    continue  # a blank line is not a row
+                info.rows_read += 1
+                row, problem = _canonical_row(header, fields, path, index, line)
+                if problem is None and row["record_id"] in seen:
+                    problem = ("record_id", "the same record_id as an earlier row")
+                if problem is not None:
+                    read.rejects.append(Reject(str(path), line, problem[0], problem[1]))
+                    info.rows_rejected += 1
+                    continue
+                seen.add(row["record_id"])
+                info.rows_accepted += 1
+                for c in columns:
+                    columns[c].append(row.get(c))
+    con.execute("DROP TABLE IF EXISTS il_records")
+    con.execute(create_sql("il_records", IL_RECORD_COLUMNS))
+    _insert_columns(con, "il_records", [columns[c] for c in record_cols])
+    if has_person:
+        con.execute("DROP TABLE IF EXISTS il_person_links")
+        con.execute(create_sql("il_person_links", IL_PERSON_LINK_COLUMNS))
+        _insert_columns(
+            con,
+            "il_person_links",
+            [
+                columns["record_id"],
+                columns["person_id"],
+                [1.0 if p is None else p for p in columns["match_probability"]],
+                [s or "linked" for s in columns["link_status"]],
+                [f or "" for f in columns["link_fields"]],
+            ],
+        )
+        read.linked_by = "input"
+    return read
+
+
+def _canonical_row(
+    header: list[str], fields: list[str], path: Path, index: int, line: int
+) -> tuple[dict[str, Any], tuple[str | None, str] | None]:
+    if len(fields) != len(header):
+        return {}, (None, f"{len(fields)} fields, the header has {len(header)}")
+    row: dict[str, Any] = {}
+    for name, text in zip(header, fields, strict=True):
+        text = text.strip()
+        if not text:
+            continue
+        try:
+            row[name] = _value(name, text)
+        except ValueError as exc:
+            reason = _PROBLEM.get(_TYPES.get(name, ""), str(exc))
+            return {}, (name, str(exc) if "must" in str(exc) else reason)
+    if "person_id" in header and not row.get("person_id"):
+        return {}, ("person_id", "empty: every row needs its person")
+    row.setdefault("record_id", f"canonical:{index}:{line}")
+    row.setdefault("source", "canonical")
+    row.setdefault("source_file", str(path))
+    row.setdefault("source_line", line)
+    return row, None
+
+
+def _insert_columns(con: duckdb.DuckDBPyConnection, table: str, values: list[list[Any]]) -> None:
+    """Insert rows given as one list per column, in one statement."""
+    if not values[0]:
+        return
+    unnest = ", ".join(f"unnest(${i + 1})" for i in range(len(values)))
+    con.execute(f"INSERT INTO {table} SELECT {unnest}", values)
+
+
+# --------------------------------------------------------------------------------------------
+# Exports and linking (other modules; imported only when used)
+# --------------------------------------------------------------------------------------------
+
+
+def _import(names: Sequence[str], missing: str) -> Any:
+    for name in names:
+        try:
+            return importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not name.startswith(exc.name):
+                raise  # the module exists but something it needs is missing: a real error
+    raise RunError(missing)
+
+
+def read_exports(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
+    readers = _import(
+        ("clearslate.sources.il_reader", "clearslate.sources.il_exports"), READERS_MISSING
+    )
+    from clearslate.sources.ca_doj import InputError
+
+    try:
+        result = readers.read_illinois(
+            con,
+            [str(p) for p in opts.court_exports],
+            [str(p) for p in opts.isp_exports],
+            opts.court_mapping,
+            opts.isp_mapping,
+        )
+    except InputError as exc:
+        raise RunError(str(exc)) from exc
+    files = [
+        InputFile(f.path, f.source, f.rows_read, f.rows_kept, f.rows_rejected) for f in result.files
+    ]
+    rejects = [Reject(r.file, r.line, r.column, r.reason) for r in result.rejects]
+    return ILRead(files=files, rejects=rejects)
+
+
+def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> None:
+    linker = _import(("clearslate.link",), LINKER_MISSING)
+    linker.link_people(con, opts.link_settings)
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
+    """il_records and il_person_links, from whichever inputs the options name."""
+    if opts.canonical and (opts.court_exports or opts.isp_exports):
+        raise RunError(
+            "give either exports (--court-export/--isp-export) or --input-canonical, not both."
+        )
+    if not opts.inputs:
+        raise RunError(
+            "no input: give --court-export and/or --isp-export files, or --input-canonical."
+        )
+    for path in opts.inputs:
+        if not Path(path).is_file():
+            raise RunError(f"{path}: no such file. Check the path.")
+    read = read_canonical(con, opts.canonical) if opts.canonical else read_exports(con, opts)
+    if not read.linked_by:
+        link(con, opts)
+        read.linked_by = "splink"
+    return read
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def run_illinois(opts: ILRunOptions, stage: Stage = lambda _s, _c: None) -> ILRunResult:
+    started = time.perf_counter()
+    out = opts.outputs
+    _check_output_dir(out, "", opts.force)
+    # From here on the folder holds no complete run (see run.run).
+    (out / "manifest.json").unlink(missing_ok=True)
+    remove_stale_workdirs()
+    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
+    stop = StopOnSignal()
+    try:
+        with stop:
+            con = connect(opts, workdir)  # type: ignore[arg-type]  # reads memory_limit, threads
+            stop.con = con
+            try:
+                return _run(con, opts, out, started, stage)
+            finally:
+                stop.con = None
+                con.close()
+    except BaseException as exc:
+        if stop.signum is not None:
+            exit_for_signal(stop.signum, f"{out} holds no complete run (no manifest.json).")
+        if isinstance(exc, OSError | duckdb.IOException):
+            raise _io_error(exc, opts, workdir) from exc  # type: ignore[arg-type]
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, opts: ILRunOptions, out: Path, started: float, stage: Stage
+) -> ILRunResult:
+    stage("Reading Illinois records", con)
+    read = load_inputs(con, opts)
+    stage("Deciding", con)
+    law, _rules = decide_il(con, opts.policy, opts.as_of)
+    _check_accounting(con, read)
+    stage("Writing outputs", con)
+    files = write_il_determinations(con, out)
+    errors = out / "errors.csv"
+    write_text(errors, _errors_csv(read))
+    batches = plan_batches(con, "il_determinations", opts.max_batch)
+    plan_json, plan_file = out / "plan.json", out / "plan.csv"
+    write_json(plan_json, {"as_of": opts.as_of.isoformat(), "max_batch": opts.max_batch,
+                           "batches": batches})  # fmt: skip
+    write_text(plan_file, plan_csv(batches))
+    summary = il_summary(con, opts, read, law.version_id, len(batches))
+    summary_json = out / "summary.json"
+    write_json(summary_json, summary)
+    files += [errors, plan_json, plan_file, summary_json]
+    seconds = time.perf_counter() - started
+    write_json(out / "timings.json", {"seconds": round(seconds, 3)})
+    # The manifest is written last: its presence says the run completed.
+    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, files))
+    return ILRunResult(
+        outputs=out,
+        read=read,
+        evaluated=summary["charges"]["evaluated"],
+        outcomes=summary["outcomes"],
+        people_with_relief=summary["people"]["with_relief"],
+        batches=len(batches),
+        seconds=seconds,
+        files=files,
+    )
+
+
+def _check_accounting(con: duckdb.DuckDBPyConnection, read: ILRead) -> None:
+    """Nothing lost: every row read is kept or rejected, every kept row has one person, every
+    evaluated charge exactly one named outcome. A mismatch is a defect: the run stops."""
+    kept, linked, unlinked = con.execute(
+        """SELECT (SELECT count(*) FROM il_records),
+                  (SELECT count(*) FROM il_person_links),
+                  (SELECT count(*) FROM il_records r ANTI JOIN il_person_links l
+                     USING (record_id))"""
+    ).fetchone()
+    if kept + len(read.rejects) != read.rows_read or kept != read.rows_accepted:
+        raise RunError(
+            f"internal check failed: {read.rows_read} rows read, {kept} kept, "
+            f"{len(read.rejects)} rejected. Please report this with the manifest."
+        )
+    if linked != kept or unlinked:
+        raise RunError(
+            f"internal check failed: {kept} records, {linked} person links, {unlinked} records "
+            "without a person. Please report this with the manifest."
+        )
+    evaluated, decided, empty = con.execute(
+        """SELECT (SELECT count(*) FROM il_evaluated), count(*),
+                  count(*) FILTER (WHERE outcome IS NULL OR rule_id IS NULL OR
+                                   (outcome = 'review') <> (review_reason IS NOT NULL))
+           FROM il_determinations"""
+    ).fetchone()
+    if evaluated != decided or empty:
+        raise RunError(
+            f"internal check failed: {evaluated} charges evaluated, {decided} decided, "
+            f"{empty} without a proper outcome. Please report this with the manifest."
+        )
+
+
+def il_determinations_select(table: str = "il_determinations") -> str:
+    """SELECT of an Illinois run's determinations: exactly IL_DETERMINATION_COLUMNS."""
+    from_record = {c[0] for c in IL_RECORD_COLUMNS}
+    facts = ", ".join(f"{c} := d.{c}" for c in FACT_COLUMNS)
+    exprs = []
+    for name, _kind, _ in IL_DETERMINATION_COLUMNS:
+        if name == "facts":
+            exprs.append(f"to_json(struct_pack({facts}))::VARCHAR AS facts")
+        elif name in from_record:
+            exprs.append(f"r.{name}")
+        else:
+            exprs.append(f"d.{name}")
+    return f"""SELECT {", ".join(exprs)}
+               FROM {table} d JOIN il_records r USING (record_id)
+               ORDER BY d.person_id, d.record_id"""
+
+
+def write_il_determinations(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
+    query = il_determinations_select()
+    written = []
+    for name, options in (
+        ("determinations.csv", "FORMAT csv, HEADER true"),
+        ("determinations.parquet", "FORMAT parquet, COMPRESSION zstd"),
+    ):
+        path = out / name
+        with atomic_path(path) as tmp:
+            con.execute(f"COPY ({query}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' ({options})")
+        written.append(path)
+    return written
+
+
+def _errors_csv(read: ILRead) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source_file", "line", "column", "reason"])
+    for r in read.rejects:
+        w.writerow([r.source_file, r.line, r.column or "", r.reason])
+    return buf.getvalue()
+
+
+def _counts(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int]:
+    return {str(k): n for k, n in con.execute(sql).fetchall()}
+
+
+def il_summary(
+    con: duckdb.DuckDBPyConnection, opts: ILRunOptions, read: ILRead, law_version: str,
+    batches: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Counts only: no name, date of birth, case number or record id."""
+    d = "il_determinations"
+    outcomes = dict.fromkeys(IL_OUTCOMES, 0)
+    outcomes.update(_counts(con, f"SELECT outcome, count(*) FROM {d} GROUP BY 1 ORDER BY 1"))
+    relief = ", ".join(f"'{o}'" for o in RELIEF)
+    people, with_relief = con.execute(
+        f"""SELECT count(DISTINCT person_id),
+                   count(DISTINCT person_id) FILTER (WHERE outcome IN ({relief})) FROM {d}"""
+    ).fetchone()
+    by_tier: dict[str, dict[str, int]] = {}
+    for tier, outcome, n in con.execute(
+        f"SELECT coalesce(tier, 'none'), outcome, count(*) FROM {d} GROUP BY ALL ORDER BY ALL"
+    ).fetchall():
+        by_tier.setdefault(tier, {})[outcome] = n
+    return {
+        "jurisdiction": "il",
+        "as_of": opts.as_of.isoformat(),
+        "law_version": law_version,
+        "policy": opts.policy.name,
+        "rows": {
+            "read": read.rows_read,
+            "accepted": read.rows_accepted,
+            "rejected": len(read.rejects),
+        },
+        "people": {
+            "records": con.execute(
+                "SELECT count(DISTINCT person_id) FROM il_person_links"
+            ).fetchone()[0],
+            "with_cannabis_charges": people,
+            "with_relief": with_relief,
+        },
+        "links": _counts(
+            con, "SELECT link_status, count(*) FROM il_person_links GROUP BY 1 ORDER BY 1"
+        ),
+        "charges": {"evaluated": sum(outcomes.values())},
+        "outcomes": outcomes,
+        "by_tier": by_tier,
+        "by_track": _counts(
+            con, f"SELECT coalesce(track, 'none'), count(*) FROM {d} GROUP BY 1 ORDER BY 1"
+        ),
+        "review_reasons": _counts(
+            con,
+            f"""SELECT review_reason, count(*) FROM {d} WHERE review_reason IS NOT NULL
+                GROUP BY 1 ORDER BY 1""",
+        ),
+        "rules": _counts(con, f"SELECT rule_id, count(*) FROM {d} GROUP BY 1 ORDER BY 1"),
+        "grams_inferred": con.execute(f"SELECT count(*) FROM {d} WHERE grams_inferred").fetchone()[
+            0
+        ],
+        "batches": batches,
+    }
+
+
+def _manifest(
+    opts: ILRunOptions, read: ILRead, law_version: str, files: list[Path]
+) -> dict[str, Any]:
+    by_path = {f.path: f for f in read.files}
+    return {
+        "clearslate_version": __version__,
+        "jurisdiction": "il",
+        "as_of": opts.as_of.isoformat(),
+        "law_version": law_version,
+        "policy": {
+            "name": opts.policy.name,
+            "source": os.path.basename(opts.policy_source) if opts.policy_source else "",
+            "sha256": opts.policy.sha256,
+        },
+        "linked_by": read.linked_by,
+        "max_batch": opts.max_batch,
+        "inputs": [
+            {
+                "path": str(p),
+                "kind": kind,
+                "size": Path(p).stat().st_size,
+                "sha256": _sha256(Path(p)),
+                "rows_read": by_path[str(p)].rows_read if str(p) in by_path else None,
+                "rows_accepted": by_path[str(p)].rows_accepted if str(p) in by_path else None,
+                "rows_rejected": by_path[str(p)].rows_rejected if str(p) in by_path else None,
+            }
+            for kind, paths in (
+                ("court", opts.court_exports),
+                ("isp", opts.isp_exports),
+                ("canonical", opts.canonical),
+            )
+            for p in paths
+        ],
+        "outputs": [
+            {"file": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(files)
+        ],
+    }

@@ -1,0 +1,188 @@
+"""The whole Illinois run through the command line, on canonical input (records already in
+il_records columns, people already linked): accounting, byte-identical reruns, privacy of the
+run folder, the batch plan's order, and `explain` giving the bulk decision for everyone."""
+
+from __future__ import annotations
+
+import csv
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from clearslate.cli import app
+from clearslate.illinois_run import RunError, _import
+from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS, IL_OUTCOMES
+
+from il_records import varied_records, write_canonical
+
+AS_OF = "2021-06-01"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def canonical(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("in") / "canonical.csv"
+    rows = varied_records(120, seed=9)
+    write_canonical(path, rows)
+    # Two bad rows: a date that is not a date, and a disposition outside the vocabulary.
+    with path.open("a", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        bad = {**rows[0], "record_id": "court:9:1", "offense_date": "2015-13-45"}
+        worse = {**rows[0], "record_id": "court:9:2", "disposition": "GUILTY"}
+        for r in (bad, worse):
+            w.writerow(["" if r.get(c) is None else r[c] for c in _header(path)])
+    return path
+
+
+def _header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh))
+
+
+def _run(canonical: Path, out: Path, *extra: str) -> None:
+    result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical",
+                                 str(canonical), "--compute-at", AS_OF, "--outputs", str(out),
+                                 *extra])  # fmt: skip
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(scope="module")
+def run_dir(canonical: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "out"
+    _run(canonical, out, "--max-batch", "7")
+    return out
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_accounting_every_row_is_decided_kept_or_rejected(canonical: Path, run_dir: Path):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    data_rows = len(_rows(canonical))
+    assert summary["rows"] == {"read": data_rows, "accepted": data_rows - 2, "rejected": 2}
+    errors = _rows(run_dir / "errors.csv")
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (str(data_rows), "offense_date"), (str(data_rows + 1), "disposition")]  # fmt: skip
+    assert "2015-13-45" not in (run_dir / "errors.csv").read_text()  # no value repeated
+    decided = _rows(run_dir / "determinations.csv")
+    assert list(decided[0]) == [c[0] for c in IL_DETERMINATION_COLUMNS]
+    assert len(decided) == summary["charges"]["evaluated"]
+    assert {d["outcome"] for d in decided} <= set(IL_OUTCOMES)
+    assert set(IL_OUTCOMES) <= {d["outcome"] for d in decided}  # the mix reaches every outcome
+    for outcome in IL_OUTCOMES:
+        assert summary["outcomes"][outcome] == sum(d["outcome"] == outcome for d in decided)
+    for d in decided:
+        assert d["rule_id"] and d["citation"] and d["reason"]
+        assert bool(d["review_reason"]) == (d["outcome"] == "review")
+        json.loads(d["facts"])
+    # Every cannabis charge of the input is decided, nothing else is.
+    accepted = _rows(canonical)[: data_rows - 2]
+    cannabis = {r["record_id"] for r in accepted
+                if "550" in r["statute_raw"] or "56 1/2" in r["statute_raw"]
+                or "CANNABIS" in r["statute_raw"]}  # fmt: skip
+    assert {d["record_id"] for d in decided} == cannabis
+
+
+def test_rerun_gives_byte_identical_outputs(canonical: Path, run_dir: Path, tmp_path: Path):
+    again = tmp_path / "again"
+    _run(canonical, again, "--max-batch", "7")
+    for name in ("determinations.csv", "determinations.parquet", "summary.json", "errors.csv",
+                 "plan.csv", "plan.json"):  # fmt: skip
+        assert (again / name).read_bytes() == (run_dir / name).read_bytes(), name
+    first = json.loads((run_dir / "manifest.json").read_text())
+    second = json.loads((again / "manifest.json").read_text())
+    assert first == second
+
+
+def test_manifest_and_privacy(canonical: Path, run_dir: Path):
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["jurisdiction"] == "il" and manifest["as_of"] == AS_OF
+    assert manifest["law_version"] == "il-crta-2019-06-25"
+    assert manifest["policy"]["name"] == "statewide" and len(manifest["policy"]["sha256"]) == 64
+    assert manifest["inputs"][0]["kind"] == "canonical"
+    assert manifest["inputs"][0]["rows_rejected"] == 2
+    assert {o["file"] for o in manifest["outputs"]} >= {"determinations.csv", "plan.csv",
+                                                        "summary.json", "errors.csv"}  # fmt: skip
+    assert stat.S_IMODE(run_dir.stat().st_mode) == 0o700
+    for path in run_dir.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+    summary = (run_dir / "summary.json").read_text()
+    plan = (run_dir / "plan.csv").read_text()
+    for r in _rows(canonical)[:50]:
+        for value in (r["last_name"], r["case_number"], r["dob"], r["person_id"]):
+            assert value not in summary and value not in plan
+
+
+def test_a_second_run_into_the_same_folder_needs_force(canonical: Path, run_dir: Path):
+    again = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical",
+                                str(canonical), "--compute-at", AS_OF, "--outputs",
+                                str(run_dir)])  # fmt: skip
+    assert again.exit_code == 1 and "--force" in again.output
+
+
+def test_plan_is_in_statutory_order_newest_first(run_dir: Path):
+    plan = json.loads((run_dir / "plan.json").read_text())["batches"]
+    decided = {d["record_id"]: d for d in _rows(run_dir / "determinations.csv")}
+    relief = {k for k, d in decided.items()
+              if d["outcome"] in ("vacate_and_expunge", "expunge_arrest", "eligible_on_motion")}  # fmt: skip
+    assert sorted(r for b in plan for r in b["record_ids"]) == sorted(relief)
+    deadlines = [b["deadline"] for b in plan]
+    assert deadlines == sorted(deadlines)  # 2021 tier, then 2023, then 2025
+    assert {b["tier"] for b in plan} == {"2013-2019", "2000-2012", "before-2000"}
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for b in plan:
+        assert 1 <= b["records"] <= 7 and b["records"] == len(b["record_ids"])
+        for rid in b["record_ids"]:
+            d = decided[rid]
+            assert (d["tier"], d["outcome"], d["court"]) == (b["tier"], b["outcome"], b["court"])
+        groups.setdefault((b["tier"], b["outcome"], b["court"]), []).extend(b["record_ids"])
+    for ids in groups.values():
+        dates = [decided[r]["record_date"] for r in ids]
+        assert dates == sorted(dates, reverse=True)  # newest first, across the group's batches
+    printed = runner.invoke(app, ["illinois", "plan", str(run_dir), "--json"])
+    assert printed.exit_code == 0, printed.output
+    assert json.loads(printed.output) == plan
+    rows = _rows(run_dir / "plan.csv")
+    assert [int(r["records"]) for r in rows] == [b["records"] for b in plan]
+    table = runner.invoke(app, ["illinois", "plan", str(run_dir), "--max-batch", "1000"])
+    assert table.exit_code == 0 and "2013-2019" in table.output
+
+
+def test_explain_gives_the_bulk_decision_for_every_person(canonical: Path, run_dir: Path):
+    decided = _rows(run_dir / "determinations.csv")
+    people = sorted({d["person_id"] for d in decided})
+    for person in people[:40]:
+        result = runner.invoke(app, ["explain", "--jurisdiction", "il", "--input-canonical",
+                                     str(canonical), "--compute-at", AS_OF, "--person", person,
+                                     "--json"])  # fmt: skip
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        got = sorted((c["record_id"], c["outcome"], c["rule_id"], c["facts"]["tier"])
+                     for c in data["charges"])  # fmt: skip
+        want = sorted((d["record_id"], d["outcome"], d["rule_id"], d["tier"] or None)
+                      for d in decided if d["person_id"] == person)  # fmt: skip
+        assert got == want
+    text = runner.invoke(app, ["explain", "--jurisdiction", "il", "--input-canonical",
+                               str(canonical), "--compute-at", AS_OF, "--person", people[0]])  # fmt: skip
+    assert text.exit_code == 0 and "il.crta." in text.output
+
+
+def test_bad_inputs_are_refused_with_a_clear_message(canonical: Path, tmp_path: Path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: x\nassociated_means: [same_case, same_street]\n")
+    bad = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical", str(canonical),
+                              "--compute-at", AS_OF, "--outputs", str(tmp_path / "o"),
+                              "--policy", str(policy)])  # fmt: skip
+    assert bad.exit_code == 1
+    assert "p.yaml, line 2" in bad.output and "associated_means" in bad.output
+    assert "Traceback" not in bad.output
+    missing = runner.invoke(app, ["run", "--jurisdiction", "il", "--compute-at", AS_OF,
+                                  "--outputs", str(tmp_path / "o")])  # fmt: skip
+    assert missing.exit_code == 1 and "no input" in missing.output
+    with pytest.raises(RunError, match="Illinois readers not installed"):
+        _import(("clearslate.sources.no_such_reader",), "Illinois readers not installed")
