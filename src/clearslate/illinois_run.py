@@ -336,7 +336,7 @@ def read_exports(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
 
 
 def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> None:
-    linker = _import(("clearslate.link",), LINKER_MISSING)
+    linker = _import(("clearslate.link.people",), LINKER_MISSING)
     linker.link_people(con, opts.link_settings)
 
 
