@@ -1,4 +1,11 @@
-"""The impact report of one run: HTML (self-contained) and PDF, internal or public."""
+"""The impact report of one run: HTML (self-contained) and PDF, internal or public.
+
+The model is built the same way for every jurisdiction: the outcome counts (shared by every
+table), the jurisdiction's own head (report/california.py, report/illinois.py: title, facts,
+the tables before the charts), then one figure per section of the jurisdiction's description,
+each a chart beside its table. Charts are drawn after disclosure control, from what is
+published.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from clearslate.report.charts import SERIES_COLOURS, Series, bar_chart_svg
-from clearslate.report.data import (
-    OUTCOME_LABELS,
-    OUTCOMES,
-    TOP_COURTS,
-    Breakdown,
-    RunData,
-    load_run,
-    since_text,
-)
+from clearslate.report.data import Breakdown, RunData, load_run
 from clearslate.report.disclosure import COMPLEMENT_TEXT, SMALL_MAX, SUPPRESSED_TEXT, Disclosure
 from clearslate.report.render import render_html, write_outputs
+from clearslate.report.spec import Jurisdiction, Section
 from clearslate.report.tables import Cell, CountTable, Group, Registry, Row, shown_value
-
-OUTCOME_COLUMNS = [(o, OUTCOME_LABELS[o]) for o in OUTCOMES]
-TOTAL_VARS = [f"convictions:{o}" for o in OUTCOMES]
-EVALUATED = "convictions:total"
 
 
 @dataclass
@@ -36,26 +32,52 @@ class Figure:
     table: CountTable
     what: str  # what the chart shows, the start of its <desc>
     series: Sequence[tuple[str, str]]  # (column key, legend label) drawn as bars
+    xlabel: str = "Convictions"
     svg: str = ""
+
+
+@dataclass
+class Block:
+    """A table before the charts, in its own section (people, reasons, …)."""
+
+    id: str
+    heading: str
+    lede: str
+    table: CountTable
+    keep: bool = True  # one piece on paper (short tables)
+
+
+@dataclass
+class Head:
+    """A jurisdiction's own part of the report."""
+
+    title: str
+    lede: str
+    facts: list[tuple[str, str, str]]  # (field id, label, text)
+    inputs_label: str  # "Research files", "Exports"
+    rows_table: CountTable
+    blocks: list[Block]
+    notes: list[str]
+    outcomes_intro: str  # under the heading of the outcomes chart
+    missing_note: str = ""  # why optional sections are missing
 
 
 @dataclass
 class ReportModel:
     public: bool
-    title: str
-    facts: list[tuple[str, str, str]]  # (field id, label, text)
+    head: Head
     inputs: list[dict[str, Any]]
-    rows_table: CountTable
-    people_table: CountTable
-    reasons_table: CountTable
     figures: list[Figure]
-    notes: list[str]
     disclosure: Disclosure
     missing: list[str] = field(default_factory=list)
 
+    @property
+    def title(self) -> str:
+        return self.head.title
 
-def _outcome_rows(b: Breakdown) -> list[tuple[str, list[int]]]:
-    return [(label, [counts.get(o, 0) for o in OUTCOMES]) for label, counts in b.rows]
+
+def outcome_columns(jur: Jurisdiction) -> list[tuple[str, str]]:
+    return [(o, jur.outcome_labels[o]) for o in jur.outcomes]
 
 
 def _describe(
@@ -88,23 +110,14 @@ def _describe(
     return f"{what}. " + "; ".join(parts) + "." + tail
 
 
-def _chart(
-    d: Disclosure,
-    public: bool,
-    fig_id: str,
-    title: str,
-    what: str,
-    table: CountTable,
-    series: Sequence[tuple[str, str]],
-    xlabel: str = "Convictions",
-) -> str:
-    rows = table.data_rows()
+def _chart(d: Disclosure, public: bool, jur: Jurisdiction, f: Figure) -> str:
+    rows = f.table.data_rows()
     built = []
-    for i, (key, label) in enumerate(series):
+    for i, (key, label) in enumerate(f.series):
         values = [shown_value(d, r.cells[i].var, public) for r in rows]
         colours = None
-        if fig_id == "outcomes":  # one bar per outcome, in the outcome's colour
-            colours = [SERIES_COLOURS[o] for o in OUTCOMES]
+        if f.id == "outcomes":  # one bar per outcome, in the outcome's colour
+            colours = [SERIES_COLOURS[o] for o in jur.outcomes]
         built.append(Series(key, label, values, colours))
     if public and any(c.total for r in rows for c in r.cells):
         # The hidden counts of a row together: its published total less its published cells.
@@ -118,200 +131,137 @@ def _chart(
             )
         if any(rest):
             built.append(Series("hidden", "Hidden counts", rest))
-    description = _describe(d, public, what, table, [label for _k, label in series])
+    description = _describe(d, public, f.what, f.table, [label for _k, label in f.series])
     return bar_chart_svg(
-        f"chart-{fig_id}", title, description, [r.label for r in rows], built, xlabel=xlabel
+        f"chart-{f.id}",
+        f.heading,
+        description,
+        [r.label for r in rows],
+        built,
+        xlabel=f.xlabel,
+    )
+
+
+def section_table(reg: Registry, jur: Jurisdiction, s: Section, b: Breakdown) -> CountTable:
+    """The table of one section; its totals are the shared counts the section names."""
+    if s.columns:
+        columns = [(c.key, c.label) for c in s.columns]
+        totals = list(s.column_totals) if s.column_totals else None
+    else:
+        columns = outcome_columns(jur)
+        totals = [jur.outcome_var(o) for o in jur.outcomes]
+    row_total = ("total", "Total") if len(columns) > 1 and s.row_total else None
+    return reg.table(
+        s.id,
+        s.caption,
+        s.row_header,
+        columns,
+        [(label, [counts.get(k, 0) for k, _ in columns]) for label, counts in b.rows],
+        row_total=row_total,
+        column_totals=totals,
+        grand_total=jur.total_var if row_total else None,
+        total_label=s.total_label,
+    )
+
+
+def reasons_table(
+    reg: Registry, run: RunData, table_id: str, caption: str, header: str
+) -> CountTable:
+    """Decided rows by outcome and reason (the jurisdiction's `reason`), one tbody per outcome."""
+    jur = run.jurisdiction
+    groups = [
+        (jur.outcome_labels[o], [(r, [n]) for r, n in run.reasons[o]], jur.outcome_var(o))
+        for o in jur.outcomes
+        if run.reasons.get(o)
+    ]
+    return reg.table(
+        table_id,
+        caption,
+        header,
+        [("count", jur.unit)],
+        [],
+        row_total=None,
+        column_totals=[jur.total_var],
+        groups=groups,
     )
 
 
 def build_model(run: RunData, public: bool) -> ReportModel:
+    jur = run.jurisdiction
     reg = Registry()
     d = reg.disclosure
-    summary, gogen, manifest = run.summary, run.gogen, run.manifest
 
     # Outcomes first: their totals are shared by every table broken down by outcome.
-    for o in OUTCOMES:
-        reg.var(f"convictions:{o}", run.outcomes[o], shared=True)
-    reg.var(EVALUATED, run.evaluated, shared=True)
-    d.add_equation(TOTAL_VARS, EVALUATED)
-    outcomes = CountTable(
-        "outcomes", "Convictions decided, by outcome", "Outcome", [("count", "Convictions")]
-    )
+    for o in jur.outcomes:
+        reg.var(jur.outcome_var(o), run.outcomes[o], shared=True)
+    reg.var(jur.total_var, run.evaluated, shared=True)
+    d.add_equation([jur.outcome_var(o) for o in jur.outcomes], jur.total_var)
+    unit = jur.unit
+    outcomes = CountTable("outcomes", f"{unit} decided, by outcome", "Outcome", [("count", unit)])
     outcomes.groups.append(
-        Group(None, [Row(OUTCOME_LABELS[o], [Cell(f"convictions:{o}", "count")]) for o in OUTCOMES])
+        Group(
+            None,
+            [Row(jur.outcome_labels[o], [Cell(jur.outcome_var(o), "count")]) for o in jur.outcomes],
+        )
     )
-    outcomes.total = Row("Total", [Cell(EVALUATED, "count")], kind="total")
+    outcomes.total = Row("Total", [Cell(jur.total_var, "count")], kind="total")
 
-    rows = summary["rows"]
-    rows_table = reg.table(
-        "rows",
-        "Rows of the research files",
-        "Rows",
-        [("count", "Rows")],
-        [("Accepted", [rows["accepted"]]), ("Rejected (listed in errors.csv)", [rows["rejected"]])],
-        row_total=None,
-        column_totals=["rows:read"],
-        total_label="Read",
-    )
-
-    sections = reg.table(
-        "sections",
-        "Prop 64 convictions decided, by code section, felony and misdemeanor",
-        "Code section",
-        [("felony", "Felony"), ("misdemeanor", "Misdemeanor or infraction")],
-        [(label, [f, m]) for label, f, m in run.sections],
-        column_totals=["convictions:felony", "convictions:misdemeanor"],
-        grand_total=EVALUATED,
-    )
-
-    reason_groups = [
-        (OUTCOME_LABELS[o], [(r, [n]) for r, n in run.reasons.get(o, [])], f"convictions:{o}")
-        for o in OUTCOMES
-        if run.reasons.get(o)
+    head = jur.head(reg, run, public)
+    figures = [
+        Figure(
+            "outcomes",
+            "Outcomes",
+            head.outcomes_intro,
+            outcomes,
+            f"Bar chart of {unit.lower()} by outcome",
+            [("count", unit)],
+            unit,
+        )
     ]
-    reasons_table = reg.table(
-        "reasons",
-        "Dismissals, reductions and other decisions, by reason",
-        "Reason",
-        [("count", "Convictions")],
-        [],
-        row_total=None,
-        column_totals=[EVALUATED],
-        groups=reason_groups,
-    )
-
-    queue = reg.table(
-        "review",
-        "Convictions sent to review, by reason code",
-        "Reason code",
-        [("count", "Convictions")],
-        [(code, [n]) for code, _reason, n in run.review_queue],
-        row_total=None,
-        column_totals=["convictions:review"],
-        total_label="Sent to review",
-    )
-
-    def by_outcome(table_id: str, caption: str, header: str, b: Breakdown, **kw: Any) -> CountTable:
-        return reg.table(
-            table_id,
-            caption,
-            header,
-            OUTCOME_COLUMNS,
-            _outcome_rows(b),
-            column_totals=TOTAL_VARS,
-            grand_total=EVALUATED,
-            **kw,
-        )
-
-    people_table = _people_table(reg, gogen, run)
-
-    figures: list[Figure] = []
     missing: list[str] = []
-
-    def figure(
-        fig_id: str,
-        heading: str,
-        intro: str,
-        table: CountTable,
-        what: str,
-        series: Sequence[tuple[str, str]] = OUTCOME_COLUMNS,
-    ) -> None:
-        figures.append(Figure(fig_id, heading, intro, table, what, series))
-
-    figure(
-        "outcomes",
-        "Outcomes",
-        "Every Prop 64 conviction of the run has exactly one outcome.",
-        outcomes,
-        "Bar chart of convictions by outcome",
-        [("count", "Convictions")],
-    )
-    figure(
-        "sections",
-        "Convictions by code section",
-        "Felonies and misdemeanors (or infractions) of each Health and Safety Code section.",
-        sections,
-        "Stacked bar chart of convictions by code section, felony and misdemeanor",
-        [("felony", "Felony"), ("misdemeanor", "Misdemeanor or infraction")],
-    )
-    figure(
-        "decade",
-        "Cleared convictions by decade of conviction",
-        "Decade of the conviction (disposition) date. Dismissed and reduced convictions "
-        "are the cleared ones.",
-        by_outcome(
-            "decade", "Convictions by decade of conviction and outcome", "Decade", run.decade
-        ),
-        "Stacked bar chart of convictions by decade of conviction and outcome",
-    )
-    for attr, label in (("race", "race"), ("gender", "gender")):
-        b = getattr(run, attr)
+    for s in jur.sections:
+        b = run.breakdowns.get(s.id)
         if b is None:
-            missing.append(label)
+            missing.append(s.optional)
             continue
-        figure(
-            attr,
-            f"By {label}",
-            f"The person's {label} as recorded in the DOJ research file (the first row of "
-            "the person in the file).",
-            by_outcome(
-                attr, f"Convictions by the person's {label} and outcome", label.capitalize(), b
-            ),
-            f"Stacked bar chart of convictions by {label} and outcome",
-        )
-    figure(
-        "age",
-        "By age at conviction",
-        "Age in completed years on the conviction date, from the date of birth in the "
-        "research file.",
-        by_outcome(
-            "age", "Convictions by age at conviction and outcome", "Age at conviction", run.age
-        ),
-        "Stacked bar chart of convictions by age at conviction and outcome",
-    )
-    figure(
-        "court",
-        "By court",
-        f"The court (STP_ORI_DESCR) of the conviction: the {TOP_COURTS} courts with the most "
-        "convictions, then all other courts together.",
-        by_outcome("court", "Convictions by court and outcome", "Court", run.court),
-        "Stacked bar chart of convictions by court and outcome",
-    )
-    figure(
-        "review",
-        "Review queue",
-        "Convictions a person must look at, by the reason code of the rule that sent them.",
-        queue,
-        "Bar chart of convictions sent to review, by reason code",
-        [("count", "Convictions")],
-    )
-    if run.multi_county:
-        figure(
-            "county",
-            "By county",
-            "Each county's convictions; the last row is the statewide total.",
-            by_outcome(
-                "county",
-                "Convictions by county and outcome",
-                "County",
-                run.county,
-                total_label="Statewide total",
-            ),
-            "Stacked bar chart of convictions by county and outcome",
-        )
+        if s.shown is not None and not s.shown(run):
+            continue
+        series = [(c.key, c.label) for c in s.columns] or outcome_columns(jur)
+        table = section_table(reg, jur, s, b)
+        figures.append(Figure(s.id, s.heading, s.intro, table, s.what, series, unit))
 
     d.apply()  # charts are drawn after suppression, from the published counts only
     for f in figures:
-        f.svg = _chart(d, public, f.id, f.heading, f.what, f.table, f.series)
+        f.svg = _chart(d, public, jur, f)
 
-    county = gogen.get("county") or manifest.get("counties", "")
-    since = since_text(gogen.get("earliestConviction"))
+    if public:
+        head.notes.append(
+            f"Public version: counts from 1 to {SMALL_MAX} are shown as “{SUPPRESSED_TEXT}”, "
+            f"and further counts are hidden (“{COMPLEMENT_TEXT}”) wherever a count under "
+            f"{SMALL_MAX + 1} could otherwise be worked out from the totals. Hidden counts are "
+            "not drawn in the charts on their own: where a row total is published, the sum of "
+            "its hidden counts is one grey segment."
+        )
+    inputs = [
+        {"name": Path(str(i.get("path", ""))).name, "sha256": str(i.get("sha256", ""))[:12]}
+        for i in run.manifest.get("inputs", [])
+    ]
+    return ReportModel(
+        public=public,
+        head=head,
+        inputs=inputs,
+        figures=figures,
+        disclosure=d,
+        missing=missing,
+    )
+
+
+def common_facts(run: RunData) -> list[tuple[str, str, str]]:
+    """Facts every run has: as-of date, policy, law data, version, processing time."""
+    manifest, seconds = run.manifest, run.seconds
     policy = manifest.get("policy", {})
-    seconds = run.seconds
-    facts = [
-        ("county", "County", str(county)),
-        ("earliest", "Convictions since", since),
-        ("as_of", "Decided as of", str(summary.get("as_of", manifest.get("as_of", "")))),
+    return [
+        ("as_of", "Decided as of", str(run.summary.get("as_of", manifest.get("as_of", "")))),
         (
             "policy",
             "Policy",
@@ -325,100 +275,6 @@ def build_model(run: RunData, public: bool) -> ReportModel:
             f"{seconds:,.1f} seconds" if isinstance(seconds, int | float) else "not recorded",
         ),
     ]
-    inputs = [
-        {"name": Path(str(i.get("path", ""))).name, "sha256": str(i.get("sha256", ""))[:12]}
-        for i in manifest.get("inputs", [])
-    ]
-    notes = _notes(run, public)
-    return ReportModel(
-        public=public,
-        title=f"Prop 64 relief: {county}",
-        facts=facts,
-        inputs=inputs,
-        rows_table=rows_table,
-        people_table=people_table,
-        reasons_table=reasons_table,
-        figures=figures,
-        notes=notes,
-        disclosure=d,
-        missing=missing,
-    )
-
-
-PEOPLE_ROWS = (
-    ("CountSubjectsNoFelony", "no_felony", "People who no longer have a felony"),
-    (
-        "CountSubjectsNoConvictionLast7Years",
-        "no_conviction_7y",
-        "People with no conviction left in the 7 years before the as-of date",
-    ),
-    ("CountSubjectsNoConviction", "no_conviction", "People with no conviction left at all"),
-)
-
-
-def _people_table(reg: Registry, gogen: dict[str, Any], run: RunData) -> CountTable:
-    """gogen's counts of people: not a sum of anything, so each stands alone."""
-    current = gogen.get("reliefWithCurrentEligibilityChoices", {})
-    everything = gogen.get("reliefWithDismissAllProp64", {})
-    table = CountTable(
-        "people",
-        "People: relief with this policy, and if every Prop 64 conviction were dismissed",
-        "People",
-        [("policy", "With this policy"), ("all", "If all were dismissed")],
-    )
-    rows = [
-        Row(
-            "People with a Prop 64 conviction decided",
-            [
-                Cell(
-                    reg.var("people:prop64", gogen["subjectsWithProp64ConvictionCountInCounty"]),
-                    "policy",
-                ),
-                Cell("", "all", text="n/a"),
-            ],
-        ),
-        Row(
-            "People with some relief",
-            [
-                Cell(reg.var("people:some_relief", gogen["subjectsWithSomeReliefCount"]), "policy"),
-                Cell("", "all", text="n/a"),
-            ],
-        ),
-    ]
-    for key, var, label in PEOPLE_ROWS:
-        rows.append(
-            Row(
-                label,
-                [
-                    Cell(reg.var(f"people:{var}:policy", int(current.get(key, 0))), "policy"),
-                    Cell(reg.var(f"people:{var}:all", int(everything.get(key, 0))), "all"),
-                ],
-            )
-        )
-    table.groups.append(Group(None, rows))
-    return table
-
-
-def _notes(run: RunData, public: bool) -> list[str]:
-    notes = [
-        "Convictions are the Prop 64 convictions (HS 11357–11360, attempts included) this run "
-        "decided: one row each in determinations.csv. Counts of people come from gogen.json.",
-        "Cleared means dismissed or reduced.",
-    ]
-    if run.person_source and run.person_source != "determinations":
-        notes.append(
-            "Race and gender were read from the person's first row in "
-            f"{run.person_source} (the run's determinations do not carry them)."
-        )
-    if public:
-        notes.append(
-            f"Public version: counts from 1 to {SMALL_MAX} are shown as “{SUPPRESSED_TEXT}”, "
-            f"and further counts are hidden (“{COMPLEMENT_TEXT}”) wherever a count under "
-            f"{SMALL_MAX + 1} could otherwise be worked out from the totals. Hidden counts are "
-            "not drawn in the charts on their own: where a row total is published, the sum of "
-            "its hidden counts is one grey segment."
-        )
-    return notes
 
 
 def build_report(run_dir: Path, *, public: bool = False, pdf: bool = True) -> list[Path]:

@@ -32,6 +32,9 @@ SERIES_COLOURS = {
     "reduce": OKABE_ITO["blue"],
     "not_eligible": OKABE_ITO["vermillion"],
     "review": OKABE_ITO["orange"],
+    "vacate_and_expunge": OKABE_ITO["bluish_green"],
+    "expunge_arrest": OKABE_ITO["sky_blue"],
+    "eligible_on_motion": OKABE_ITO["blue"],
     "felony": OKABE_ITO["vermillion"],
     "misdemeanor": OKABE_ITO["sky_blue"],
     "count": OKABE_ITO["blue"],
@@ -121,7 +124,7 @@ def bar_chart_svg(
             if len(series) > 1:
                 fig.legend(
                     loc="outside upper left",
-                    ncol=min(len(series), 5),
+                    ncol=_legend_columns([s.label for s in series]),
                     frameon=False,
                     handlelength=1.2,
                     columnspacing=1.2,
@@ -135,6 +138,18 @@ def bar_chart_svg(
         finally:
             plt.close(fig)
     return accessible_svg(buf.getvalue(), chart_id, title, description)
+
+
+def _legend_columns(labels: Sequence[str], width_in: float = 7.0) -> int:
+    """As many legend entries a line as fit the chart's width (a 9 pt character is about
+    0.075 in, a handle and the space after it about 0.4 in): a legend wider than the figure
+    would be cut off, not wrapped."""
+    for ncol in range(min(len(labels), 5), 1, -1):
+        lines = [labels[i : i + ncol] for i in range(0, len(labels), ncol)]
+        widest = max(sum(0.075 * len(x) + 0.4 for x in line) for line in lines)
+        if widest <= width_in:
+            return ncol
+    return 1
 
 
 def _short(label: str, limit: int = 34) -> str:

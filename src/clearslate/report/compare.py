@@ -26,7 +26,8 @@ from clearslate.outputs.files import make_private_dir, remove_partials, write_te
 from clearslate.outputs.summary import gogen_summary
 from clearslate.policy import DEFAULT_POLICY, Policy
 from clearslate.report.charts import Series, bar_chart_svg
-from clearslate.report.data import OUTCOME_LABELS, OUTCOMES, ReportError
+from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
+from clearslate.report.data import ReportError
 from clearslate.report.render import render_html
 from clearslate.run import RunOptions, connect, county_label
 from clearslate.sources.ca_doj import InputError, ReadResult, read_doj_files
