@@ -4,9 +4,18 @@ registered on the application in cli.py. Heavy modules are imported inside them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
+
+from clearslate.cli_illinois import (
+    CanonicalOpt,
+    CourtExportOpt,
+    CourtMappingOpt,
+    IspExportOpt,
+    IspMappingOpt,
+    JurisdictionOpt,
+)
 
 
 def _fail(message: str) -> NoReturn:
@@ -42,14 +51,20 @@ def report(
         typer.echo(f"wrote {path}")
 
 
+def _manifest_jurisdiction(path: Path | None) -> str:
+    """A run folder's jurisdiction (its manifest's), "" for anything else."""
+    import json
+
+    manifest = path / "manifest.json" if path is not None else None
+    if manifest is None or not manifest.is_file():
+        return ""
+    try:
+        return str(json.loads(manifest.read_text(encoding="utf-8")).get("jurisdiction", "ca"))
+    except (OSError, ValueError, AttributeError):
+        return ""  # resolve_source says what is wrong with it
+
+
 def compare(
-    run_or_input: Annotated[
-        Path,
-        typer.Argument(
-            help="A DOJ research file, or the results folder of a run (its manifest gives the "
-            "input files, county and as-of date)."
-        ),
-    ],
     policy: Annotated[
         list[str],
         typer.Option(
@@ -61,6 +76,13 @@ def compare(
     outputs: Annotated[
         Path, typer.Option("--outputs", help="Folder for compare.html and the CSV files.")
     ],
+    run_or_input: Annotated[
+        Path | None,
+        typer.Argument(
+            help="A DOJ research file, or the results folder of a run (its manifest gives the "
+            "input files, county and as-of date). Illinois: a run folder, or the export flags."
+        ),
+    ] = None,
     county: Annotated[
         str | None,
         typer.Option(
@@ -79,8 +101,63 @@ def compare(
     memory_limit: Annotated[
         str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
     ] = "1GB",
+    jurisdiction: JurisdictionOpt = "ca",
+    court_export: CourtExportOpt = None,
+    isp_export: IspExportOpt = None,
+    court_mapping: CourtMappingOpt = None,
+    isp_mapping: IspMappingOpt = None,
+    input_canonical: CanonicalOpt = None,
 ) -> None:
     """Decide one input under several policies (read once) and compare them side by side."""
+    from clearslate.report.data import ReportError
+
+    il_flags = court_export or isp_export or input_canonical
+    if (
+        jurisdiction.strip().lower() == "il"
+        or il_flags
+        or _manifest_jurisdiction(run_or_input) == "il"
+    ):
+        try:
+            result = _compare_il(
+                policy, outputs, run_or_input, compute_at, force, memory_limit,
+                court_export=court_export, isp_export=isp_export, court_mapping=court_mapping,
+                isp_mapping=isp_mapping, input_canonical=input_canonical,
+            )  # fmt: skip
+        except ReportError as exc:
+            _fail(str(exc))
+        for p in result.policies:
+            m = p.metrics
+            typer.echo(
+                f"{p.label}: {m['outcome:vacate_and_expunge']:,} vacated and expunged, "
+                f"{m['outcome:expunge_arrest']:,} arrests expunged, "
+                f"{m['outcome:eligible_on_motion']:,} eligible on motion, "
+                f"{m['outcome:not_eligible']:,} not eligible, {m['outcome:review']:,} to review; "
+                f"{m['people:relief']:,} people with some relief"
+            )
+    else:
+        if run_or_input is None:
+            _fail("give a DOJ research file or a run's folder to compare.")
+        result = _compare_ca(policy, outputs, run_or_input, county, compute_at, force, memory_limit)
+        for p in result.policies:
+            m = p.metrics
+            typer.echo(
+                f"{p.label}: {m['outcome:dismiss']:,} dismissed, {m['outcome:reduce']:,} reduced, "
+                f"{m['outcome:not_eligible']:,} not eligible, {m['outcome:review']:,} to review; "
+                f"{m['people:some_relief']:,} people with some relief"
+            )
+    for path in result.outputs:
+        typer.echo(f"wrote {path}")
+
+
+def _compare_ca(
+    policy: list[str],
+    outputs: Path,
+    run_or_input: Path,
+    county: str | None,
+    compute_at: str | None,
+    force: bool,
+    memory_limit: str,
+) -> Any:
     from clearslate.policy import PolicyError, resolve_policy
     from clearslate.report.compare import compare_policies, resolve_source
     from clearslate.report.data import ReportError
@@ -91,15 +168,46 @@ def compare(
         _fail(str(exc))
     try:
         source = resolve_source(run_or_input, county, compute_at)
-        result = compare_policies(source, policies, outputs, memory_limit=memory_limit, force=force)
+        return compare_policies(source, policies, outputs, memory_limit=memory_limit, force=force)
     except ReportError as exc:
         _fail(str(exc))
-    for p in result.policies:
-        m = p.metrics
-        typer.echo(
-            f"{p.label}: {m['outcome:dismiss']:,} dismissed, {m['outcome:reduce']:,} reduced, "
-            f"{m['outcome:not_eligible']:,} not eligible, {m['outcome:review']:,} to review; "
-            f"{m['people:some_relief']:,} people with some relief"
+
+
+def _compare_il(
+    policy: list[str],
+    outputs: Path,
+    run_dir: Path | None,
+    compute_at: str | None,
+    force: bool,
+    memory_limit: str,
+    **flags: Any,
+) -> Any:
+    """Illinois: the inputs from a run's folder (its manifest) or from the export flags."""
+    from clearslate.cli_illinois import _options
+    from clearslate.il_policy import resolve_il_policy
+    from clearslate.policy import PolicyError
+    from clearslate.report.compare_il import compare_il_policies, il_inputs_from_run
+
+    try:
+        policies = [resolve_il_policy(p)[0] for p in policy]
+    except PolicyError as exc:
+        _fail(str(exc))
+    manifest = None
+    if run_dir is not None:
+        if not (run_dir / "manifest.json").is_file():
+            _fail(
+                f"{run_dir}: not the folder of a finished Illinois run (no manifest.json). "
+                "Give the exports with --court-export / --isp-export instead."
+            )
+        inputs, as_of, manifest = il_inputs_from_run(run_dir)
+        flags.update(
+            court_export=[str(p) for p in inputs["court_exports"]] or None,
+            isp_export=[str(p) for p in inputs["isp_exports"]] or None,
+            input_canonical=[str(p) for p in inputs["canonical"]] or None,
         )
-    for path in result.outputs:
-        typer.echo(f"wrote {path}")
+        compute_at = compute_at or as_of.isoformat()
+    opts = _options(None, compute_at, policy[0], memory_limit=memory_limit, **flags)
+    return compare_il_policies(
+        opts, list(zip(policies, policy, strict=True)), outputs, force=force, run_dir=run_dir,
+        manifest=manifest,
+    )  # fmt: skip

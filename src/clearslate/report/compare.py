@@ -14,7 +14,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,8 +25,8 @@ from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.files import make_private_dir, remove_partials, write_text
 from clearslate.outputs.summary import gogen_summary
 from clearslate.policy import DEFAULT_POLICY, Policy
-from clearslate.report.charts import Series, bar_chart_svg
 from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
+from clearslate.report.charts import Series, bar_chart_svg
 from clearslate.report.data import ReportError
 from clearslate.report.render import render_html
 from clearslate.run import RunOptions, connect, county_label
@@ -48,6 +48,40 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Kind:
+    """What differs between comparing California and Illinois policies."""
+
+    outcomes: tuple[str, ...]
+    outcome_labels: dict[str, str]
+    metrics: tuple[tuple[str, str], ...]
+    unit: str  # a decided row, plural: "convictions", "charges"
+    key: str  # the column that identifies a decided row in every policy's table
+    detail: tuple[tuple[str, str], ...]  # (column, CSV header) of the per-row changes file
+    detail_file: str
+    inputs_label: str  # "Research files", "Exports"
+    region_label: str  # "County", "Counties"
+
+
+CALIFORNIA = Kind(
+    outcomes=OUTCOMES,
+    outcome_labels=OUTCOME_LABELS,
+    metrics=METRICS,
+    unit="convictions",
+    key="row_id",
+    detail=(
+        ("subject_id", "subject_id"),
+        ("source_file", "source_file"),
+        ("source_line", "source_line"),
+        ("code_section_raw", "code_section_raw"),
+        ("conviction_date", "disposition_date"),
+    ),
+    detail_file="compare-convictions.csv",
+    inputs_label="Research files",
+    region_label="County",
+)
+
+
 @dataclass
 class CompareSource:
     inputs: list[Path]
@@ -61,7 +95,7 @@ class CompareSource:
 class PolicyResult:
     index: int
     label: str
-    policy: Policy
+    policy: Any  # Policy or ILPolicy: a pydantic model with name, description, sha256
     source: str
     table: str
     metrics: dict[str, int]
@@ -82,10 +116,12 @@ class Change:
 class CompareResult:
     outputs: list[Path]
     source: CompareSource
-    read: ReadResult
+    read: Any  # the reader's result: .files (each with .path) and .rows_read
     policies: list[PolicyResult]
     changes: list[Change] = field(default_factory=list)
-    changed: dict[int, int] = field(default_factory=dict)  # other policy -> convictions changed
+    changed: dict[int, int] = field(default_factory=dict)  # other policy -> rows changed
+    kind: Kind = CALIFORNIA
+    region: str = ""  # the counties, in words
 
 
 def parse_counties(value: str) -> list[str] | None:
@@ -179,17 +215,8 @@ def _check_inputs_unchanged(source: CompareSource, read: ReadResult) -> None:
             )
 
 
-def compare_policies(
-    source: CompareSource,
-    policies: Sequence[tuple[Policy, str]],
-    outputs: Path,
-    *,
-    memory_limit: str = "1GB",
-    force: bool = False,
-) -> CompareResult:
-    """Decide `source` once per policy and write compare.html and the CSVs into `outputs`."""
-    if len(policies) < 2:
-        raise ReportError("give at least two policies to compare (--policy A --policy B).")
+def prepare_outputs(outputs: Path, force: bool) -> Path:
+    """The comparison's folder: private, and not an earlier comparison unless ``force``."""
     outputs = Path(outputs)
     if (outputs / "compare.html").exists() and not force:
         raise ReportError(
@@ -201,7 +228,21 @@ def compare_policies(
     except OSError as exc:
         raise ReportError(f"{outputs}: cannot write here ({exc.strerror}).") from None
     remove_partials(outputs)
-    labels = _labels(policies)
+    return outputs
+
+
+def compare_policies(
+    source: CompareSource,
+    policies: Sequence[tuple[Policy, str]],
+    outputs: Path,
+    *,
+    memory_limit: str = "1GB",
+    force: bool = False,
+) -> CompareResult:
+    """Decide `source` once per policy and write compare.html and the CSVs into `outputs`."""
+    if len(policies) < 2:
+        raise ReportError("give at least two policies to compare (--policy A --policy B).")
+    outputs = prepare_outputs(outputs, force)
     opts = RunOptions(
         inputs=source.inputs,
         outputs=outputs,
@@ -219,10 +260,8 @@ def compare_policies(
             except InputError as exc:
                 raise ReportError(str(exc)) from exc
             _check_inputs_unchanged(source, read)
-            results: list[PolicyResult] = []
-            for i, ((policy, policy_source), label) in enumerate(
-                zip(policies, labels, strict=True)
-            ):
+
+            def decide(policy: Policy) -> dict[str, int]:
                 decide_rows(con, counties=source.counties, as_of=source.as_of, policy=policy)
                 gogen = gogen_summary(
                     con,
@@ -232,39 +271,59 @@ def compare_policies(
                     policy=policy,
                     as_of=source.as_of,
                 )
-                metrics = _metrics(con, gogen)
-                table = f"determinations_{i}"
+                return _metrics(con, gogen)
+
+            def keep(table: str) -> None:
                 con.execute(f"DROP TABLE IF EXISTS {table}")
                 con.execute(f"ALTER TABLE determinations RENAME TO {table}")
-                results.append(PolicyResult(i, label, policy, policy_source, table, metrics))
-            result = CompareResult([], source, read, results)
-            _changes(con, result)
-            result.outputs = _write(con, result, outputs)
+
+            result = CompareResult([], source, read, [], region=county_label(source.counties))
+            return decide_all(con, result, policies, decide, keep, outputs)
         finally:
             con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def decide_all(
+    con: duckdb.DuckDBPyConnection,
+    result: CompareResult,
+    policies: Sequence[tuple[Any, str]],
+    decide: Callable[[Any], dict[str, int]],
+    keep: Callable[[str], None],
+    outputs: Path,
+) -> CompareResult:
+    """Decide the rows already read under each policy (`decide` returns its metrics, `keep`
+    keeps its decided rows as the named table), compare each with the first, write."""
+    for i, ((policy, policy_source), label) in enumerate(
+        zip(policies, _labels(policies), strict=True)
+    ):
+        metrics = decide(policy)
+        table = f"determinations_{i}"
+        keep(table)
+        result.policies.append(PolicyResult(i, label, policy, policy_source, table, metrics))
+    _changes(con, result)
+    result.outputs = _write(con, result, outputs)
     return result
 
 
-_PAIR_SQL = """
-    SELECT coalesce(a.outcome, '{nd}') AS outcome_from, coalesce(a.reason, '') AS reason_from,
-           coalesce(b.outcome, '{nd}') AS outcome_to, coalesce(b.reason, '') AS reason_to,
-           coalesce(a.row_id, b.row_id) AS row_id,
-           coalesce(a.subject_id, b.subject_id) AS subject_id,
-           coalesce(a.source_file, b.source_file) AS source_file,
-           coalesce(a.source_line, b.source_line) AS source_line,
-           coalesce(a.code_section_raw, b.code_section_raw) AS code_section_raw,
-           coalesce(a.conviction_date, b.conviction_date) AS conviction_date
-    FROM {a} a FULL OUTER JOIN {b} b USING (row_id)
-    WHERE a.outcome IS DISTINCT FROM b.outcome
-"""
+def _pair_sql(kind: Kind, a: str, b: str) -> str:
+    detail = ", ".join(f"coalesce(a.{c}, b.{c}) AS {c}" for c, _ in kind.detail)
+    return f"""
+        SELECT coalesce(a.outcome, '{NOT_DECIDED}') AS outcome_from,
+               coalesce(a.reason, '') AS reason_from,
+               coalesce(b.outcome, '{NOT_DECIDED}') AS outcome_to,
+               coalesce(b.reason, '') AS reason_to,
+               {kind.key}, {detail}
+        FROM {a} a FULL OUTER JOIN {b} b USING ({kind.key})
+        WHERE a.outcome IS DISTINCT FROM b.outcome
+    """
 
 
 def _changes(con: duckdb.DuckDBPyConnection, result: CompareResult) -> None:
     base = result.policies[0]
     for other in result.policies[1:]:
-        sql = _PAIR_SQL.format(nd=NOT_DECIDED, a=base.table, b=other.table)
+        sql = _pair_sql(result.kind, base.table, other.table)
         con.execute(f"CREATE OR REPLACE TEMP TABLE changes_{other.index} AS {sql}")
         rows = con.execute(
             f"""SELECT outcome_from, reason_from, outcome_to, reason_to, count(*)
@@ -283,86 +342,43 @@ def _csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _write(con: duckdb.DuckDBPyConnection, result: CompareResult, out: Path) -> list[Path]:
+    kind = result.kind
     labels = [p.label for p in result.policies]
-    written = []
-
-    path = out / "compare.csv"
-    write_text(
-        path,
-        _csv_text(
+    files = {
+        "compare.csv": _csv_text(
             ["metric", "label", *labels],
-            [[key, label, *(p.metrics[key] for p in result.policies)] for key, label in METRICS],
+            [[key, label, *(p.metrics[key] for p in result.policies)] for key, label in kind.metrics],
         ),
-    )
-    written.append(path)
-
-    path = out / "compare-changes.csv"
-    write_text(
-        path,
-        _csv_text(
-            [
-                "baseline",
-                "policy",
-                "outcome_from",
-                "reason_from",
-                "outcome_to",
-                "reason_to",
-                "count",
-            ],
-            [
-                [
-                    labels[c.baseline],
-                    labels[c.other],
-                    c.outcome_from,
-                    c.reason_from,
-                    c.outcome_to,
-                    c.reason_to,
-                    c.count,
-                ]
-                for c in result.changes
-            ],
+        "compare-changes.csv": _csv_text(
+            ["baseline", "policy", "outcome_from", "reason_from", "outcome_to", "reason_to",
+             "count"],
+            [[labels[c.baseline], labels[c.other], c.outcome_from, c.reason_from, c.outcome_to,
+              c.reason_to, c.count] for c in result.changes],
         ),
-    )
-    written.append(path)
-
-    # One row per conviction whose outcome differs (personal data: this folder is private).
+    }  # fmt: skip
+    # One row per decided row whose outcome differs (personal data: this folder is private).
     rows: list[Sequence[Any]] = []
+    columns = ", ".join(f"{c}::VARCHAR" for c, _ in kind.detail)
     for other in result.policies[1:]:
         for r in con.execute(
-            f"""SELECT subject_id, source_file, source_line, code_section_raw,
-                       conviction_date::VARCHAR, outcome_from, reason_from, outcome_to, reason_to
-                FROM changes_{other.index} ORDER BY row_id"""
+            f"""SELECT {columns}, outcome_from, reason_from, outcome_to, reason_to
+                FROM changes_{other.index} ORDER BY {kind.key}"""
         ).fetchall():
             rows.append([labels[0], other.label, *("" if v is None else v for v in r)])
-    path = out / "compare-convictions.csv"
-    write_text(
-        path,
-        _csv_text(
-            [
-                "baseline",
-                "policy",
-                "subject_id",
-                "source_file",
-                "source_line",
-                "code_section_raw",
-                "disposition_date",
-                "outcome_from",
-                "reason_from",
-                "outcome_to",
-                "reason_to",
-            ],
-            rows,
-        ),
-    )
-    written.append(path)
-
-    path = out / "compare.html"
-    write_text(path, render_html("compare.html.j2", model=_compare_model(result)))
-    written.append(path)
+    files[kind.detail_file] = _csv_text(
+        ["baseline", "policy", *(h for _, h in kind.detail), "outcome_from", "reason_from",
+         "outcome_to", "reason_to"],
+        rows,
+    )  # fmt: skip
+    files["compare.html"] = render_html("compare.html.j2", model=_compare_model(result))
+    written = []
+    for name, text in files.items():
+        write_text(out / name, text)
+        written.append(out / name)
     return written
 
 
-def _settings_that_differ(policies: Sequence[Policy]) -> list[tuple[str, list[str]]]:
+def _settings_that_differ(policies: Sequence[Any]) -> list[tuple[str, list[str]]]:
     dumps = [p.model_dump(mode="json") for p in policies]
     rows = []
     for key in dumps[0]:
@@ -385,35 +401,39 @@ def _setting_text(value: Any) -> str:
 
 
 def _compare_model(result: CompareResult) -> dict[str, Any]:
-    policies = result.policies
+    from markupsafe import Markup
+
+    kind, policies = result.kind, result.policies
     base = policies[0]
     metrics = []
-    for key, label in METRICS:
+    for key, label in kind.metrics:
         values = [p.metrics[key] for p in policies]
         diffs = []
         for p in policies[1:]:
             delta = p.metrics[key] - base.metrics[key]
-            kind = "same" if delta == 0 else "changed"
-            diffs.append({"delta": delta, "kind": kind, "policy": p.index})
+            kind_text = "same" if delta == 0 else "changed"
+            diffs.append({"delta": delta, "kind": kind_text, "policy": p.index})
         metrics.append({"key": key, "label": label, "values": values, "diffs": diffs})
+    unit = kind.unit
     chart = bar_chart_svg(
         "chart-compare",
         "Outcomes by policy",
-        "Stacked bar chart of convictions by policy and outcome. "
+        f"Stacked bar chart of {unit} by policy and outcome. "
         + "; ".join(
             f"{p.label}: "
-            + ", ".join(f"{OUTCOME_LABELS[o]} {p.metrics['outcome:' + o]:,}" for o in OUTCOMES)
+            + ", ".join(
+                f"{kind.outcome_labels[o]} {p.metrics['outcome:' + o]:,}" for o in kind.outcomes
+            )
             for p in policies
         )
         + ".",
         [p.label for p in policies],
         [
-            Series(o, OUTCOME_LABELS[o], [p.metrics[f"outcome:{o}"] for p in policies])
-            for o in OUTCOMES
+            Series(o, kind.outcome_labels[o], [p.metrics[f"outcome:{o}"] for p in policies])
+            for o in kind.outcomes
         ],
+        xlabel=unit.capitalize(),
     )
-    from markupsafe import Markup
-
     changes_by_policy = []
     for p in policies[1:]:
         rows = [c for c in result.changes if c.other == p.index]
@@ -423,9 +443,13 @@ def _compare_model(result: CompareResult) -> dict[str, Any]:
     source = result.source
     return {
         "title": "What if: policies compared",
+        "unit": unit,
+        "inputs_label": kind.inputs_label,
+        "region_label": kind.region_label,
+        "detail_file": kind.detail_file,
         "inputs": [Path(f.path).name for f in result.read.files],
         "rows_read": result.read.rows_read,
-        "counties": county_label(source.counties),
+        "counties": result.region,
         "as_of": source.as_of.isoformat(),
         "run_dir": source.run_dir.name if source.run_dir else "",
         "policies": policies,
@@ -433,6 +457,6 @@ def _compare_model(result: CompareResult) -> dict[str, Any]:
         "settings": _settings_that_differ([p.policy for p in policies]),
         "chart": Markup(chart),
         "changes": changes_by_policy,
-        "outcome_labels": {**OUTCOME_LABELS, NOT_DECIDED: "Not decided"},
+        "outcome_labels": {**kind.outcome_labels, NOT_DECIDED: "Not decided"},
         "base": base,
     }

@@ -53,9 +53,23 @@ def open_determinations(
     columns = open_raw(
         con,
         run_dir,
-        {"person_id", "record_id", "source", "outcome", "review_reason", "rule_id", "track",
-         "tier", "deadline", "record_date", "grams_inferred", "link_status", "court", "county"},
-    )  # fmt: skip
+        {
+            "person_id",
+            "record_id",
+            "source",
+            "outcome",
+            "review_reason",
+            "rule_id",
+            "track",
+            "tier",
+            "deadline",
+            "record_date",
+            "grams_inferred",
+            "link_status",
+            "court",
+            "county",
+        },
+    )
     person = {c: c if c in columns else "NULL" for c in ("race", "sex")}
     con.execute(
         f"""
@@ -250,8 +264,9 @@ def _rows_table(reg: Registry, summary: dict[str, Any]) -> CountTable:
 def _people_table(reg: Registry, run: RunData) -> CountTable:
     """Counts of people: not sums of one another, so each stands alone."""
     people = run.summary.get("people", {})
-    table = CountTable("people", "People, as linked across the exports", "People",
-                       [("count", "People")])  # fmt: skip
+    table = CountTable(
+        "people", "People, as linked across the exports", "People", [("count", "People")]
+    )
     table.groups.append(
         Group(
             None,
@@ -310,11 +325,15 @@ def head(reg: Registry, run: RunData, public: bool) -> Head:
     )
     facts = [
         ("county", "Counties", counties or "none recorded"),
-        ("linked_by", "People linked by",
-         {"splink": "clearslate (Splink)", "input": "the input (person_id)"}.get(
-             str(manifest.get("linked_by", "")), str(manifest.get("linked_by", "")))),
+        (
+            "linked_by",
+            "People linked by",
+            {"splink": "clearslate (Splink)", "input": "the input (person_id)"}.get(
+                str(manifest.get("linked_by", "")), str(manifest.get("linked_by", ""))
+            ),
+        ),
         *common_facts(run),
-    ]  # fmt: skip
+    ]
     blocks = [
         Block(
             "people",
@@ -330,7 +349,7 @@ def head(reg: Registry, run: RunData, public: bool) -> Head:
             "(docs/rules-illinois.md), grouped here by outcome.",
             reasons_table(
                 reg, run, "reasons", "Charges by outcome and the rule that decided", "Rule"
-            ),  # fmt: skip
+            ),
             keep=False,
         ),
     ]
@@ -347,8 +366,9 @@ def head(reg: Registry, run: RunData, public: bool) -> Head:
         )
     # The eligible total is the sum of the relief outcomes: tell disclosure control.
     if "charges:relief" in reg.disclosure.values:
-        reg.disclosure.add_equation([run.jurisdiction.outcome_var(o) for o in RELIEF],
-                                    "charges:relief")  # fmt: skip
+        reg.disclosure.add_equation(
+            [run.jurisdiction.outcome_var(o) for o in RELIEF], "charges:relief"
+        )
     return Head(
         title=f"Cannabis relief in Illinois: {counties or 'run'}",
         lede="Minor cannabis offenses under the Cannabis Regulation and Tax Act, decided in "
