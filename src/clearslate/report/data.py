@@ -27,6 +27,9 @@ class Breakdown:
 
     rows: list[tuple[str, dict[str, int]]]
 
+    def __len__(self) -> int:
+        return len(self.rows)
+
     def total(self, column: str | None = None) -> int:
         return sum(sum(c.values()) if column is None else c.get(column, 0) for _, c in self.rows)
 

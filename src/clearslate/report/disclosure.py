@@ -78,6 +78,7 @@ class Disclosure:
         """Primary then secondary suppression; returns (and keeps) the suppressed set."""
         suppressed = {k for k, v in self.values.items() if is_small(v)}
         self.primary = set(suppressed)
+        published_zeros: set[str] = set()  # complements given back: they are 0 whatever is hidden
         while True:
             exposed = derivable(self.equations, suppressed)
             if not exposed:
@@ -85,7 +86,7 @@ class Disclosure:
             # One complement at a time, then look again: the fewest cells are hidden.
             choice = None
             for key in sorted(exposed):
-                choice = self._complement(key, suppressed)
+                choice = self._complement(key, suppressed | published_zeros)
                 if choice is not None:
                     break
             if choice is None:
@@ -96,10 +97,20 @@ class Disclosure:
                     for eq in self.equations
                     if any(x in suppressed for x in eq.members())
                     for m in eq.members()
-                    if m not in suppressed
+                    if m not in suppressed and m not in published_zeros
                 )
                 if not fallback:
-                    raise RuntimeError("disclosure control could not protect every small count")
+                    # Every equation with a hidden member is all hidden: what is still derived
+                    # follows from sums of hidden counts alone, so it is 0 (e.g. a column of
+                    # zeros). A hidden 0 reveals nothing: publish those complements again.
+                    zeros = {k for k in exposed - self.primary if self.values[k] == 0}
+                    if not zeros:
+                        raise RuntimeError(
+                            "disclosure control could not protect every small count"
+                        )
+                    suppressed -= zeros
+                    published_zeros |= zeros
+                    continue
                 choice = fallback[0][2]
             suppressed.add(choice)
         # Clean up: publish again every complement that is not needed, largest first.
@@ -121,7 +132,7 @@ class Disclosure:
                 continue
             hidden = sum(1 for m in members if m in suppressed)
             for m in members:
-                if m not in suppressed:
+                if m not in suppressed:  # (also excludes the zeros given back)
                     value = self.values[m]
                     rank = (hidden, m in self.shared, m in self.totals, value == 0, value, m)
                     options.append((rank, m))

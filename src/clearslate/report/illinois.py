@@ -178,6 +178,7 @@ SECTIONS: tuple[Section, ...] = (
         "Stacked bar chart of charges by county and outcome",
         f"coalesce(nullif(county, ''), {q(UNKNOWN_COUNTY)})",
         last=(UNKNOWN_COUNTY,),
+        shown=lambda run: len(run.breakdowns["county"] or ()) > 1,  # one row: the outcomes
     ),
     Section(
         "source",
@@ -283,7 +284,7 @@ def _people_table(reg: Registry, run: RunData) -> CountTable:
     return table
 
 
-def _plan_table(reg: Registry, run: RunData) -> CountTable | None:
+def _plan_table(reg: Registry, run: RunData, public: bool) -> CountTable | None:
     """plan.json by deadline tier: batches and records per relief outcome. The records of a
     relief outcome add up to that outcome's total (every eligible charge is in one batch)."""
     plan = run.facts["plan"]
@@ -307,6 +308,8 @@ def _plan_table(reg: Registry, run: RunData) -> CountTable | None:
         note="Within a tier, batches go by outcome, then court, newest record first "
         "(plan.csv lists each batch).",
     )
+    if public:  # the batches are the office's work, and a small number looks like a person
+        return table
     # Batches are work units, not people: a plain number beside the counts.
     table.columns.append(("batches", "Batches"))
     for row, t in zip(table.data_rows(), tiers.values(), strict=True):
@@ -353,7 +356,7 @@ def head(reg: Registry, run: RunData, public: bool) -> Head:
             keep=False,
         ),
     ]
-    plan = _plan_table(reg, run)
+    plan = _plan_table(reg, run, public)
     if plan is not None:
         blocks.append(
             Block(

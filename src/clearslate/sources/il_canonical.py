@@ -108,6 +108,9 @@ IL_DETERMINATION_COLUMNS: Final[tuple[tuple[str, str, str], ...]] = (
     ("citation", "VARCHAR", "the rule's citation"),
     ("facts", "VARCHAR", "JSON of the facts the rule used"),
     ("reason", "VARCHAR", "the rule's reason in words (for exhibits and reviewers)"),
+    # Last, so earlier columns keep their places: the person's race and sex as the row's
+    # source gives them, for the impact report's breakdowns (never used to decide).
+    *(c for c in IL_RECORD_COLUMNS if c[0] in ("race", "sex")),
 )
 
 
