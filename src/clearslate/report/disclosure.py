@@ -105,9 +105,7 @@ class Disclosure:
                     # zeros). A hidden 0 reveals nothing: publish those complements again.
                     zeros = {k for k in exposed - self.primary if self.values[k] == 0}
                     if not zeros:
-                        raise RuntimeError(
-                            "disclosure control could not protect every small count"
-                        )
+                        raise RuntimeError("disclosure control could not protect every small count")
                     suppressed -= zeros
                     published_zeros |= zeros
                     continue
