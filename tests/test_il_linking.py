@@ -143,9 +143,11 @@ def test_dob_slips() -> None:
 def test_settings_are_validated(tmp_path: Path) -> None:
     with pytest.raises(LinkSettingsError, match="review_from must be below accept"):
         load_link_settings(None, review_from=0.999)
-    bad = tmp_path / "s.yaml"
-    bad.write_text("accept: 0.9\nreview_from: 0.5\nfixed_m: {sid: [0.5, 0.6]}\n")
     with pytest.raises(LinkSettingsError, match=r"fixed_m\.sid: probabilities must"):
+        load_link_settings(None, fixed_m={**SETTINGS.fixed_m, "sid": [0.5, 0.6]})
+    bad = tmp_path / "s.yaml"
+    bad.write_text("accept: [0.9\n")
+    with pytest.raises(LinkSettingsError, match="not valid YAML"):
         load_link_settings(bad)
 
 
@@ -166,3 +168,60 @@ def test_link_command_writes_results_and_no_personal_data(data: Path, tmp_path: 
     assert not any(name in result.output for name in names)
     missing = CliRunner().invoke(app, ["illinois", "link", "--out", str(out)])
     assert missing.exit_code == 1 and "--court" in missing.output
+
+
+def _write(path: Path, header: tuple[str, ...], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, header, lineterminator="\n", restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def test_hand_made_people(tmp_path: Path) -> None:
+    """A few records, as a clerk and ISP would write them: the small-input path (fixed m/u)."""
+    from clearslate.synth.illinois import COURT_COLUMNS, ISP_COLUMNS
+
+    def court(case: str, name: str, dob: str, street: str = "", sid: str = "") -> dict:
+        return {
+            **{"CASE_NUMBER": case, "DEFENDANT_NAME": name, "DEFENDANT_DOB": dob},
+            **{"STATUTE": "720 ILCS 550/4(a)", "ADDRESS": street, "SID_NUMBER": sid},
+        }
+
+    def isp(dcn: str, last: str, first: str, sfx: str, dob: str, sid: str, street: str) -> dict:
+        return {
+            **{"DCN": dcn, "NAM_LAST": last, "NAM_FIRST": first, "NAM_SFX": sfx},
+            **{"BIRTH_DT": dob, "SID_NBR": sid, "STAT_CITE": "720 ILCS 550/4(a)"},
+            **{"ADDR_STREET": street},
+        }
+
+    home = "10 W MADISON ST"
+    courts = [
+        court("2015MC1", "SMITH, WILLIAM JR", "05/04/1990", home),  # line 2: the son
+        court("2016MC2", "SMITH, WILLIAM SR", "03/02/1960", home),  # 3: the father
+        court("2017MC3", "SMITH, WILLIAM", "", home),  # 4: which one? review
+        court("2014MC4", "OKAFOR, JAMES", "07/08/1988", "5 N STATE ST"),  # 5: twin 1
+        court("2014MC5", "OKAFOR, JOHN", "07/08/1988", "5 N STATE ST"),  # 6: twin 2
+    ]
+    isps = [
+        isp("A1", "SMITH", "BILL", "JR", "19900405", "1111", "10 WEST MADISON STREET"),  # swap
+        isp("A2", "SMITH", "WILLIAM", "SR", "19600302", "2222", "10 WEST MADISON STREET"),
+        isp("A3", "OKAFOR", "JAMES", "", "19880708", "3333", "5 NORTH STATE STREET"),
+    ]
+    con = duckdb.connect()
+    read_illinois(
+        con,
+        [_write(tmp_path / "court.csv", COURT_COLUMNS, courts)],
+        [_write(tmp_path / "isp.csv", ISP_COLUMNS, isps)],
+    )
+    result = link_people(con, SETTINGS)
+    assert result.training == "fixed"
+    person = dict(con.execute("SELECT record_id, person_id FROM il_person_links").fetchall())
+    assert person["court:0:2"] == person["isp:0:2"]  # son: nickname, day and month swapped
+    assert person["court:0:3"] == person["isp:0:3"]  # father
+    assert person["court:0:2"] != person["court:0:3"]
+    assert person["court:0:5"] == person["isp:0:4"] != person["court:0:6"]  # twins apart
+    status = dict(con.execute("SELECT record_id, link_status FROM il_person_links").fetchall())
+    assert status["court:0:4"] == "review"  # name and address only: father or son?
+    reasons = {r[0] for r in con.execute("SELECT reason FROM il_link_review").fetchall()}
+    assert "uncertain: no birth date or SID in common" in reasons

@@ -6,8 +6,9 @@
 2. **Scoring** with Splink (Fellegi-Sunter, DuckDB backend) on first name (exact / nickname /
    Jaro-Winkler), last name, middle initial, suffix (JR vs SR is strong evidence *against*),
    date of birth (exact / day and month swapped / one digit / same year), SID and address.
-   u probabilities come from a seeded random sample of pairs; m probabilities from EM on the
-   input, or from the documented values in `linking.yaml` when the input is too small for EM.
+   u probabilities come from a seeded random sample of pairs and m probabilities from EM on
+   the input; on small inputs (or `training: fixed`) both come from the documented values in
+   `linking.yaml`.
 3. **Clustering** that cannot chain people together: pairs at or above `accept` are merged in
    order of probability, and a merge is refused when the two groups disagree on a suffix
    (JR / SR), an SID, or a birth date that is not a slip of the other. Refused pairs and pairs in
@@ -251,8 +252,9 @@ def _comparisons(settings: LinkSettings, fixed: bool) -> list:
     for name, (null, levels) in _LEVELS.items():
         levels = [dict(level) for level in levels]
         if fixed:
-            for level, m in zip(levels, settings.fixed_m[name], strict=True):
-                level["m_probability"] = m
+            fixed_mu = zip(levels, settings.fixed_m[name], settings.fixed_u[name], strict=True)
+            for level, m, u in fixed_mu:
+                level["m_probability"], level["u_probability"] = m, u
         out.append(CustomComparison([null, *levels], output_column_name=name))
     return out
 
@@ -298,18 +300,17 @@ def _score(
         "l.sid = r.sid",
         "l.dob = r.dob AND l.last_name = r.last_name AND l.first_canon = r.first_canon",
     ]
-    if settings.prior == "estimate":
-        try:
-            linker.training.estimate_probability_two_random_records_match(exact, recall=0.7)
-        except ValueError:  # the rules found more pairs than the recall allows: tiny input
-            linker._settings_obj._probability_two_random_records_match = 0.01
-    else:
+    if settings.prior != "estimate":
         linker._settings_obj._probability_two_random_records_match = settings.prior
+    elif training == "fixed":
+        linker._settings_obj._probability_two_random_records_match = settings.fixed_prior
+    else:
+        linker.training.estimate_probability_two_random_records_match(exact, recall=0.7)
     prior = linker._settings_obj._probability_two_random_records_match
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=settings.u_max_pairs, seed=settings.seed
-    )
     if training == "em":
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=settings.u_max_pairs, seed=settings.seed
+        )
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("dob"), estimate_without_term_frequencies=True
         )

@@ -35,7 +35,9 @@ class LinkSettings(BaseModel):
     prior: Literal["estimate"] | float = "estimate"
     training: Literal["em", "fixed"] = "em"
     min_records_for_em: int = 2000
+    fixed_prior: float = Field(default=0.01, gt=0, lt=1)
     fixed_m: dict[str, list[float]]
+    fixed_u: dict[str, list[float]]
 
     @model_validator(mode="after")
     def _check(self) -> LinkSettings:
@@ -44,15 +46,16 @@ class LinkSettings(BaseModel):
             problems.append("review_from must be below accept")
         if isinstance(self.prior, float) and not 0 < self.prior < 1:
             problems.append("prior must be 'estimate' or a probability between 0 and 1")
-        for name, levels in COMPARISON_LEVELS.items():
-            values = self.fixed_m.get(name)
-            if values is None or len(values) != levels:
-                problems.append(f"fixed_m.{name}: give {levels} probabilities")
-            elif abs(sum(values) - 1) > 1e-6 or min(values) <= 0:
-                problems.append(f"fixed_m.{name}: probabilities must be > 0 and sum to 1")
-        extra = set(self.fixed_m) - set(COMPARISON_LEVELS)
-        if extra:
-            problems.append(f"fixed_m: unknown comparisons {sorted(extra)}")
+        for key, table in (("fixed_m", self.fixed_m), ("fixed_u", self.fixed_u)):
+            for name, levels in COMPARISON_LEVELS.items():
+                values = table.get(name)
+                if values is None or len(values) != levels:
+                    problems.append(f"{key}.{name}: give {levels} probabilities")
+                elif abs(sum(values) - 1) > 1e-6 or min(values) <= 0:
+                    problems.append(f"{key}.{name}: probabilities must be > 0 and sum to 1")
+            extra = set(table) - set(COMPARISON_LEVELS)
+            if extra:
+                problems.append(f"{key}: unknown comparisons {sorted(extra)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -169,7 +169,7 @@ def _read_file(
             f"{path}: the header has no column {', '.join(repr(c) for c in missing)}, which the "
             f"{mapping.source} mapping reads. Check the mapping's column names against line 1."
         )
-    raw_cols = ", ".join(f'"{c}" VARCHAR' for c in header)
+    raw_cols = ", ".join(f"{_q(c)} VARCHAR" for c in header)
     con.execute(f'CREATE OR REPLACE TEMP TABLE _il_raw ("line" BIGINT, {raw_cols})')
     con.execute(f"CREATE OR REPLACE TEMP TABLE _il_bad ({ISSUE_COLUMNS})")
     if info.encoding != "utf-8" or not _scan_with_duckdb(con, path, header):
@@ -247,7 +247,7 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
         "CREATE OR REPLACE TEMP TABLE _il_rejline AS SELECT unnest(?::BIGINT[]) AS line",
         [[line for line, *_ in rejects]],
     )
-    cols = ", ".join(f's."{c}"' for c in header)
+    cols = ", ".join(f"s.{_q(c)}" for c in header)
     con.execute(
         f"""INSERT INTO _il_raw
             WITH free AS (
