@@ -4,7 +4,7 @@ exit code, no Python traceback, a message a person can act on, and the row accou
 (summary.json rows read = All_Results rows + errors.csv rows).
 
 The policy loader and the options JSON are fuzzed in test_policy.py. A longer fuzz run is in
-fuzz/ (see fuzz/README.md). Set CLEARSLATE_SLOW=1 for the 200 MB file.
+fuzz/ (see fuzz/README.md). Set CLEARSLATE_SLOW=1 for the 200 MB file and more kill points.
 """
 
 from __future__ import annotations
@@ -40,9 +40,7 @@ csv.field_size_limit(2**31 - 1)  # outputs may hold a field of 1 MB
 AS_OF = "2020-07-01"
 SRC = Path(clearslate.__file__).resolve().parents[1]
 runner = CliRunner()
-slow = pytest.mark.skipif(
-    not os.environ.get("CLEARSLATE_SLOW"), reason="slow (a 200 MB file): set CLEARSLATE_SLOW=1"
-)
+slow = pytest.mark.skipif(not os.environ.get("CLEARSLATE_SLOW"), reason="slow: CLEARSLATE_SLOW=1")
 
 
 @dataclass
