@@ -522,6 +522,18 @@ def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], limit:
     return False
 
 
+def _freeze_when(predicate: Callable[[], bool], proc: subprocess.Popen[str], limit: float) -> bool:
+    """Stop the run (SIGSTOP) as soon as `predicate` holds, and keep it stopped if it still
+    holds then: a signal sent next lands exactly there, however loaded the machine is (no
+    race between looking and signalling). False if the run ended first; it is then running."""
+    while _wait_for(predicate, proc, limit):
+        proc.send_signal(signal.SIGSTOP)
+        if predicate() and proc.poll() is None:
+            return True
+        proc.send_signal(signal.SIGCONT)  # it moved on meanwhile: look again
+    return False
+
+
 def _assert_no_complete_result(out: Path, rows: int) -> None:
     """No manifest: not a complete run. A CSV present under its own name is whole (it was
     renamed only when complete); a `.partial-` file is never taken for a result."""
@@ -561,16 +573,16 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     tmp.mkdir()
     proc = _start(big, out, tmp)
     try:
-        assert _wait_for(out.exists, proc, 60), "the run did not start"
+        assert _wait_for(out.exists, proc, 120), "the run did not start"
         if point == "writing":  # while an output is being written under its temporary name
-            caught = _wait_for(lambda: any(out.glob(".partial-*")), proc, 120)
-            if not caught:
-                pytest.skip("the run finished before an output was caught half-written")
-        else:
+            half_written = lambda: any(out.glob(".partial-*"))  # noqa: E731
+        else:  # after some time, before the run has completed
             time.sleep(float(point.rstrip("s")))
-        if proc.poll() is not None:
+            half_written = lambda: not (out / "manifest.json").exists()  # noqa: E731
+        if not _freeze_when(half_written, proc, 120):
             pytest.skip("the run finished before the signal")
         proc.send_signal(sig)
+        proc.send_signal(signal.SIGCONT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -610,7 +622,7 @@ def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(
     assert run_cli([small], out).code == 0
     proc = _start(big, out, tmp, "--force")
     try:
-        if not _wait_for(lambda: any(out.glob(".partial-*")), proc, 120):
+        if not _freeze_when(lambda: any(out.glob(".partial-*")), proc, 120):
             pytest.skip("the run finished before an output was caught half-written")
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
