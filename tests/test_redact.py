@@ -310,3 +310,32 @@ def test_every_shift_is_in_range_per_person(original: Path, redacted: tuple[Path
     values = [next(iter(s)) for s in shifts.values()]
     assert all(len(s) == 1 for s in shifts.values())
     assert min(values) < -30 and max(values) > 30
+
+
+def test_a_person_on_a_line_is_moved_without_changing_a_decision(tmp_path: Path) -> None:
+    """A conviction exactly 5 years before the as-of date sits between the years-since line
+    (on or before) and the crime-free line (before): no shift keeps it within both. redact
+    tries shifts under the run's own rules and keeps one that changes no decision."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "name: lines\ndismiss: []\nreduce: ['11357', '11358', '11359', '11360']\n"
+        "additional_relief: {years_since_conviction: 5, years_crime_free: 5}\n"
+    )
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([
+        conviction("00000001", "101001002000", "11359 HS-POSSESS FOR SALE", "20150701",
+                   dob="19800615"),
+        conviction("00000002", "101001002000", "11359 HS-POSSESS FOR SALE", "20150701",
+                   dob="19810615", felony=False),
+    ]))  # fmt: skip
+    copy = tmp_path / "copy.csv"
+    code, output = redact_cli(str(source), "-o", str(copy), "--compute-at", AS_OF,
+                              "--policy", str(policy), "--seed", "1")  # fmt: skip
+    assert code == 0 and "had no shift" not in output, output
+    # moved as far as anyone (the largest shifts are tried first), not by a day or two
+    shifts = [_ymd(r["STP_EVENT_DATE"])[0] - _ymd("20150701")[0] for r in rows(copy)]
+    assert all(abs(d) > 7 for d in shifts), shifts
+    a, b = (_run(p, tmp_path / f"o{i}", ["--policy", str(policy)])
+            for i, p in enumerate((source, copy)))  # fmt: skip
+    assert a["decided"] == b["decided"]
+    assert {rule for _, rule, _ in a["decided"].values()} >= {"ca.prop64.relief.years_since"}

@@ -4,11 +4,12 @@ exit code, no Python traceback, a message a person can act on, and the row accou
 (summary.json rows read = All_Results rows + errors.csv rows).
 
 The policy loader and the options JSON are fuzzed in test_policy.py. A longer fuzz run is in
-fuzz/ (see fuzz/README.md). Set CLEARSLATE_SLOW=1 for the 200 MB file.
+fuzz/ (see fuzz/README.md). Set CLEARSLATE_SLOW=1 for the 200 MB file and more kill points.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,9 +42,7 @@ csv.field_size_limit(2**31 - 1)  # outputs may hold a field of 1 MB
 AS_OF = "2020-07-01"
 SRC = Path(clearslate.__file__).resolve().parents[1]
 runner = CliRunner()
-slow = pytest.mark.skipif(
-    not os.environ.get("CLEARSLATE_SLOW"), reason="slow (a 200 MB file): set CLEARSLATE_SLOW=1"
-)
+slow = pytest.mark.skipif(not os.environ.get("CLEARSLATE_SLOW"), reason="slow: CLEARSLATE_SLOW=1")
 
 
 @dataclass
@@ -178,6 +178,11 @@ CASES: dict[str, Case] = {
     "too few and too many fields": Case(
         lambda: csv_text([good(1), good(2)[:90], [*good(3), "x"], good(4)]).encode(),
         2, [(3, "too few fields"), (4, "too many fields")], _lines(2, 5),
+    ),
+    # Two files joined with `cat`: the second header was taken for a person.
+    "a header repeated inside the file": Case(
+        lambda: (csv_text([good(1)]) + csv_text([good(2)])).encode(),
+        2, [(3, "a header line inside the file")], _lines(2, 4),
     ),
     "header only": Case(lambda: csv_text([]).encode(), 0, []),
     "header without a line end": Case(lambda: csv_text([]).rstrip("\n").encode(), 0, []),
@@ -423,13 +428,35 @@ def test_unusable_inputs_exit_1_with_a_message(tmp_path: Path) -> None:
     empty.write_bytes(b"")
     folder = tmp_path / "folder.csv"
     folder.mkdir()
-    for path, message in ((empty, "the file is empty (0 bytes)"),
-                          (tmp_path / "missing.csv", "no such file"),
-                          (folder, "is a folder, not a file")):  # fmt: skip
-        out = tmp_path / f"out-{path.name}"
-        ran = run_cli([path], out)
-        assert ran.code == 1 and message in ran.output and str(path) in ran.output
-        assert json.loads((out / "gogen.err").read_text())[""]["errorMessage"]
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    unblock = threading.Timer(30, _open_for_writing, [fifo])  # a hang becomes a failure
+    unblock.start()
+    good_file = tmp_path / "good.csv"
+    good_file.write_text(csv_text([good(1)]))
+    reordered = tmp_path / "reordered.csv"
+    reordered.write_text(",".join(reversed(DOJ_COLUMNS)) + "\n" + csv_text([good(1)], header=False))
+    try:
+        for paths, message in (
+            ([empty], "the file is empty (0 bytes)"),
+            ([tmp_path / "missing.csv"], "no such file"),
+            ([folder], "is a folder, not a file"),
+            ([fifo], "is not a regular file"),  # it hung the run
+            ([good_file, tmp_path / "." / "good.csv"], "given twice"),  # rows counted twice
+            ([reordered], "line 1: the header has the DOJ columns in another order"),
+        ):
+            out = tmp_path / f"out-{paths[-1].name}-{len(paths)}"
+            ran = run_cli(paths, out)
+            assert ran.code == 1 and message in ran.output and str(paths[-1]) in ran.output
+            assert json.loads((out / "gogen.err").read_text())[""]["errorMessage"]
+    finally:
+        unblock.cancel()
+
+
+def _open_for_writing(fifo: Path) -> None:
+    """Lets a reader stuck on the FIFO go on (to end of file); OSError: nobody reads it."""
+    with contextlib.suppress(OSError):
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
 
 
 @pytest.mark.parametrize(
@@ -495,6 +522,18 @@ def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], limit:
     return False
 
 
+def _freeze_when(predicate: Callable[[], bool], proc: subprocess.Popen[str], limit: float) -> bool:
+    """Stop the run (SIGSTOP) as soon as `predicate` holds, and keep it stopped if it still
+    holds then: a signal sent next lands exactly there, however loaded the machine is (no
+    race between looking and signalling). False if the run ended first; it is then running."""
+    while _wait_for(predicate, proc, limit):
+        proc.send_signal(signal.SIGSTOP)
+        if predicate() and proc.poll() is None:
+            return True
+        proc.send_signal(signal.SIGCONT)  # it moved on meanwhile: look again
+    return False
+
+
 def _assert_no_complete_result(out: Path, rows: int) -> None:
     """No manifest: not a complete run. A CSV present under its own name is whole (it was
     renamed only when complete); a `.partial-` file is never taken for a result."""
@@ -534,16 +573,16 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     tmp.mkdir()
     proc = _start(big, out, tmp)
     try:
-        assert _wait_for(out.exists, proc, 60), "the run did not start"
+        assert _wait_for(out.exists, proc, 120), "the run did not start"
         if point == "writing":  # while an output is being written under its temporary name
-            caught = _wait_for(lambda: any(out.glob(".partial-*")), proc, 120)
-            if not caught:
-                pytest.skip("the run finished before an output was caught half-written")
-        else:
+            half_written = lambda: any(out.glob(".partial-*"))  # noqa: E731
+        else:  # after some time, before the run has completed
             time.sleep(float(point.rstrip("s")))
-        if proc.poll() is not None:
+            half_written = lambda: not (out / "manifest.json").exists()  # noqa: E731
+        if not _freeze_when(half_written, proc, 120):
             pytest.skip("the run finished before the signal")
         proc.send_signal(sig)
+        proc.send_signal(signal.SIGCONT)
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -583,7 +622,7 @@ def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(
     assert run_cli([small], out).code == 0
     proc = _start(big, out, tmp, "--force")
     try:
-        if not _wait_for(lambda: any(out.glob(".partial-*")), proc, 120):
+        if not _freeze_when(lambda: any(out.glob(".partial-*")), proc, 120):
             pytest.skip("the run finished before an output was caught half-written")
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
@@ -680,3 +719,57 @@ def test_a_row_with_every_field_set_is_read(tmp_path: Path) -> None:
     ran = run_cli([path], tmp_path / "out")
     (line,) = read_csv(tmp_path / "out" / "All_Results.csv")
     assert [line[c] for c in DOJ_COLUMNS] == r and ran.all_results == 1
+
+
+# --------------------------------------------------------------------------- other inputs
+
+
+def test_a_policy_key_given_twice_is_an_error(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys silently: a second `dismiss:` would quietly
+    replace the first, as a misspelt key would."""
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: twice\ndismiss: ['11357']\nreduce: []\ndismiss: []\n")
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    ran = run_cli([source], tmp_path / "out", "--policy", str(policy))
+    assert ran.code == 1
+    assert f"{policy}, line 4, column 1: dismiss: given twice (first on line 2)" in ran.output
+
+
+def _documents(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["documents", str(run_dir), "--out", str(out), *extra])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_office_files_in_a_spreadsheet_encoding_or_without_a_header(tmp_path: Path) -> None:
+    """The address and decisions files come from a spreadsheet: Windows-1252 or UTF-16 was
+    read as UTF-8 and stopped at the first accented name ("cannot read the header"); a file
+    without its header line printed that line, a person's address, in the error."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(i) for i in (1, 2, 3)]))
+    run_dir = tmp_path / "run"
+    assert run_cli([source], run_dir).code == 0
+    header = "subject_id,name,address_line_1,city,state,zip\n"
+    rows = [f"{i:08d},José Muñoz {i},{i} Main St,Los Angeles,CA,9001{i}\n" for i in (1, 2, 3)]
+    decisions_header = "subject_id,cnt_order,decision,reviewer\n"
+    decisions = [f"{i:08d},101001002000,reduce,Peña\n" for i in (1, 2, 3)]
+    for encoding in ("cp1252", "utf-16"):
+        addresses, decided = tmp_path / f"a-{encoding}.csv", tmp_path / f"d-{encoding}.csv"
+        addresses.write_bytes((header + "".join(rows)).encode(encoding))
+        decided.write_bytes((decisions_header + "".join(decisions)).encode(encoding))
+        out = tmp_path / f"docs-{encoding}"
+        code, output = _documents(run_dir, out, "--addresses", str(addresses),
+                                  "--decisions", str(decided))  # fmt: skip
+        assert code == 0, output
+        summary = json.loads((out / "documents_summary.json").read_text())
+        assert "3 letters" in output and "3 applied" in output, (summary, output)
+        overrides = read_csv(out / "overrides.csv")
+        assert {o["reviewer"] for o in overrides} == {"Peña"}
+    for flag, text in (("--addresses", "".join(rows)), ("--decisions", "".join(decisions))):
+        headless = tmp_path / f"headless{flag}.csv"
+        headless.write_text(text)
+        code, output = _documents(run_dir, tmp_path / f"docs{flag}", flag, str(headless))
+        assert code == 1 and "is the header line missing?" in output
+        assert "00000001" not in output and "Main St" not in output and "Peña" not in output

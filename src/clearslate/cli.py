@@ -296,6 +296,8 @@ def _estimate_rows(inputs: list[Path]) -> int:
     """Rows in the inputs, estimated from the line length of the first megabyte."""
     total = 0
     for p in inputs:
+        if not p.is_file():  # a pipe would block here; the reader refuses it plainly
+            continue
         try:
             with p.open("rb") as fh:
                 head = fh.read(1 << 20)

@@ -1596,6 +1596,35 @@ def _policy_from_yaml_data(data: Any, *, source: str | None, root: yaml.Node | N
         raise exc._located(file=source) from None
 
 
+def _check_duplicate_keys(root: yaml.Node | None, source: str | None) -> None:
+    """A key given twice in one mapping: YAML keeps the last silently, so a second `dismiss:`
+    further down would quietly replace the first. It is an error, as a misspelt key is."""
+    todo, visited = [root], set()
+    while todo:
+        node = todo.pop()
+        if id(node) in visited:  # an alias: a node already checked (and no billion laughs)
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[str, yaml.Node] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value in seen:
+                    line, column = _mark(key)
+                    raise PolicyError(
+                        f"given twice (first on line {_mark(seen[key.value])[0]})",
+                        file=source,
+                        line=line,
+                        column=column,
+                        key=key.value[:40],
+                        hint="Keep one of them: YAML would silently use the last.",
+                    )
+                if isinstance(key, yaml.ScalarNode):
+                    seen[key.value] = key
+                todo.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            todo.extend(node.value)
+
+
 def _policy_from_yaml_text(text: str, *, source: str | None) -> Policy:
     loader = None
     try:
@@ -1626,6 +1655,7 @@ def _policy_from_yaml_text(text: str, *, source: str | None) -> Policy:
     finally:
         if loader is not None:
             loader.dispose()
+    _check_duplicate_keys(root, source)
     return _policy_from_yaml_data(data, source=source, root=root)
 
 

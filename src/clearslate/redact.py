@@ -44,8 +44,11 @@ Dates
     Without `--compute-at` the lines that depend on the as-of date are not known, and a
     decision that depends on one may differ for a person whose date sits near it. When no
     shift other than 0 keeps a person's dates within their lines (a conviction exactly on a
-    line and another the day before the next one), privacy comes first: the person is moved
-    anyway and counted in `RedactResult.unconstrained`.
+    line that is drawn both ways, or one on a line and another the day before the next),
+    other shifts are tried (any, then up to a week, then one day) and the first under which
+    the run's own rules decide each of the person's convictions as before is kept
+    (`_settle`). If none is found, privacy comes first: the person is moved anyway and
+    counted in `RedactResult.unconstrained`.
 
 Free text
     COMMENT_TEXT keeps its charges; the row's own identifiers found in it are replaced by their
@@ -209,6 +212,8 @@ def _redact(
     build_facts(con)
     boundaries = _boundaries(con, as_of, policy or DEFAULT_POLICY)
     unconstrained, people = _shifts(con)
+    if unconstrained and as_of is not None:
+        unconstrained = _settle(con, as_of, policy or DEFAULT_POLICY)
     _pseudonyms(con)
     written = 0
     for index, target in enumerate(targets):
@@ -450,6 +455,66 @@ def _shifts(con: duckdb.DuckDBPyConnection) -> tuple[int, int]:
         "SELECT count(*) FILTER (WHERE unconstrained), count(*) FROM _shift"
     ).fetchone()
     return unconstrained, people
+
+
+# The shifts `_settle` tries, round by round: any (a settled person's dates should move as
+# far as anyone's), then up to a week, then one day (a small move crosses the fewest lines).
+# The sign alternates from round to round, so both ways are tried at every size.
+SETTLE_SPANS = (MAX_SHIFT_DAYS,) * 6 + (7,) * 4 + (1,) * 2
+
+
+def _settle(con: duckdb.DuckDBPyConnection, as_of: dt.date, policy: Policy) -> int:
+    """For the few people no shift kept within their lines (a conviction on a line drawn
+    both ways, or on one line and the day before the next), try other shifts and keep the
+    first under which the run's own rules (this as-of date and policy, every county) decide
+    each of their convictions as before. Returns how many are still unsettled.
+
+    It decides only these people's rows, through the facts tables: they are rebuilt from
+    `_pin_rows`, so nothing after this may read them."""
+    from clearslate.engine.pipeline import decide_rows
+
+    cols = ", ".join(f'r."{c}"' for c in DOJ_COLUMNS)
+    shifted = ", ".join(
+        f'{_shifted_date(c)} AS "{c}"' if c in DATE_COLUMNS else f'r."{c}"' for c in DOJ_COLUMNS
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _pin_rows AS
+            SELECT r.row_id, r.file_index, r.source_file, r.source_line, {cols}
+            FROM doj_rows r JOIN _shift s ON s.subject_id = trim(r.SUBJECT_ID)
+            WHERE s.unconstrained"""
+    )
+    decided = "SELECT row_id, outcome, rule_id, sentence_status FROM determinations"
+    decide_rows(con, counties=None, as_of=as_of, policy=policy, table="_pin_rows")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _pin_before AS {decided}")
+    for k, span in enumerate(SETTLE_SPANS):
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _cand AS
+                SELECT subject_id,
+                       (CASE WHEN (_int('settle', subject_id) + {k}) % 2 = 0 THEN 1 ELSE -1 END
+                        * (1 + _int('settle{k}', subject_id) % {span}))::INTEGER AS d
+                FROM _shift WHERE unconstrained"""
+        )
+        if not con.execute("SELECT count(*) FROM _cand").fetchone()[0]:
+            return 0
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _pin_try AS
+                SELECT r.row_id, r.file_index, r.source_file, r.source_line, {shifted}
+                FROM _pin_rows r JOIN _cand s ON s.subject_id = trim(r.SUBJECT_ID)"""
+        )
+        decide_rows(con, counties=None, as_of=as_of, policy=policy, table="_pin_try")
+        # A row decided otherwise, or decided on one side only, keeps its person unsettled.
+        con.execute(
+            f"""UPDATE _shift SET d = c.d, unconstrained = false FROM _cand c
+                WHERE _shift.subject_id = c.subject_id AND c.subject_id NOT IN (
+                    SELECT trim(SUBJECT_ID) FROM _pin_rows WHERE row_id IN (SELECT row_id FROM (
+                        (SELECT * FROM _pin_before EXCEPT {decided})
+                        UNION ALL ({decided} EXCEPT SELECT * FROM _pin_before))))"""
+        )
+        con.execute(
+            "DELETE FROM _pin_rows WHERE trim(SUBJECT_ID) IN "
+            "(SELECT subject_id FROM _shift WHERE NOT unconstrained)"
+        )
+    return con.execute("SELECT count(*) FROM _shift WHERE unconstrained").fetchone()[0]
 
 
 def _shifted_date(column: str) -> str:

@@ -13,10 +13,13 @@ not go to the wrong house.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from clearslate.documents.textfile import read_office_text
 
 STATES = {
     "ALABAMA": "AL",
@@ -307,9 +310,12 @@ def _header_map(header: list[str], path: Path) -> dict[str, int]:
     if "subject_id" not in found and "cii_number" not in found:
         missing.insert(0, "subject_id or cii_number")
     if missing:
+        # Only the names it knows: a first line without a header is a person's address.
+        known = [h for h in norm if any(h in aliases for aliases in COLUMNS.values())]
         raise AddressFileError(
             f"{path}, line 1: the address file needs the column(s) {', '.join(missing)}. "
-            f"Its header is: {', '.join(h.strip() for h in header) or '(empty)'}. "
+            f"Of its {len(header)} column(s) these are known: "
+            f"{', '.join(known) or 'none (is the header line missing?)'}. "
             "See docs/documents.md, 'The address file'."
         )
     return found
@@ -320,16 +326,16 @@ def read_address_file(path: Path) -> AddressFile:
     line, column, reason; no values: they are personal data)."""
     result = AddressFile()
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        text = read_office_text(path)
     except OSError as exc:
         raise AddressFileError(f"{path}: cannot read the address file ({exc.strerror}).") from None
-    with fh:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = next(reader)
         except StopIteration:
             raise AddressFileError(f"{path}: the address file is empty.") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise AddressFileError(f"{path}, line 1: cannot read the header ({exc}).") from None
         cols = _header_map(header, path)
         name = path.name
@@ -338,9 +344,6 @@ def read_address_file(path: Path) -> AddressFile:
             try:
                 rec = next(reader)
             except StopIteration:
-                break
-            except UnicodeDecodeError:
-                result.errors.append(RowError(name, line, "", "not UTF-8 text"))
                 break
             except csv.Error as exc:
                 result.errors.append(RowError(name, line, "", f"not valid CSV ({exc})"))

@@ -10,12 +10,16 @@ and every other row still applies. Every row, applied or not, is listed in ``ove
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from clearslate.documents.textfile import read_office_text
+
 DECISIONS = ("dismiss", "reduce", "not_eligible")
+HEADER_NAMES = ("subject_id", "cnt_order", "source_file", "source_line", "decision", "reviewer")
 OVERRIDE_COLUMNS = (
     "line",
     "status",
@@ -93,18 +97,18 @@ def read_decisions(path: Path) -> Decisions:
     """Read and check each row (not yet matched to the run)."""
     out = Decisions(path)
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
+        text = read_office_text(path)
     except OSError as exc:
         raise DecisionsFileError(
             f"{path}: cannot read the decisions file ({exc.strerror})."
         ) from None
-    with fh:
+    with io.StringIO(text, newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = [_norm_header(h) for h in next(reader)]
         except StopIteration:
             raise DecisionsFileError(f"{path}: the decisions file is empty.") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             raise DecisionsFileError(f"{path}, line 1: cannot read the header ({exc}).") from None
         cols = {h: i for i, h in reversed(list(enumerate(header)))}
         by_count = {"subject_id", "cnt_order"} <= cols.keys()
@@ -113,20 +117,19 @@ def read_decisions(path: Path) -> Decisions:
         if not (by_count or by_line):
             missing.insert(0, "subject_id and cnt_order (or source_file and source_line)")
         if missing:
+            # Only the names it knows: a first line without a header is a person's record.
+            known = [h for h in header if h in (*HEADER_NAMES, "note")]
             raise DecisionsFileError(
                 f"{path}, line 1: the decisions file needs the column(s) {', '.join(missing)}. "
-                f"Its header is: {', '.join(header) or '(empty)'}. See docs/documents.md."
+                f"Of its {len(header)} column(s) these are known: "
+                f"{', '.join(known) or 'none (is the header line missing?)'}. "
+                "See docs/documents.md."
             )
         while True:
             line = reader.line_num + 1
             try:
                 rec = next(reader)
             except StopIteration:
-                break
-            except UnicodeDecodeError:
-                row = Override(line)
-                _fail(row, "", "not UTF-8 text")
-                out.rows.append(row)
                 break
             except csv.Error as exc:
                 row = Override(line)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import csv
 import hashlib
 import os
 import re
@@ -96,6 +97,7 @@ _REASONS = {
 }
 
 
+_REPEATED_HEADER = "a header line inside the file (files joined together?): skipped"
 _SWALLOWED = (
     "a quote is opened and never closed; this line was skipped and reading went on at the next line"
 )
@@ -107,6 +109,11 @@ def check_input_path(path: Path) -> None:
         raise InputError(f"{path}: no such file. Check the path given to --input-doj.")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file. Give the research file itself.")
+    if not path.is_file():  # a pipe, device or socket: reading it could hang the run
+        raise InputError(
+            f"{path}: is not a regular file (a pipe, device or socket). Copy the research "
+            "file to a file and give that."
+        )
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: cannot be read (permission denied).")
     if path.stat().st_size == 0:
@@ -234,8 +241,11 @@ def read_doj_files(
     con: duckdb.DuckDBPyConnection, paths: list[Path], table: str = "doj_rows"
 ) -> ReadResult:
     """Read every file into `table`; return what was read and rejected per file."""
-    for p in paths:
+    for i, p in enumerate(paths):
         check_input_path(p)
+        for earlier in paths[:i]:
+            if os.path.samefile(p, earlier):
+                raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
     cols = ", ".join(f'"{c}"' for c in DOJ_COLUMNS)
     con.execute(
         f"CREATE OR REPLACE TABLE {table} (row_id BIGINT, file_index INTEGER, "
@@ -262,6 +272,7 @@ def read_doj_files(
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
             info.rejects, info.data_records, info.accepted = [], 0, 0
             next_row_id = _read_line_by_line(con, table, file_index, path, info, first_row_id)
+            _reject_header_lines(con, table, file_index, path, info)
             files.append(info)
             continue
         if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects):
@@ -275,8 +286,51 @@ def read_doj_files(
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
                 info.rejects, info.data_records, info.accepted = [], 0, 0
                 next_row_id = _read_line_by_line(con, table, file_index, path, info, first_row_id)
+        _reject_header_lines(con, table, file_index, path, info)
         files.append(info)
     return ReadResult(files=files)
+
+
+def _reject_header_lines(
+    con: duckdb.DuckDBPyConnection, table: str, file_index: int, path: Path, info: InputFile
+) -> None:
+    """A record whose fields are the column names is a header, not a person: a header in
+    another order than DOJ's stops the run (columns are read by position, so every row would
+    be read wrongly); a header inside the file (files joined together) is rejected."""
+    if info.has_header:
+        with path.open(encoding=info.encoding, errors="replace", newline="") as fh:
+            first = next(csv.reader([fh.readline(1024 * 1024).lstrip("\ufeff")]), [])
+        _check_header_order(path, 1, [f.strip().upper() for f in first])
+    fields = ", ".join(f'upper(trim("{c}"))' for c in DOJ_COLUMNS)
+    names = ", ".join(f"'{c}'" for c in DOJ_COLUMNS)
+    found = con.execute(
+        f"""SELECT source_line, [{fields}] FROM {table}
+            WHERE file_index = ? AND upper(trim("{DOJ_COLUMNS[0]}")) IN ({names})
+              AND upper(trim("{DOJ_COLUMNS[-1]}")) IN ({names})
+              AND list_has_all([{names}], [{fields}])""",
+        [file_index],
+    ).fetchall()
+    for line, fields in found:
+        _check_header_order(path, line, fields)
+        info.rejects.append(Reject(str(path), line, None, _REPEATED_HEADER))
+    if found:
+        con.execute(
+            f"DELETE FROM {table} WHERE file_index = ? AND source_line IN (SELECT unnest(?))",
+            [file_index, [line for line, _ in found]],
+        )
+        info.accepted -= len(found)
+        info.rejects.sort(key=lambda r: r.line)
+
+
+def _check_header_order(path: Path, line: int, fields: list[str]) -> None:
+    if sorted(fields) != sorted(DOJ_COLUMNS) or fields == list(DOJ_COLUMNS):
+        return
+    at = next(i for i, (f, c) in enumerate(zip(fields, DOJ_COLUMNS, strict=True)) if f != c)
+    raise InputError(
+        f"{path}, line {line}: the header has the DOJ columns in another order (column "
+        f"{at + 1} is {fields[at]}, where a research file has {DOJ_COLUMNS[at]}). Columns "
+        "are read by position: export the file in DOJ's column order."
+    )
 
 
 def _read_one_file(
