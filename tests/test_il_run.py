@@ -45,7 +45,7 @@ def _header(path: Path) -> list[str]:
 def _run(canonical: Path, out: Path, *extra: str) -> None:
     result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical",
                                  str(canonical), "--compute-at", AS_OF, "--outputs", str(out),
-                                 *extra])  # fmt: skip
+                                 "--no-report", *extra])  # fmt: skip
     assert result.exit_code == 0, result.output
 
 
@@ -116,6 +116,17 @@ def test_manifest_and_privacy(canonical: Path, run_dir: Path):
     for r in _rows(canonical)[:50]:
         for value in (r["last_name"], r["case_number"], r["dob"], r["person_id"]):
             assert value not in summary and value not in plan
+
+
+def test_run_writes_the_impact_report_unless_told_not_to(canonical: Path, run_dir: Path):
+    assert not (run_dir / "report.html").exists()  # the fixture's run said --no-report
+    out = run_dir.parent / "with-report"
+    result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical",
+                                 str(canonical), "--compute-at", AS_OF, "--outputs", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "vacate_and_expunge" in html or "Vacate" in html
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_a_second_run_into_the_same_folder_needs_force(canonical: Path, run_dir: Path):

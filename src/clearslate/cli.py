@@ -178,7 +178,7 @@ def run(
     if _jurisdiction(jurisdiction) == "il":
         from clearslate.cli_illinois import run_il
 
-        return run_il(outputs, force, memory_limit, max_batch, compute_at=compute_at,
+        return run_il(outputs, force, memory_limit, max_batch, no_report, compute_at=compute_at,
                       policy=policy, court_export=court_export, isp_export=isp_export,
                       court_mapping=court_mapping, isp_mapping=isp_mapping,
                       input_canonical=input_canonical)  # fmt: skip
@@ -217,14 +217,19 @@ def run(
         _fail(str(exc))
     _print_summary(console, result)
     if not no_report:
-        from clearslate.report.build import build_report
-        from clearslate.report.data import ReportError
+        write_report(console, outputs)
 
-        try:
-            for path in build_report(outputs):
-                console.print(f"Impact report: {path}")
-        except ReportError as exc:
-            _fail(f"the run completed, but its report could not be written: {exc}")
+
+def write_report(console: Any, outputs: Path) -> None:
+    """The impact report of a completed run folder (either jurisdiction), as `run` writes it."""
+    from clearslate.report.build import build_report
+    from clearslate.report.data import ReportError
+
+    try:
+        for path in build_report(outputs):
+            console.print(f"Impact report: {path}")
+    except ReportError as exc:
+        _fail(f"the run completed, but its report could not be written: {exc}")
 
 
 class _RunProgress:

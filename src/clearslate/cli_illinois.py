@@ -101,7 +101,12 @@ def _options(
 
 
 def run_il(
-    outputs: Path, force: bool, memory_limit: str, max_batch: int | None, **inputs: Any
+    outputs: Path,
+    force: bool,
+    memory_limit: str,
+    max_batch: int | None,
+    no_report: bool,
+    **inputs: Any,
 ) -> None:
     """`clearslate run --jurisdiction il`: decide, write the run folder, print the counts."""
     from rich.console import Console
@@ -128,6 +133,10 @@ def run_il(
     console = Console(stderr=True)
     console.print(table)
     console.print(f"{result.seconds:.1f} s. Results in {result.outputs}")
+    if not no_report:
+        from clearslate.cli import write_report
+
+        write_report(console, result.outputs)
 
 
 def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
