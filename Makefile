@@ -28,10 +28,16 @@ demo: $(STAMP)
 	$(BIN)/clearslate generate-addresses $(DEMO)/results --output $(DEMO)/addresses.csv --seed 2016
 	$(BIN)/clearslate documents $(DEMO)/results --out $(DEMO)/documents \
 		--addresses $(DEMO)/addresses.csv --office examples/office.yaml --date 2020-07-01 --force
+	# Illinois: synthetic court and state-police exports, people linked, decided by Cook County's policy.
+	$(BIN)/clearslate illinois generate --people 2000 --seed 2019 --out $(DEMO)/illinois
+	$(BIN)/clearslate run --jurisdiction il --court-export $(DEMO)/illinois/court_export.csv \
+		--isp-export $(DEMO)/illinois/isp_export.csv --policy cook-county --compute-at 2020-07-01 \
+		--outputs $(DEMO)/illinois/results --force
 	@echo
 	@echo "Impact report: $(DEMO)/results/report.html (and report.pdf)"
 	@echo "Results:       $(DEMO)/results (determinations.csv, summary.json, gogen bundle, errors.csv)"
 	@echo "Documents:     $(DEMO)/documents (motions, orders, exhibits, letters, mailing manifest)"
+	@echo "Illinois:      $(DEMO)/illinois/results (determinations, batch plan, report)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
