@@ -61,3 +61,44 @@ def test_run_review_sign_off_and_documents(workspace, research_file):
     overrides = zipfile.ZipFile(io.BytesIO(z.content)).read("overrides.csv").decode()
     statuses = [r["status"] for r in csv.DictReader(io.StringIO(overrides))]
     assert len(statuses) == review_total and set(statuses) == {"applied"}
+
+
+def test_office_policy_form_marks_each_wrong_field(workspace_factory):
+    from clearslate.web import policy_form
+    from conftest import csrf_of
+
+    ws = workspace_factory(None, run_jobs=False)
+    adm = ws.login("adm")
+    page = adm.get("/admin/policies/new?from=dismiss-all")
+    assert 'value="dismiss-all-office"' in page.text
+    token = csrf_of(adm, "/admin/policies")
+    form = {k: v for k, v in _form_values("dismiss-all").items() if v is not False}
+    bad = form | {"csrf": token, "dismiss": "11357, 99999", "age_threshold": "ten",
+                  "misdemeanors": "route", "flow": "- when: [x"}  # fmt: skip
+    r = adm.post("/admin/policies/new", data=bad)
+    assert r.status_code == 400
+    for field in ("dismiss", "age_threshold", "route_to", "flow"):
+        assert f'id="{field}-error"' in r.text, field
+    assert "99999&#34; is not a Prop 64 section" in r.text
+    good = form | {"csrf": token, "name": "our-policy", "reduce": "11359, 11360",
+                   "dismiss": "11357, 11358"}  # fmt: skip
+    r = adm.post("/admin/policies/new", data=good)
+    assert r.status_code == 303, r.text
+    with ws.db.read() as conn:
+        import sqlalchemy as sa
+
+        from clearslate.web.db import policies
+
+        text = conn.execute(sa.select(policies.c.text)).scalar_one()
+    saved = policy_form.load_text(text)  # what `clearslate run --policy` reads
+    assert saved.name == "our-policy" and saved.reduce == ("11359", "11360")
+    ana = ws.login("ana")
+    assert "our-policy (this office)" in ana.get("/runs/new").text
+
+
+def _form_values(shipped: str) -> dict:
+    from clearslate.policy import SHIPPED_POLICIES, load_policy
+    from clearslate.web.policy_form import form_from_policy
+
+    values = form_from_policy(load_policy(SHIPPED_POLICIES[shipped])).values
+    return {k: ("on" if v is True else v) for k, v in values.items()}

@@ -126,6 +126,11 @@ NOTICES = {
 }
 
 
+CSRF_REFUSED = (
+    "This form has expired or did not come from this site. Go back, reload the page and try again."
+)
+
+
 class Refused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
@@ -136,24 +141,35 @@ Page = Callable[[Ctx], Response]
 
 
 def _page(fn: Page, roles: tuple[str, ...] | None) -> Callable[[Request], Any]:
-    """`roles` None: a page for anyone (log-in). Otherwise a session with one of `roles`."""
+    """`roles` None: a page for anyone (sign-in). Otherwise a session with one of `roles`,
+    checked before a posted form (an upload, say) is even read."""
 
     async def endpoint(request: Request) -> Response:
-        form = None
+        checked = await run_in_threadpool(_authorise, roles, request)
+        if isinstance(checked, Response):
+            return checked
+        ctx = checked
         if request.method == "POST":
-            form = await request.form(max_files=20, max_fields=2000)
+            ctx.form = await request.form(max_files=20, max_fields=2000)
         try:
-            return await run_in_threadpool(_serve, fn, roles, request, form)
+            if roles is not None and not _csrf_ok(ctx):
+                return _refuse(ctx, 403, CSRF_REFUSED)
+            return await run_in_threadpool(_call, fn, ctx)
         finally:
-            if form is not None:
-                await form.close()
+            if ctx.form is not None:
+                await ctx.form.close()
 
     return endpoint
 
 
-def _serve(
-    fn: Page, roles: tuple[str, ...] | None, request: Request, form: FormData | None
-) -> Response:
+def _csrf_ok(ctx: Ctx) -> bool:
+    """A form of this session (every POST carries its session's token)."""
+    if ctx.form is None or ctx.session is None:
+        return True
+    return secrets.compare_digest(str(ctx.form.get("csrf", "")), ctx.session.csrf)
+
+
+def _authorise(roles: tuple[str, ...] | None, request: Request) -> Ctx | Response:
     ws: Workspace = request.app.state.ws
     now = ws.settings.clock()
     session = None
@@ -164,18 +180,20 @@ def _serve(
         if session is not None and stale:
             with ws.db.write() as conn:
                 auth.touch(conn, session.token_hash, now)
-    ctx = Ctx(request, ws, session, form, now)
-    if roles is not None:
-        if session is None:
-            if request.method == "GET" and "json" not in request.headers.get("accept", ""):
-                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-                return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
-            return _refuse(ctx, 401, "Sign in first.")
-        if session.user.role not in roles:
-            return _refuse(ctx, 403, "Your role does not give access to this page.")
-        if form is not None and not secrets.compare_digest(str(form.get("csrf", "")), session.csrf):
-            return _refuse(ctx, 403, "This form has expired or did not come from this site. "
-                                     "Go back, reload the page and try again.")  # fmt: skip
+    ctx = Ctx(request, ws, session, None, now)
+    if roles is None:
+        return ctx
+    if session is None:
+        if request.method == "GET" and "json" not in request.headers.get("accept", ""):
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        return _refuse(ctx, 401, "Sign in first.")
+    if session.user.role not in roles:
+        return _refuse(ctx, 403, "Your role does not give access to this page.")
+    return ctx
+
+
+def _call(fn: Page, ctx: Ctx) -> Response:
     try:
         return fn(ctx)
     except Refused as exc:

@@ -46,17 +46,18 @@ class Page:
 def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", page: int = 1,
            per_page: int = 50) -> Page:  # fmt: skip
     """Determinations whose name, CII, case number or subject id contains `q` (any case)."""
-    where = ["true"]
+    where, params = ["true"], {}
     if q:
         where.append(
             "(name ILIKE $q OR cii_number ILIKE $q OR case_number ILIKE $q OR subject_id = $exact)"
         )
+        params |= {"q": f"%{q}%", "exact": q}
     if outcome:
         where.append("outcome = $outcome")
+        params["outcome"] = outcome
     if reason:
         where.append("reason = $reason")
-    named = {"q": f"%{q}%", "exact": q, "outcome": outcome, "reason": reason}
-    params = {k: v for k, v in named.items() if f"${k}" in " ".join(where)}
+        params["reason"] = reason
     sql_where = " AND ".join(where)
     cols = ", ".join(TABLE_COLUMNS)
     with _connect() as con:
