@@ -736,6 +736,23 @@ def test_a_policy_key_given_twice_is_an_error(tmp_path: Path) -> None:
     assert f"{policy}, line 4, column 1: dismiss: given twice (first on line 2)" in ran.output
 
 
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        (["--compute-at", "0001-01-01"], "give a date from 1900-01-01 on"),
+        (["--memory-limit", "lots"], "not a size DuckDB understands"),
+    ],
+)
+def test_bad_options_are_refused_plainly(tmp_path: Path, option: list[str], message: str) -> None:
+    """Both gave "unexpected error (ValueError / ParserException)", in run and in redact."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    ran = run_cli([source], tmp_path / "out", *option)
+    assert ran.code == 1 and message in ran.output and "unexpected" not in ran.output
+    result = runner.invoke(app, ["redact", str(source), "-o", str(tmp_path / "copy.csv"), *option])
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
 def _documents(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
     result = runner.invoke(app, ["documents", str(run_dir), "--out", str(out), *extra])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -64,11 +64,31 @@ def _as_of(value: str | None) -> dt.date:
             "(clearslate never reads the clock, so two runs of the same input agree)."
         )
     try:
-        return dt.date.fromisoformat(value)
+        as_of = dt.date.fromisoformat(value)
     except ValueError:
         raise _Refused(
             "invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD"
         ) from None
+    if as_of < EARLIEST_AS_OF:  # years are counted back from it: year 1 minus 15 is no date
+        raise _Refused(f"--compute-at {value}: give a date from {EARLIEST_AS_OF} on.")
+    return as_of
+
+
+EARLIEST_AS_OF = dt.date(1900, 1, 1)
+
+
+def _memory_limit(value: str) -> str:
+    """Checked by DuckDB itself, before the run: a bad size was an "unexpected error"."""
+    import duckdb
+
+    try:
+        duckdb.connect(config={"memory_limit": value}).close()
+    except duckdb.Error:
+        raise _Refused(
+            f"--memory-limit {value!r}: not a size DuckDB understands. Write e.g. 1GB, 4GB "
+            "or 512MB."
+        ) from None
+    return value
 
 
 def _counties(value: str) -> list[str] | None:
@@ -192,6 +212,7 @@ def run(
     inputs = _split_inputs(input_doj)
     try:
         as_of = _as_of(compute_at)
+        _memory_limit(memory_limit)
         counties = _counties(county)
         pol, source = _policy(policy, eligibility_options)
     except _Refused as exc:

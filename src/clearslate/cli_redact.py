@@ -9,7 +9,6 @@ Heavy modules are imported inside the function so that `clearslate --help` start
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -95,15 +94,15 @@ def redact(
     move together by their own number of days; charges, counties, dispositions, sentences
     and the file's structure are kept, so the copy gives the same decisions.
     """
+    from clearslate.cli import _as_of, _memory_limit, _Refused
     from clearslate.redact import MAX_SHIFT_DAYS, RedactError
     from clearslate.redact import redact as redact_files
 
-    as_of = None
-    if compute_at:
-        try:
-            as_of = dt.date.fromisoformat(compute_at)
-        except ValueError:
-            _fail("invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD")
+    try:
+        as_of = _as_of(compute_at) if compute_at else None
+        _memory_limit(memory_limit)
+    except _Refused as exc:
+        _fail(str(exc))
     pol = _policy(policy, eligibility_options)
     try:
         result = redact_files(
