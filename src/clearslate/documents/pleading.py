@@ -1,4 +1,4 @@
-"""California pleading paper: the People's motion and the proposed order.
+"""Pleading paper: the motion and the proposed order, with the caption of the case.
 
 The page follows the California Rules of Court, rules 2.100-2.119, as a word processor's
 pleading template does: 28 numbered lines (24 points apart) in the left margin beside a double
@@ -7,13 +7,17 @@ on the right), the title of the court on line 8, the caption below it with the t
 case on the left and the case number and the nature of the paper on the right, and on every
 page a footer with the page number and the title of the paper. Text is Times 12 point;
 paragraphs are double-spaced so that each line of text sits on a numbered line.
+
+Nothing here is one jurisdiction's: the court's title, the parties, the bar-number label and
+whether the lines are numbered come from the template's front matter (``court``, ``plaintiff``,
+``defendants``, ``counsel_for``, ``bar_label``, ``elected_title``, ``line_numbers``; a ``|``
+separates lines). Illinois papers use the same page without line numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from clearslate.documents.layout import (
     LETTER,
@@ -23,8 +27,8 @@ from clearslate.documents.layout import (
     Fonts,
     Frame,
     Layout,
-    PdfFile,
     Style,
+    Writer,
     fit,
     rule,
     text_center,
@@ -45,8 +49,6 @@ BOTTOM = LINE_1 - (LINES - 1) * STEP  # line 28
 CAPTION_SPLIT = 326.0  # the vertical line between case title and case number
 OFFICE_BLOCK_W = 262.0
 
-PLAINTIFF = "THE PEOPLE OF THE STATE OF CALIFORNIA,"
-
 
 def line_y(n: int) -> float:
     return LINE_1 - (n - 1) * STEP
@@ -66,8 +68,10 @@ def pleading_styles() -> dict[str, Style]:
     }
 
 
-def _frame_ops(fonts: Fonts) -> str:
+def _frame_ops(fonts: Fonts, numbered: bool) -> str:
     """Rules and line numbers: the same on every page."""
+    if not numbered:
+        return ""
     ops = [
         rule(LEFT_RULE, 0, LEFT_RULE, 792, 0.75),
         rule(LEFT_RULE + 3, 0, LEFT_RULE + 3, 792, 0.75),
@@ -92,11 +96,12 @@ def _footer_ops(fonts: Fonts, page: int, footer: str) -> str:
     return "\n".join(ops)
 
 
-def _office_lines(office: Office) -> list[str]:
+def _office_lines(office: Office, meta: dict[str, str]) -> list[str]:
     lines: list[str] = []
-    if office.district_attorney:
-        lines.append(f"{office.district_attorney}, District Attorney")
-    lines.append(f"{office.attorney_name} (SBN {office.bar_number})")
+    if office.district_attorney:  # the elected prosecutor, e.g. "Jane Doe, District Attorney"
+        title = meta.get("elected_title", "")
+        lines.append(f"{office.district_attorney}, {title}" if title else office.district_attorney)
+    lines.append(f"{office.attorney_name} ({meta.get('bar_label', 'Bar No.')} {office.bar_number})")
     lines.append(office.attorney_title)
     lines.append(office.office_name)
     lines += office.address
@@ -104,23 +109,27 @@ def _office_lines(office: Office) -> list[str]:
     if office.email:
         lines.append(f"Email: {office.email}")
     lines.append("")
-    lines.append("Attorneys for Plaintiff,")
-    lines.append("The People of the State of California")
+    lines += _split(meta.get("counsel_for", ""))
     out: list[str] = []
     for ln in lines:
         out += fit(ln, "Times-Roman", 12, OFFICE_BLOCK_W) if ln else [""]
     return out
 
 
+def _split(text: str) -> list[str]:
+    """A front-matter value of several lines: ``line one | line two``."""
+    return [part.strip() for part in text.split("|") if part.strip()]
+
+
 def _first_page(
-    fonts: Fonts, office: Office, county: str, meta: dict[str, str]
+    fonts: Fonts, office: Office, meta: dict[str, str]
 ) -> tuple[list[str], list[str], float]:
     """The office block, court title and caption; returns ops, their text and the baseline
     of the first body line (a numbered line)."""
     ops: list[str] = []
     text: list[str] = []
     y = LINE_1
-    for ln in _office_lines(office):
+    for ln in _office_lines(office, meta):
         if ln:
             ops.append(text_ops(fonts, "Times-Roman", 12, TEXT_X, y, ln))
             text.append(ln)
@@ -130,8 +139,7 @@ def _first_page(
     while line_y(n) > y:
         n += 1
     y = line_y(n)
-    county_line = f"FOR THE COUNTY OF {county.upper()}" if county else "FOR THE COUNTY OF"
-    for ln in ("SUPERIOR COURT OF THE STATE OF CALIFORNIA", county_line):
+    for ln in _split(meta.get("court", "")):
         ops.append(text_center(fonts, "Times-Bold", 12, TEXT_X + TEXT_W / 2, y, ln))
         text.append(ln)
         y -= HALF
@@ -140,12 +148,10 @@ def _first_page(
     top = y
     left_w = CAPTION_SPLIT - TEXT_X - 8
     left: list[tuple[float, str]] = []
-    for ln in fit(meta.get("plaintiff", PLAINTIFF), "Times-Roman", 12, left_w):
+    for ln in fit(meta.get("plaintiff", ""), "Times-Roman", 12, left_w):
         left.append((0.0, ln))
     left += [(0.0, ""), (110.0, "Plaintiff,"), (0.0, ""), (50.0, "v."), (0.0, "")]
-    for ln in fit(
-        meta.get("defendants", "THE PERSONS NAMED IN EXHIBIT A,"), "Times-Roman", 12, left_w
-    ):
+    for ln in fit(meta.get("defendants", ""), "Times-Roman", 12, left_w):
         left.append((0.0, ln))
     left += [(0.0, ""), (110.0, "Defendants.")]
     yl = top
@@ -189,23 +195,17 @@ def _first_page(
     return ops, text, line_y(k)
 
 
-def render_pleading(
-    path: Path,
-    *,
-    office: Office,
-    county: str,
-    meta: dict[str, str],
-    blocks: Sequence[Block],
-    pdf_title: str,
-) -> tuple[int, list[str]]:
-    """Write one pleading; returns its page count and its text (for the summary and tests)."""
-    pdf = PdfFile(path, LETTER, title=pdf_title)
+def draw_pleading(
+    pdf: Writer, *, office: Office, meta: dict[str, str], blocks: Sequence[Block]
+) -> list[str]:
+    """Add one pleading's pages to ``pdf``; returns its text (for the summary and tests)."""
     fonts = pdf.fonts
-    first_ops, first_text, body_top = _first_page(fonts, office, county, meta)
+    numbered = meta.get("line_numbers", "yes").lower() not in ("no", "false", "0")
+    first_ops, first_text, body_top = _first_page(fonts, office, meta)
     layout = Layout(fonts, TEXT_W, pleading_styles())
     flow = Flow(layout, Frame(TEXT_X, TEXT_W, LINE_1, BOTTOM), first_top=body_top)
     flow.add(blocks)
-    frame = _frame_ops(fonts)
+    frame = _frame_ops(fonts, numbered)
     footer = meta.get("footer") or meta.get("title", "")
     text: list[str] = []
     for i, page in enumerate(flow.pages, start=1):
@@ -216,6 +216,5 @@ def render_pleading(
         ops += page.ops
         ops.append(_footer_ops(fonts, i, footer))
         text += page.text
-        pdf.page(ops)
-    pdf.save()
-    return pdf.pages, text
+        pdf.page(ops, LETTER)
+    return text
