@@ -59,7 +59,13 @@ ROWS = [
      "300 Maple Ln", "Joliet", "60435", 1.0, "B"),
     ("P9", "2016CR000909", "2016-09-09", "2013-2019", COOK, "expunge_arrest",
      "400 Cedar Ct", "Chicago", "60614", 1.0, None),
+    # state-police rows (no court): the twin of P1's first conviction, and one of its own
+    ("P1", "", "2016-03-02", "2013-2019", "", "vacate_and_expunge",
+     "123 north main street", "Chicago", "60601", 10.0, "A"),
+    ("P10", "", "2014-04-04", "2013-2019", "", "vacate_and_expunge",
+     "500 Spruce St", "Chicago", "60614", 1.0, "B"),
 ]  # fmt: skip
+ISP_TWIN, ISP_OWN = len(ROWS), len(ROWS) + 1  # their record ids: court:0:N
 
 
 def write_il_run(folder: Path) -> Path:
@@ -84,9 +90,11 @@ def write_il_run(folder: Path) -> Path:
         ) in enumerate(ROWS, start=2):
             assert outcome in IL_OUTCOMES
             section = "5" if pid == "P3" else "4"
+            county = court.split(" OF ")[1].removesuffix(" COUNTY") if court else "COOK"
             w.writerow(
                 {
-                    "person_id": pid, "record_id": f"court:0:{i}", "source": "court",
+                    "person_id": pid, "record_id": f"court:0:{i}",
+                    "source": "court" if court else "isp",
                     "source_file": "court_export.csv", "source_line": i, "case_number": case,
                     "charge_seq": 1, "last_name": f"LAST{pid}", "first_name": "ALEX",
                     "middle_name": "Q" if pid == "P1" else "", "name_suffix": "JR" if pid == "P2" else "",
@@ -94,7 +102,7 @@ def write_il_run(folder: Path) -> Path:
                     "offense_class": cls or "", "grams": grams if grams is not None else "",
                     "attempt": "false", "disposition": "convicted", "disposition_raw": "GUILTY",
                     "disposition_date": rdate, "offense_date": rdate, "arrest_date": rdate,
-                    "agency": "CHICAGO PD", "county": court.split(" OF ")[1].removesuffix(" COUNTY"),
+                    "agency": "CHICAGO PD", "county": county,
                     "court": court, "fingerprinted": "true", "street": street, "city": city,
                     "state": "IL", "zip": zip_, "link_status": "linked",
                     "statute": f"il:720-550:{section}:a", "grams_inferred": "false",
@@ -150,7 +158,10 @@ def test_every_vacated_conviction_is_in_exactly_one_exhibit_per_court_and_tier(i
     expected = Counter(
         f"court:0:{i}" for i, r in enumerate(ROWS, 2) if r[5] == "vacate_and_expunge"
     )
-    assert listed == expected
+    # the state police's twin of a court record is left out: each conviction once
+    assert listed == expected - Counter([f"court:0:{ISP_TWIN}"])
+    cook = read_csv(out / folders[1] / "exhibit.csv")
+    assert [r["case_number"] for r in cook if r["record_id"] == f"court:0:{ISP_OWN}"] == [""]
     summary = json.loads((out / "documents_summary.json").read_text())
     # newest records first within a court (the statutory order of the deadlines)
     cook = [g["track"] for g in summary["court_documents"] if "COOK" in g["court"]]
@@ -189,7 +200,7 @@ def test_the_clerks_letters_go_to_the_last_known_address(il: Path) -> None:
     manifest = read_csv(out / "mailing_manifest.csv")
     exceptions = read_csv(out / "exceptions.csv")
     with_relief = {r[0] for r in ROWS if r[5] == "vacate_and_expunge"}
-    assert {r["subject_id"] for r in manifest} == with_relief - {"P6"}
+    assert sorted(r["subject_id"] for r in manifest) == sorted(with_relief - {"P6"})
     assert [(e["subject_id"], e["reason_code"]) for e in exceptions] == [("P6", "not_mailable")]
     by_id = {r["subject_id"]: r for r in manifest}
     assert by_id["P1"]["delivery_line_1"] == "123 N MAIN ST"  # Publication 28

@@ -68,23 +68,34 @@ def _sql_path(path: Path) -> str:
 # its key (as CNT_ORDER is in California), the name is "LAST SUFFIX,FIRST MIDDLE" as DOJ
 # writes it, and the deadline tier becomes the track (build_relief).
 IL_DET_SQL = """
-    SELECT row_number() OVER () AS det_id,
+    WITH src AS (SELECT row_number() OVER () AS det_id, *,
+                        regexp_extract(statute_raw, '550/(\\d+)', 1) AS section
+                 FROM {source}),
+    -- a state-police row for a conviction the court's export also has (same person, section
+    -- and disposition date, and the same case number when it has one): the court's row is
+    -- the one filed, so that no conviction is listed twice
+    twin AS (SELECT i.det_id FROM src i JOIN src c
+               ON i.source <> 'court' AND c.source = 'court' AND i.person_id = c.person_id
+              AND i.section = c.section AND i.disposition_date = c.disposition_date
+              AND (nullif(trim(i.case_number), '') IS NULL OR i.case_number = c.case_number))
+    SELECT det_id,
            person_id AS subject_id, sid AS cii_number,
            concat_ws(' ', upper(last_name), nullif(name_suffix, '')) || ','
              || concat_ws(' ', first_name, nullif(middle_name, '')) AS name,
-           strftime(TRY_CAST(dob AS DATE), '%Y%m%d') AS dob,
-           county, court, nullif(trim(case_number), '') AS case_number, record_id AS cnt_order,
+           strftime(TRY_CAST(dob AS DATE), '%Y%m%d') AS dob, county,
+           -- a state-police record names no court: its county's circuit court
+           coalesce(nullif(trim(court), ''), 'CIRCUIT COURT OF ' || county || ' COUNTY') AS court,
+           nullif(trim(case_number), '') AS case_number, record_id AS cnt_order,
            source_file, source_line, statute_raw AS code_section_raw,
            NULL AS statute,  -- the papers print the citation as given (statute_raw)
            offense_class IN ('X', '1', '2', '3', '4') AS felony,
            TRY_CAST(disposition_date AS DATE) AS disposition_date, outcome, citation, rule_id,
-           NULL::VARCHAR AS sentence_status,
-           regexp_extract(statute_raw, '550/(\\d+)', 1) AS section,
+           NULL::VARCHAR AS sentence_status, section,
            false AS deceased, coalesce(TRY_CAST(attempt AS BOOLEAN), false) AS attempt,
            false AS related_charge, offense_class,
            TRY_CAST(record_date AS DATE) AS record_date, TRY_CAST(deadline AS DATE) AS deadline,
            tier, street, city, state, zip
-    FROM {source}
+    FROM src WHERE det_id NOT IN (SELECT det_id FROM twin)
 """
 
 
@@ -294,13 +305,6 @@ def group_sections(
     ]
 
 
-EXHIBIT_QUERY = """
-    SELECT case_number, cnt_order, name, dob, cii_number, statute, code_section_raw, felony,
-           disposition_date, relief, track, relief_citation, sentence_status, subject_id,
-           source_file, source_line, decided_by, attempt, related_charge, det_id
-    FROM relief WHERE court_key = ? AND relief = ? AND track = ?
-    ORDER BY case_number NULLS LAST, name, subject_id, cnt_order, det_id
-"""
 EXHIBIT_FIELDS = (
     "case_number",
     "cnt_order",

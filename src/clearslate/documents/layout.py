@@ -7,11 +7,10 @@ and then reused). Two writers take the finished pages:
 * :class:`CanvasPdf`, reportlab's canvas (``Canvas.addLiteral``): the court documents and the
   continuation pages of forms, a few thousand pages per run;
 * :class:`PdfFile`, a small streaming writer kept for the letter batches only, nine tenths of
-  all pages. reportlab's canvas costs about 0.8 ms a page in its own object bookkeeping even
-  when handed finished operators (with its C accelerator rl_accel), against about 0.1 ms here:
-  measured in one run by ``bench/bench_documents.py --letters-writer reportlab``, the letters
-  of a large county then take more CPU than the whole rest of the command (docs/documents.md,
-  "Speed and memory").
+  all pages. With the letters on reportlab's canvas (handed finished pages, its cheapest path,
+  with its C accelerator rl_accel) the whole command takes 1.33 times the CPU
+  (``bench/bench_documents.py --compare-letter-writers``): some 118 s instead of 89 s for the
+  66,000 convictions that must fit in 120 s (docs/documents.md, "Speed and memory").
 
 Both take the same page operators and font names, so a page looks the same from either.
 

@@ -121,18 +121,14 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
-def _first_page(
-    fonts: Fonts, office: Office, meta: dict[str, str]
-) -> tuple[list[str], list[str], float]:
-    """The office block, court title and caption; returns ops, their text and the baseline
-    of the first body line (a numbered line)."""
+def _first_page(fonts: Fonts, office: Office, meta: dict[str, str]) -> tuple[list[str], float]:
+    """The office block, court title and caption; returns their ops and the baseline of the
+    first body line (a numbered line)."""
     ops: list[str] = []
-    text: list[str] = []
     y = LINE_1
     for ln in _office_lines(office, meta):
         if ln:
             ops.append(text_ops(fonts, "Times-Roman", 12, TEXT_X, y, ln))
-            text.append(ln)
         y -= HALF
     # the title of the court: on line 8, or lower when the office block is long
     n = 8
@@ -141,7 +137,6 @@ def _first_page(
     y = line_y(n)
     for ln in _split(meta.get("court", "")):
         ops.append(text_center(fonts, "Times-Bold", 12, TEXT_X + TEXT_W / 2, y, ln))
-        text.append(ln)
         y -= HALF
     # the caption, from the second numbered line below the court's title
     y = line_y(n + 3)
@@ -158,7 +153,6 @@ def _first_page(
     for dx, ln in left:
         if ln:
             ops.append(text_ops(fonts, "Times-Roman", 12, TEXT_X + dx, yl, ln))
-            text.append(ln)
         yl -= HALF
     right_x = CAPTION_SPLIT + 10
     right_w = TEXT_X + TEXT_W - right_x
@@ -181,7 +175,6 @@ def _first_page(
         if ln:
             for part in fit(ln, font, 12, right_w):
                 ops.append(text_ops(fonts, font, 12, right_x, yr, part))
-                text.append(part)
                 yr -= HALF
         else:
             yr -= HALF
@@ -192,29 +185,21 @@ def _first_page(
     k = 1
     while line_y(k) > bottom - HALF:
         k += 1
-    return ops, text, line_y(k)
+    return ops, line_y(k)
 
 
 def draw_pleading(
     pdf: Writer, *, office: Office, meta: dict[str, str], blocks: Sequence[Block]
-) -> list[str]:
-    """Add one pleading's pages to ``pdf``; returns its text (for the summary and tests)."""
-    fonts = pdf.fonts
+) -> None:
+    """Add one pleading's pages to ``pdf``."""
     numbered = meta.get("line_numbers", "yes").lower() not in ("no", "false", "0")
-    first_ops, first_text, body_top = _first_page(fonts, office, meta)
-    layout = Layout(fonts, TEXT_W, pleading_styles())
+    first_ops, body_top = _first_page(pdf.fonts, office, meta)
+    layout = Layout(pdf.fonts, TEXT_W, pleading_styles())
     flow = Flow(layout, Frame(TEXT_X, TEXT_W, LINE_1, BOTTOM), first_top=body_top)
     flow.add(blocks)
-    frame = _frame_ops(fonts, numbered)
+    frame = _frame_ops(pdf.fonts, numbered)
     footer = meta.get("footer") or meta.get("title", "")
-    text: list[str] = []
     for i, page in enumerate(flow.pages, start=1):
-        ops = [frame]
-        if i == 1:
-            ops += first_ops
-            text += first_text
-        ops += page.ops
-        ops.append(_footer_ops(fonts, i, footer))
-        text += page.text
+        ops = [frame, *(first_ops if i == 1 else []), *page.ops]
+        ops.append(_footer_ops(pdf.fonts, i, footer))
         pdf.page(ops, LETTER)
-    return text
