@@ -279,3 +279,18 @@ def test_illinois_pages_render(il: Path, tmp_path: Path) -> None:
                         str(tmp_path / pdf.stem)], check=True, capture_output=True)  # fmt: skip
         (png,) = tmp_path.glob(f"{pdf.stem}*.png")
         assert png.stat().st_size > 2000
+
+
+def test_the_office_can_replace_an_illinois_template(il: Path, tmp_path: Path) -> None:
+    mine = tmp_path / "templates"
+    mine.mkdir()
+    shipped = Path(__file__).parents[1] / "src/clearslate/documents/templates/il/letter_en.j2"
+    text = shipped.read_text(encoding="utf-8")
+    (mine / "letter_en.j2").write_text(text.replace("Dear ", "Hello "), encoding="utf-8")
+    out = tmp_path / "o"
+    code, output = cli(str(il / "run"), "--out", str(out), "--office", str(il / "office.yaml"),
+                       "--templates", str(mine), "--jobs", "1")  # fmt: skip
+    assert code == 0, output
+    letters = flat("\n".join(pdf_text(out / "letters/letters_0001.pdf")))
+    assert "Hello " in letters and "Dear " not in letters
+    assert "anuló y borró" in letters  # the Spanish letter is still the shipped one

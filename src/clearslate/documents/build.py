@@ -753,7 +753,7 @@ def _render_all(
         forms_dir = _private_dir(out / "forms")
         index: list[list[Any]] = []
         fpending: deque[Future[Any]] = deque()
-        for items in _form_items(con, form_map, FORMS_PER_JOB):
+        for items in _form_items(con, form_map, FORMS_PER_JOB, where):
             fjob = FormJob(
                 opts.form, form_map, items, office_ctx, opts.templates, forms_dir, where.templates
             )
@@ -916,7 +916,7 @@ def _letter_batches(
 
 
 def _form_items(
-    con: duckdb.DuckDBPyConnection, form_map: FormMap, per_job: int
+    con: duckdb.DuckDBPyConnection, form_map: FormMap, per_job: int, where: Jurisdiction
 ) -> Iterator[list[dict[str, Any]]]:
     key = "subject_id" if form_map.per == "person" else "subject_id, court_key, case_number"
     cur = con.execute(
@@ -979,9 +979,7 @@ def _form_items(
                 "felony": r[11],
                 "level": "" if r[11] is None else ("felony" if r[11] else "misdemeanor"),
                 "relief": r[12],
-                "relief_label": "dismiss and seal"
-                if r[12] == "dismiss"
-                else "redesignate as misdemeanor",
+                "relief_label": where.title(r[12], r[13]).lower(),
                 "citation": r[14],
                 "cnt_order": r[15],
             }
