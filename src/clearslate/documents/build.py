@@ -60,7 +60,15 @@ from clearslate.documents.decisions import (
     match_decisions,
     read_decisions,
 )
-from clearslate.documents.exhibit import CourtJob, CourtResult, Paper, render_court_documents
+from clearslate.documents.exhibit import (
+    ExhibitRows,
+    Paper,
+    PaperJob,
+    Rendered,
+    TablesJob,
+    render_paper,
+    write_tables,
+)
 from clearslate.documents.forms import (
     INDEX_COLUMNS,
     FormError,
@@ -572,7 +580,7 @@ def _render_all(
     #    and the exhibit as CSV and XLSX, rendered in the workers.
     progress("Court documents")
     court_dir = _private_dir(out / "court")
-    court_futures: list[tuple[Group, Future[CourtResult]]] = []
+    court_futures: list[tuple[Group, list[Future[Rendered]]]] = []
     group_out: list[dict[str, Any]] = []
     for gi, g in enumerate(the_groups):
         folder = court_dir / g.folder
@@ -597,18 +605,12 @@ def _render_all(
             ]
         except TemplateError as exc:
             raise DocumentsError(str(exc)) from None
-        job = CourtJob(
-            rows=rows_file,
-            papers=papers,
-            office=office,
-            csv=folder / "exhibit.csv",
-            xlsx=folder / "exhibit.xlsx",
-            meta=ex_meta,
-            note=ex_blocks,
-            exhibit=ctx["exhibit"],
-            jurisdiction=info.jurisdiction,
-        )
-        court_futures.append((g, executor.submit(render_court_documents, job)))
+        rows = ExhibitRows(rows_file, ex_meta, ex_blocks, ctx["exhibit"], info.jurisdiction)
+        # three jobs that the workers run side by side: the motion, the order, the tables
+        jobs_of_group = [executor.submit(render_paper, PaperJob(p, office, rows)) for p in papers]
+        tables = TablesJob(folder / "exhibit.csv", folder / "exhibit.xlsx", rows)
+        jobs_of_group.append(executor.submit(write_tables, tables))
+        court_futures.append((g, jobs_of_group))
         group_out.append(
             {
                 "court": g.court,
@@ -772,15 +774,15 @@ def _render_all(
 
     # 6. Wait for the exhibits; then the lists, the summary and the manifest.
     progress("Finishing")
-    for (g, fut), entry in zip(court_futures, group_out, strict=True):
-        res = fut.result()
-        if res.rows != g.convictions:  # a defect, never a warning
+    for (g, futures), entry in zip(court_futures, group_out, strict=True):
+        motion, order, tables = (f.result() for f in futures)
+        if {motion.rows, order.rows, tables.rows} != {g.convictions}:  # a defect, not a warning
             raise DocumentsError(
-                f"internal check failed: exhibit {g.folder} has {res.rows} rows, "
+                f"internal check failed: exhibit {g.folder} has {tables.rows} rows, "
                 f"{g.convictions} expected. Please report this."
             )
-        entry["motion_pages"], entry["order_pages"] = res.paper_pages
-        entry["exhibit_pages"] = res.exhibit_pages
+        entry["motion_pages"], entry["order_pages"] = motion.pages, order.pages
+        entry["exhibit_pages"] = motion.exhibit_pages
     if decisions is not None:
         _write_csv(out / "overrides.csv", OVERRIDE_COLUMNS, [r.row() for r in decisions.rows])
     else:

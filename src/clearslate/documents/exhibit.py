@@ -3,10 +3,10 @@ order, each followed by its exhibit, a cover sheet and a paginated table of ever
 count (landscape, the title and column headings repeated on every page, "Page X of Y"); and
 the same rows as CSV and XLSX (xlsxwriter) for the court clerk.
 
-Runs in a worker process on the group's rows, which the main process wrote to a Parquet file
-in exhibit order; the rows are read twice (once to paginate, once to draw and write), never
-all held. reportlab keeps each PDF's pages until it saves the file (some 20 MB for an exhibit
-of 66,000 rows).
+Three jobs per group, run in worker processes side by side (the motion, the order, the
+tables), each on the group's rows, which the main process wrote to a Parquet file in exhibit
+order; the rows are streamed, never all held. reportlab keeps a PDF's pages until it saves
+the file (some 20 MB for an exhibit of 66,000 rows).
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,12 +67,10 @@ class Paper:
 
 
 @dataclass
-class CourtJob:
-    rows: Path  # Parquet, EXHIBIT_FIELDS plus n (the row number), in exhibit order
-    papers: list[Paper]  # each gets the exhibit attached
-    office: Office
-    csv: Path
-    xlsx: Path
+class ExhibitRows:
+    """A group's exhibit: its rows and how they are shown."""
+
+    rows: Path  # Parquet, EXHIBIT_FIELDS (+ the jurisdiction's) and n, in exhibit order
     meta: dict[str, str]  # the exhibit's front matter
     note: list[Block] = field(default_factory=list)
     exhibit: str = "A"
@@ -81,10 +78,28 @@ class CourtJob:
 
 
 @dataclass
-class CourtResult:
+class PaperJob:
+    """A motion or an order with the exhibit attached."""
+
+    paper: Paper
+    office: Office
+    exhibit: ExhibitRows
+
+
+@dataclass
+class TablesJob:
+    """The exhibit as CSV and XLSX for the court clerk."""
+
+    csv: Path
+    xlsx: Path
+    exhibit: ExhibitRows
+
+
+@dataclass
+class Rendered:
     rows: int
-    exhibit_pages: int
-    paper_pages: list[int]  # per paper, without the exhibit
+    pages: int  # PDF: the paper's own pages, without the exhibit; tables: 0
+    exhibit_pages: int = 0
 
 
 def _read(path: Path) -> Iterator[dict[str, Any]]:
@@ -220,35 +235,24 @@ def _xlsx(path: Path, header: list[str]) -> tuple[Any, Any, Any]:
     return wb, ws, wb.add_format({"num_format": "mm/dd/yyyy"})
 
 
-def render_court_documents(job: CourtJob) -> CourtResult:
-    """Write the motion and order (each with the exhibit attached), the CSV and the XLSX."""
-    where = JURISDICTIONS[job.jurisdiction]
-    columns = where.columns
-    header = [name for name, _ in where.csv_columns]
-    top0 = _table_top(job.meta)
-    with ExitStack() as files:  # every file is written whole or not at all
-        tmp_xlsx = files.enter_context(atomic_path(job.xlsx))
-        tmp_csv = files.enter_context(atomic_path(job.csv))
-        pdfs: list[CanvasPdf] = []
-        paper_pages: list[int] = []
-        for paper in job.papers:
-            tmp = files.enter_context(atomic_path(paper.path))
-            pdf = CanvasPdf(tmp, LETTER, title=paper.meta.get("title", paper.path.stem))
-            draw_pleading(pdf, office=job.office, meta=paper.meta, blocks=paper.blocks)
-            paper_pages.append(pdf.pages)
-            pdfs.append(pdf)
-        fonts = pdfs[0].fonts
-        assert all(p.fonts.key == fonts.key for p in pdfs)  # one set of operators for all
-        cover = _cover_ops(fonts, job.exhibit, job.meta)
-        for pdf in pdfs:
-            pdf.page(cover, LETTER)
+def render_paper(job: PaperJob) -> Rendered:
+    """Write a motion or an order followed by the exhibit: its cover sheet, then the table."""
+    ex = job.exhibit
+    columns = JURISDICTIONS[ex.jurisdiction].columns
+    paper = job.paper
+    with atomic_path(paper.path) as tmp:
+        pdf = CanvasPdf(tmp, LETTER, title=paper.meta.get("title", paper.path.stem))
+        draw_pleading(pdf, office=job.office, meta=paper.meta, blocks=paper.blocks)
+        paper_pages = pdf.pages
+        pdf.page(_cover_ops(pdf.fonts, ex.exhibit, ex.meta), LETTER)
+        top0 = _table_top(ex.meta)
+        note_ops, first_top = _note_flow(pdf.fonts, ex.note, top0)
         # pass 1: paginate
-        note_ops, first_top = _note_flow(fonts, job.note, top0)
         breaks: list[int] = []  # rows on each page
         y = first_top - HEADER_H
         on_page = 0
         total = 0
-        for r in _read(job.rows):
+        for r in _read(ex.rows):
             total += 1
             h = _row_height(_fit_cells([c.cell(total, r) for c in columns], columns))
             if y - h < BOTTOM and on_page:
@@ -258,49 +262,69 @@ def render_court_documents(job: CourtJob) -> CourtResult:
             y -= h
             on_page += 1
         breaks.append(on_page)
-        pages = len(breaks)
-        # pass 2: draw, and write the CSV and XLSX
-        table = _Table(fonts, columns)
+        # pass 2: draw
+        table = _Table(pdf.fonts, columns)
+        rows = _read(ex.rows)
+        n = 0
+        for page_no, count in enumerate(breaks, start=1):
+            ops = _title_ops(pdf.fonts, ex.meta, page_no, len(breaks))
+            top = top0
+            if page_no == 1:
+                ops += note_ops
+                top = first_top
+            ops += table.header(top)
+            y = top - HEADER_H
+            for _ in range(count):
+                r = next(rows)
+                n += 1
+                cells = [c.cell(n, r) for c in columns]
+                row_ops, h = table.row(y, _fit_cells(cells, columns), shade=n % 2 == 0)
+                ops.append(row_ops)
+                y -= h
+            ops.append(rule(MARGIN, y, MARGIN + TABLE_W, y, 0.5))
+            pdf.page(ops, LETTER_LANDSCAPE)
+        for _ in rows:  # exhaust the reader (closes its connection)
+            pass
+        pdf.save()
+    return Rendered(total, paper_pages, len(breaks))
+
+
+def write_tables(job: TablesJob) -> Rendered:
+    """Write the exhibit's CSV and XLSX, row by row."""
+    ex = job.exhibit
+    fields = JURISDICTIONS[ex.jurisdiction].csv_columns
+    header = [name for name, _ in fields]
+    n = 0
+    with (
+        atomic_path(job.xlsx) as tmp_xlsx,
+        atomic_path(job.csv) as tmp_csv,
+        tmp_csv.open("w", newline="", encoding="utf-8") as fh,
+    ):
         wb, ws, date_format = _xlsx(tmp_xlsx, header)
-        with tmp_csv.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(header)
-            rows = _read(job.rows)
-            n = 0
-            for page_no, count in enumerate(breaks, start=1):
-                ops = _title_ops(fonts, job.meta, page_no, pages)
-                top = top0
-                if page_no == 1:
-                    ops += note_ops
-                    top = first_top
-                ops += table.header(top)
-                y = top - HEADER_H
-                for _ in range(count):
-                    r = next(rows)
-                    n += 1
-                    cells = [c.cell(n, r) for c in columns]
-                    row_ops, h = table.row(y, _fit_cells(cells, columns), shade=n % 2 == 0)
-                    ops.append(row_ops)
-                    y -= h
-                    record = [value(n, r) for _, value in where.csv_columns]
-                    writer.writerow(["" if v is None else v for v in record])
-                    for col, v in enumerate(record):
-                        if isinstance(v, dt.date):  # a real date in the workbook
-                            ws.write_datetime(n, col, v, date_format)
-                        elif isinstance(v, int):
-                            ws.write_number(n, col, v)
-                        elif v:
-                            ws.write_string(n, col, v)
-                ops.append(rule(MARGIN, y, MARGIN + TABLE_W, y, 0.5))
-                for pdf in pdfs:
-                    pdf.page(ops, LETTER_LANDSCAPE)
-            for _ in rows:  # exhaust the reader (closes its connection)
-                pass
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(header)
+        for r in _read(ex.rows):
+            n += 1
+            record = [value(n, r) for _, value in fields]
+            writer.writerow(["" if v is None else v for v in record])
+            for col, v in enumerate(record):
+                if isinstance(v, dt.date):  # a real date in the workbook
+                    ws.write_datetime(n, col, v, date_format)
+                elif isinstance(v, int):
+                    ws.write_number(n, col, v)
+                elif v:
+                    ws.write_string(n, col, v)
         ws.autofilter(0, 0, n, len(header) - 1)
         wb.close()
-        for pdf in pdfs:
-            pdf.save()
-    return CourtResult(total, pages, paper_pages)
+    return Rendered(n, 0)
 
 
-__all__ = ["EXHIBIT_FIELDS", "CourtJob", "CourtResult", "Paper", "render_court_documents"]
+__all__ = [
+    "EXHIBIT_FIELDS",
+    "ExhibitRows",
+    "Paper",
+    "PaperJob",
+    "TablesJob",
+    "render_paper",
+    "write_tables",
+]
