@@ -16,6 +16,14 @@ kernel's ru_maxrss of the largest single process (os.wait4 of the command; worke
 children and count in it only through the largest one).
 
     python bench/bench_documents.py --convictions 66000 --repeat 1
+
+With --compare-letter-writers it instead runs the whole command twice in one worker process
+(--jobs 1, so that CPU seconds compare), once as it is and once with the letter batches
+written by reportlab's canvas (layout.CanvasPdf, which writes the court documents) instead of
+the letters' own streaming writer (layout.PdfFile), and prints both and their ratio: the
+measured reason why the letters keep their own writer (docs/documents.md, "Speed and memory").
+
+    python bench/bench_documents.py --convictions 66000 --compare-letter-writers
 """
 
 from __future__ import annotations
@@ -47,6 +55,12 @@ from clearslate.outputs.determinations import FACT_COLUMNS  # noqa: E402
 from clearslate.synth.addresses import generate_addresses  # noqa: E402
 
 LIMIT_SECONDS = 120.0
+# The command with the letter batches on reportlab's canvas (in-process: --jobs 1).
+REPORTLAB_LETTERS = (
+    "import sys; from clearslate.documents import layout, letters; "
+    "letters.PdfFile = layout.CanvasPdf; from clearslate.cli_documents import _app; "
+    "sys.argv[0] = 'clearslate'; _app()()"
+)
 OFFICE = """\
 office_name: Los Angeles County District Attorney's Office
 attorney_name: Jane Q. Prosecutor
@@ -221,6 +235,7 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=0, help="worker processes (0: the default)")
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--out", type=Path, default=HERE / "out" / "documents")
+    ap.add_argument("--compare-letter-writers", action="store_true")
     args = ap.parse_args()
     base = args.out
     base.mkdir(parents=True, exist_ok=True)
@@ -242,6 +257,18 @@ def main() -> None:
     cmd = [sys.executable, "-m", "clearslate.cli_documents", "documents", str(run),
            "--out", str(base / "docs"), "--office", str(office), "--addresses", str(addresses),
            "--force"]  # fmt: skip
+    if args.compare_letter_writers:
+        own = measure([*cmd, "--jobs", "1"])
+        rl = measure([sys.executable, "-c", REPORTLAB_LETTERS, *cmd[3:], "--jobs", "1"])
+        report = {
+            "own_writer": own,
+            "reportlab_letters": rl,
+            "cpu_ratio_reportlab_over_own": round(rl["cpu_seconds"] / own["cpu_seconds"], 2),
+            "load_average": os.getloadavg(),
+        }
+        (base / "letter_writers.json").write_text(json.dumps(report, indent=2))
+        print(json.dumps(report, indent=2))
+        return
     if args.jobs:
         cmd += ["--jobs", str(args.jobs)]
     results = []

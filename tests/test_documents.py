@@ -128,16 +128,21 @@ def test_every_eligible_conviction_is_in_exactly_one_exhibit(base: Path, docs: P
     for path in exhibits(docs):
         rows = read_csv(path)
         listed.update(key(r) for r in rows)
-        # the PDF lists the same rows, numbered, in the same order, with repeated headings
-        pages = pdf_pages(path.with_suffix(".pdf"))
-        text = "\n".join(pages)
-        numbered = re.findall(r"^(\d+) (\S+) ", text, re.M)
-        assert [int(n) for n, _ in numbered] == list(range(1, len(rows) + 1))
-        for (_n, case), r in zip(numbered, rows, strict=True):
-            assert case == (r["case_number"] or "(none)")
-            assert r["name"] in text
-        assert all("No. Case number Count Name Date of birth CII" in p for p in pages)
-        assert all(f"Page {i} of {len(pages)}" in p for i, p in enumerate(pages, 1))
+        # the motion and the order each carry the exhibit: a cover sheet, then the same rows,
+        # numbered, in the same order, with the title and headings repeated on every page
+        for paper in ("motion", "order"):
+            all_pages = pdf_pages(path.with_name(f"{paper}.pdf"))
+            cover = next(i for i, p in enumerate(all_pages) if flat(p).startswith("EXHIBIT A"))
+            pages = all_pages[cover + 1 :]
+            assert pages and "IT IS ORDERED" not in "".join(pages)
+            text = "\n".join(pages)
+            numbered = re.findall(r"^(\d+) (\S+) ", text, re.M)
+            assert [int(n) for n, _ in numbered] == list(range(1, len(rows) + 1))
+            for (_n, case), r in zip(numbered, rows, strict=True):
+                assert case == (r["case_number"] or "(none)")
+                assert r["name"] in text
+            assert all("No. Case number Count Name Date of birth CII" in p for p in pages)
+            assert all(f"Page {i} of {len(pages)}" in p for i, p in enumerate(pages, 1))
     assert listed == eligible
     assert max(listed.values()) == 1
 
@@ -178,6 +183,10 @@ def test_motion_and_order_are_on_pleading_paper(docs: Path) -> None:
     for name, title in (("motion", "PEOPLE'S MOTION TO DISMISS AND SEAL"),
                         ("order", "[PROPOSED] ORDER DISMISSING AND SEALING")):  # fmt: skip
         pages = pdf_pages(folder / f"{name}.pdf")
+        summary = json.loads((docs / "documents_summary.json").read_text())
+        (entry,) = [g for g in summary["court_documents"] if g["folder"].endswith("les/dismiss")]
+        assert len(pages) == entry[f"{name}_pages"] + 1 + entry["exhibit_pages"]
+        pages = pages[: entry[f"{name}_pages"]]  # the pleading; then the exhibit (above)
         first = flat(pages[0])
         for text in ("Jane Q. Prosecutor (SBN 123456)", "Los Angeles County District Attorney's",
                      "Telephone: (213) 555-0100", "SUPERIOR COURT OF THE STATE OF CALIFORNIA",
@@ -397,7 +406,7 @@ def test_a_decisions_file_without_its_columns_is_refused(base: Path, tmp_path: P
     ("text", "message"),
     [
         (OFFICE.replace("bar_number: 123456", "bar_number: 12345678"),
-         "line 3, column 13: bar_number: a California State Bar number is 1 to 6 digits"),
+         "line 3, column 13: bar_number: a bar number is 1 to 7 digits"),
         (OFFICE.replace("phone: (213) 555-0100", "phone: 555-0100"),
          "line 7, column 8: phone: a telephone number needs at least 10 digits"),
         (OFFICE + "atorney_title: Deputy\n", "atorney_title: unknown key. Did you mean "
@@ -605,7 +614,7 @@ def test_pages_render_to_png(docs: Path, tmp_path: Path) -> None:
     if shutil.which("pdftoppm") is None:
         pytest.skip("pdftoppm (poppler-utils) is not installed")
     folder = docs / "court" / "casc-los-angeles" / "dismiss"
-    for pdf in (folder / "motion.pdf", folder / "exhibit.pdf", docs / "letters/letters_0001.pdf"):
+    for pdf in (folder / "motion.pdf", folder / "order.pdf", docs / "letters/letters_0001.pdf"):
         prefix = tmp_path / pdf.stem
         subprocess.run(
             ["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(prefix)],

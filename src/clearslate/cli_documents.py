@@ -67,6 +67,13 @@ def documents(
     force: Annotated[
         bool, typer.Option("--force", help="Replace documents made earlier in --out.")
     ] = False,
+    include_on_motion: Annotated[
+        bool,
+        typer.Option(
+            "--include-on-motion",
+            help="Illinois: also the eligible_on_motion convictions (more than 30 g).",
+        ),
+    ] = False,
 ) -> None:
     """Write the court documents (motion, proposed order and exhibit per court and relief),
     the notice letters (English and Spanish) and the mailing lists for a finished run."""
@@ -91,6 +98,7 @@ def documents(
         date=letter_date,
         jobs=jobs,
         force=force,
+        on_motion=include_on_motion,
     )
     try:
         result = make_documents(opts, progress=lambda stage: typer.echo(f"  {stage}", err=True))

@@ -41,7 +41,6 @@ from clearslate.documents.addresses import (
 )
 from clearslate.documents.data import (
     EXHIBIT_FIELDS,
-    OFFENCES,
     DocumentsError,
     Group,
     RunInfo,
@@ -61,7 +60,15 @@ from clearslate.documents.decisions import (
     match_decisions,
     read_decisions,
 )
-from clearslate.documents.exhibit import ExhibitJob, ExhibitResult, render_exhibit
+from clearslate.documents.exhibit import (
+    ExhibitRows,
+    Paper,
+    PaperJob,
+    Rendered,
+    TablesJob,
+    render_paper,
+    write_tables,
+)
 from clearslate.documents.forms import (
     INDEX_COLUMNS,
     FormError,
@@ -70,9 +77,9 @@ from clearslate.documents.forms import (
     fill_forms,
     load_form_map,
 )
+from clearslate.documents.jurisdictions import IL_TIERS, JURISDICTIONS, Jurisdiction, detect
 from clearslate.documents.letters import LetterBatchJob, letter_blocks, render_letter_batch
 from clearslate.documents.office import PLACEHOLDER_OFFICE, Office, OfficeError, load_office
-from clearslate.documents.pleading import render_pleading
 from clearslate.documents.templates import TemplateError, environment, render
 from clearslate.outputs.files import (
     atomic_path,
@@ -131,6 +138,7 @@ class DocumentsOptions:
     date: dt.date | None = None  # the letters' date; default: the run's as-of date
     jobs: int | None = None  # worker processes; None: the machine's cores for large runs
     force: bool = False
+    on_motion: bool = False  # Illinois: also eligible_on_motion (more than 30 g, on motion)
     memory_limit: str = "1GB"
 
 
@@ -214,6 +222,7 @@ def _county_name(county: str) -> str:
 
 
 def _context(g: Group, office: Office, info: RunInfo, date: dt.date, con: Any) -> dict[str, Any]:
+    where = JURISDICTIONS[info.jurisdiction]
     return {
         "office": office.context(),
         "court": g.court,
@@ -231,7 +240,9 @@ def _context(g: Group, office: Office, info: RunInfo, date: dt.date, con: Any) -
             "cases": g.cases,
             "reviewed": g.reviewed,
         },
-        "sections": group_sections(con, g),
+        "sections": group_sections(con, g, where.section_prefix, where.offences),
+        "tier": g.track if info.jurisdiction == "il" else None,
+        "on_motion": g.relief == "eligible_on_motion",
         "exhibit": "A",
         "as_of": info.as_of,
         "date": date,
@@ -259,8 +270,8 @@ SAMPLE_LETTER: dict[str, Any] = {
             "county": "LOS ANGELES",
             "code_section": "HS 11357(a)",
             "section": "11357",
-            "offense_en": OFFENCES["11357"][0],
-            "offense_es": OFFENCES["11357"][1],
+            "offense_en": "Possession of cannabis",
+            "offense_es": "Posesión de cannabis",
             "date": dt.date(2001, 2, 3),
             "relief": "dismiss",
             "felony": False,
@@ -273,8 +284,8 @@ SAMPLE_LETTER: dict[str, Any] = {
             "county": "LOS ANGELES",
             "code_section": "HS 11359",
             "section": "11359",
-            "offense_en": OFFENCES["11359"][0],
-            "offense_es": OFFENCES["11359"][1],
+            "offense_en": "Possession of cannabis for sale",
+            "offense_es": "Posesión de cannabis para la venta",
             "date": None,
             "relief": "reduce",
             "felony": True,
@@ -300,13 +311,29 @@ SAMPLE_LETTER: dict[str, Any] = {
 }
 
 
-def _people(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
+def _sample_letter(where: Jurisdiction) -> dict[str, Any]:
+    """A letter that uses every branch of the templates: rendered before any batch is made, so
+    that a template that fails does so at once. Its convictions get the jurisdiction's kinds
+    of relief and the fields every conviction has."""
+    letter = {**SAMPLE_LETTER, "convictions": []}
+    reliefs = (*where.decisions[:2], where.reliefs[0])
+    for c, relief in zip(SAMPLE_LETTER["convictions"], reliefs, strict=True):
+        letter["convictions"].append({**c, **_IL_EXTRA, "relief": relief})
+    return letter
+
+
+_IL_EXTRA = {"offense_class": "A", "tier": "2013-2019", "record_date": dt.date(2015, 3, 4),
+             "deadline": dt.date(2021, 1, 1)}  # fmt: skip
+
+
+def _people(con: duckdb.DuckDBPyConnection, first_relief: str) -> dict[str, dict[str, Any]]:
     rows = con.execute(
         """SELECT subject_id, first(cii_number ORDER BY det_id), first(name ORDER BY det_id),
                   first(dob ORDER BY det_id), bool_or(deceased),
-                  count(*) FILTER (WHERE relief = 'dismiss'),
-                  count(*) FILTER (WHERE relief = 'reduce'), mode(county)
-           FROM relief GROUP BY subject_id ORDER BY subject_id"""
+                  count(*) FILTER (WHERE relief = $1),
+                  count(*) FILTER (WHERE relief <> $1), mode(county)
+           FROM relief GROUP BY subject_id ORDER BY subject_id""",
+        [first_relief],
     ).fetchall()
     return {
         r[0]: {
@@ -330,6 +357,24 @@ class _Mail:
     recipient: str
     greeting_name: str
     language: str
+
+
+def _record_addresses(con: duckdb.DuckDBPyConnection) -> dict[str, list[AddressRow]]:
+    """Illinois: each person's last known address, from their records that get relief (the
+    street, city, state and ZIP of the newest record that has a street). Its ``line`` is the
+    record's line in its source file."""
+    rows = con.execute(
+        """SELECT subject_id, arg_max(source_line, k), arg_max(street, k), arg_max(city, k),
+                  arg_max(state, k), arg_max(zip, k)
+           FROM (SELECT *, (coalesce(record_date, disposition_date, DATE '1900-01-01'),
+                            source_file, source_line) AS k
+                 FROM relief WHERE nullif(trim(street), '') IS NOT NULL)
+           GROUP BY subject_id ORDER BY subject_id"""
+    ).fetchall()
+    return {
+        sid: [AddressRow(line or 0, sid, "", "", (street, "", city, state, zip_), "en")]
+        for sid, line, street, city, state, zip_ in rows
+    }
 
 
 def _match_addresses(
@@ -386,7 +431,8 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
             )
         else:
             office = load_office(opts.office)
-        env = environment(opts.templates)
+        where = detect(opts.run_dir)
+        env = environment(opts.templates, where.templates)
         form_map = load_form_map(opts.form_map, opts.form) if opts.form and opts.form_map else None
     except (OfficeError, TemplateError, FormError) as exc:
         raise DocumentsError(str(exc)) from None
@@ -424,13 +470,14 @@ def _make(
     progress: Progress,
 ) -> dict[str, Any]:
     progress("Reading the run")
-    info = open_run(con, opts.run_dir)
+    where = detect(opts.run_dir)
+    info = open_run(con, opts.run_dir, where.code)
     date = opts.date or info.as_of
     input_errors: list[RowError] = []
     decisions: Decisions | None = None
     if opts.decisions is not None:
         try:
-            decisions = read_decisions(opts.decisions)
+            decisions = read_decisions(opts.decisions, where.decisions)
         except DecisionsFileError as exc:
             raise DocumentsError(str(exc)) from None
         match_decisions(con, decisions)
@@ -443,8 +490,18 @@ def _make(
             )
     else:
         empty_overrides(con)
-    build_relief(con, info)
-    the_groups = groups(con)
+    reliefs = where.reliefs
+    if opts.on_motion:
+        if where.code != "il":
+            raise DocumentsError("--include-on-motion is for Illinois runs only.")
+        reliefs += ("eligible_on_motion",)
+    build_relief(con, info, reliefs)
+    tiers = {t: i for i, t in enumerate(IL_TIERS)}
+    the_groups = groups(
+        con,
+        where.title,
+        (lambda g: (g.court, tiers.get(g.track, 9), g.relief)) if where.code == "il" else None,
+    )
     total = sum(g.convictions for g in the_groups)
     jobs = opts.jobs if opts.jobs is not None else (min(_cpus(), 4) if total > 5000 else 1)
     executor: Any = (
@@ -492,7 +549,8 @@ def _render_all(
     jobs: int,
 ) -> dict[str, Any]:
     out = opts.out
-    people = _people(con)
+    where = JURISDICTIONS[info.jurisdiction]
+    people = _people(con, where.reliefs[0])
 
     # 1. Addresses: read and match here, normalise in the workers (the slow part).
     address_rows: list[AddressRow] = []
@@ -508,15 +566,21 @@ def _render_all(
         input_errors += af.errors
         address_rows = af.rows
         matched, unmatched = _match_addresses(af.rows, people, input_errors, opts.addresses.name)
+    elif info.jurisdiction == "il":
+        progress("Addresses from the records")
+        matched = _record_addresses(con)
+    matched_from_records = opts.addresses is None and info.jurisdiction == "il"
+    if matched:
         todo = [r for sid in sorted(matched) for r in matched[sid]]
         for i in range(0, len(todo), ADDRESS_CHUNK):
             chunk = todo[i : i + ADDRESS_CHUNK]
             norm_futures.append((chunk, executor.submit(normalise_many, [r.fields for r in chunk])))
 
-    # 2. Court documents: exhibits in the workers, motions and orders here.
+    # 2. Court documents: per group, the motion and the order, each with the exhibit attached,
+    #    and the exhibit as CSV and XLSX, rendered in the workers.
     progress("Court documents")
     court_dir = _private_dir(out / "court")
-    exhibit_futures: list[tuple[Group, Path, Future[ExhibitResult]]] = []
+    court_futures: list[tuple[Group, list[Future[Rendered]]]] = []
     group_out: list[dict[str, Any]] = []
     for gi, g in enumerate(the_groups):
         folder = court_dir / g.folder
@@ -525,7 +589,7 @@ def _render_all(
             os.chmod(p, 0o700)
         ctx = _context(g, office, info, date, con)
         rows_file = workdir / f"group_{gi}.parquet"
-        cols = ", ".join(EXHIBIT_FIELDS)
+        cols = ", ".join(EXHIBIT_FIELDS + JURISDICTIONS[info.jurisdiction].extra_fields)
         con.execute(
             f"""COPY (SELECT {cols}, row_number() OVER (
                          ORDER BY case_number NULLS LAST, name, subject_id, cnt_order, det_id) AS n
@@ -535,44 +599,32 @@ def _render_all(
         )
         try:
             ex_meta, ex_blocks = render(env, "exhibit.j2", ctx)
-            mo_meta, mo_blocks = render(env, "motion.j2", ctx)
-            or_meta, or_blocks = render(env, "order.j2", ctx)
+            papers = [
+                Paper(folder / f"{name}.pdf", *render(env, f"{name}.j2", ctx))
+                for name in ("motion", "order")
+            ]
         except TemplateError as exc:
             raise DocumentsError(str(exc)) from None
-        job = ExhibitJob(
-            rows=rows_file,
-            pdf=folder / "exhibit.pdf",
-            csv=folder / "exhibit.csv",
-            xlsx=folder / "exhibit.xlsx",
-            meta=ex_meta,
-            note=ex_blocks,
+        rows = ExhibitRows(rows_file, ex_meta, ex_blocks, ctx["exhibit"], info.jurisdiction)
+        # three jobs that the workers run side by side: the motion, the order, the tables
+        jobs_of_group = [executor.submit(render_paper, PaperJob(p, office, rows)) for p in papers]
+        tables = TablesJob(folder / "exhibit.csv", folder / "exhibit.xlsx", rows)
+        jobs_of_group.append(executor.submit(write_tables, tables))
+        court_futures.append((g, jobs_of_group))
+        group_out.append(
+            {
+                "court": g.court,
+                "relief": g.relief,
+                "track": g.track,
+                "county": g.county,
+                "folder": f"court/{g.folder}",
+                "convictions": g.convictions,
+                "people": g.people,
+                "cases": g.cases,
+                "decided_by_review": g.reviewed,
+                "citations": list(g.citations),
+            }
         )
-        exhibit_futures.append((g, folder, executor.submit(render_exhibit, job)))
-        entry: dict[str, Any] = {
-            "court": g.court,
-            "relief": g.relief,
-            "track": g.track,
-            "county": g.county,
-            "folder": f"court/{g.folder}",
-            "convictions": g.convictions,
-            "people": g.people,
-            "cases": g.cases,
-            "decided_by_review": g.reviewed,
-            "citations": list(g.citations),
-        }
-        for name, meta, blocks in (("motion", mo_meta, mo_blocks), ("order", or_meta, or_blocks)):
-            path = folder / f"{name}.pdf"
-            with atomic_path(path) as tmp:
-                pages, _text = render_pleading(
-                    tmp,
-                    office=office,
-                    county=g.county,
-                    meta=meta,
-                    blocks=blocks,
-                    pdf_title=meta.get("title", name),
-                )
-            entry[f"{name}_pages"] = pages
-        group_out.append(entry)
 
     # 3. Who gets a letter, and who does not and why.
     progress("Normalising addresses")
@@ -597,7 +649,11 @@ def _render_all(
         if not rows:
             exception(
                 "no_address",
-                "no address in the address file" if opts.addresses else "no address file given",
+                "no address in the address file"
+                if opts.addresses
+                else (
+                    "no address in the records" if matched_from_records else "no address file given"
+                ),
             )
             continue
         good: list[tuple[AddressRow, Address]] = []
@@ -629,7 +685,7 @@ def _render_all(
     if mail:
         try:  # a template that fails on a letter fails here, before any batch is made
             for lang in ("en", "es"):
-                letter_blocks(env, SAMPLE_LETTER, office.context(), date, lang)
+                letter_blocks(env, _sample_letter(where), office.context(), date, lang)
         except TemplateError as exc:
             raise DocumentsError(str(exc)) from None
     con.execute(
@@ -681,10 +737,10 @@ def _render_all(
         manifest_writer = csv.writer(manifest_fh, lineterminator="\n")
         manifest_writer.writerow(MAILING_COLUMNS)
         for bi, (batch_mail, letters) in enumerate(
-            _letter_batches(con, mail, people, opts.batch_size), start=1
+            _letter_batches(con, mail, people, opts.batch_size, where), start=1
         ):
             path = letters_dir / f"letters_{bi:04d}.pdf"
-            job = LetterBatchJob(path, letters, office_ctx, opts.templates, date)
+            job = LetterBatchJob(path, letters, office_ctx, opts.templates, date, where.templates)
             pending.append((job, batch_mail, executor.submit(render_letter_batch, job)))
             batch_files += 1
             while len(pending) >= limit:
@@ -699,8 +755,10 @@ def _render_all(
         forms_dir = _private_dir(out / "forms")
         index: list[list[Any]] = []
         fpending: deque[Future[Any]] = deque()
-        for items in _form_items(con, form_map, FORMS_PER_JOB):
-            fjob = FormJob(opts.form, form_map, items, office_ctx, opts.templates, forms_dir)
+        for items in _form_items(con, form_map, FORMS_PER_JOB, where):
+            fjob = FormJob(
+                opts.form, form_map, items, office_ctx, opts.templates, forms_dir, where.templates
+            )
             fpending.append(executor.submit(fill_forms, fjob))
             while len(fpending) >= limit:
                 index += fpending.popleft().result().index
@@ -716,16 +774,15 @@ def _render_all(
 
     # 6. Wait for the exhibits; then the lists, the summary and the manifest.
     progress("Finishing")
-    for g, _folder, fut in exhibit_futures:
-        res = fut.result()
-        if res.rows != g.convictions:  # a defect, never a warning
+    for (g, futures), entry in zip(court_futures, group_out, strict=True):
+        motion, order, tables = (f.result() for f in futures)
+        if {motion.rows, order.rows, tables.rows} != {g.convictions}:  # a defect, not a warning
             raise DocumentsError(
-                f"internal check failed: exhibit {g.folder} has {res.rows} rows, "
+                f"internal check failed: exhibit {g.folder} has {tables.rows} rows, "
                 f"{g.convictions} expected. Please report this."
             )
-        for entry in group_out:
-            if entry["folder"] == f"court/{g.folder}":
-                entry["exhibit_pages"] = res.pages
+        entry["motion_pages"], entry["order_pages"] = motion.pages, order.pages
+        entry["exhibit_pages"] = motion.exhibit_pages
     if decisions is not None:
         _write_csv(out / "overrides.csv", OVERRIDE_COLUMNS, [r.row() for r in decisions.rows])
     else:
@@ -775,11 +832,13 @@ def _letter_batches(
     mail: list[_Mail],
     people: dict[str, dict[str, Any]],
     batch_size: int,
+    where: Jurisdiction,
 ) -> Iterator[tuple[list[_Mail], list[dict[str, Any]]]]:
     """Each person's letter context, in mailing order, batch by batch."""
     cur = con.execute(
         """SELECT m.seq, r.case_number, r.court, r.county, r.statute, r.code_section_raw,
-                  r.attempt, r.prop64_section, r.disposition_date, r.relief, r.felony, r.track
+                  r.attempt, r.section, r.disposition_date, r.relief, r.felony, r.track,
+                  r.offense_class, r.record_date, r.deadline
            FROM relief r JOIN mail_order m USING (subject_id)
            ORDER BY m.seq, r.disposition_date NULLS LAST, r.case_number NULLS LAST, r.cnt_order,
                     r.det_id"""
@@ -793,7 +852,8 @@ def _letter_batches(
         m = mail[seq]
         p = people[m.subject_id]
         batch_no = seq // batch_size + 1
-        dismissed = sum(1 for c in current if c["relief"] == "dismiss" and not c["related"])
+        # the first kind of relief (dismiss; vacate and expunge), then the others
+        dismissed = sum(1 for c in current if c["relief"] == where.reliefs[0] and not c["related"])
         related = sum(1 for c in current if c["related"])
         return {
             "letter_id": f"{batch_no:04d}-{seq % batch_size + 1:04d}",
@@ -829,10 +889,7 @@ def _letter_batches(
                 seq = r[0]
                 current = []
             section = r[7] or ""
-            if r[11] == "related":
-                offence = ("Related charge", "Cargo relacionado")
-            else:
-                offence = OFFENCES.get(section, ("Cannabis offense", "Delito de cannabis"))
+            offence = where.offence(section, r[11] == "related")
             current.append(
                 {
                     "case_number": r[1],
@@ -847,6 +904,10 @@ def _letter_batches(
                     "felony": r[10],
                     "serving": r[11] == "serving",
                     "related": r[11] == "related",
+                    "offense_class": r[12],
+                    "tier": r[11] if where.code == "il" else None,
+                    "record_date": r[13],
+                    "deadline": r[14],
                 }
             )
     if seq >= 0:
@@ -857,7 +918,7 @@ def _letter_batches(
 
 
 def _form_items(
-    con: duckdb.DuckDBPyConnection, form_map: FormMap, per_job: int
+    con: duckdb.DuckDBPyConnection, form_map: FormMap, per_job: int, where: Jurisdiction
 ) -> Iterator[list[dict[str, Any]]]:
     key = "subject_id" if form_map.per == "person" else "subject_id, court_key, case_number"
     cur = con.execute(
@@ -920,9 +981,7 @@ def _form_items(
                 "felony": r[11],
                 "level": "" if r[11] is None else ("felony" if r[11] else "misdemeanor"),
                 "relief": r[12],
-                "relief_label": "dismiss and seal"
-                if r[12] == "dismiss"
-                else "redesignate as misdemeanor",
+                "relief_label": where.title(r[12], r[13]).lower(),
                 "citation": r[14],
                 "cnt_order": r[15],
             }

@@ -26,26 +26,6 @@ class DocumentsError(Exception):
     """A documents-level error: nothing usable can be written; the message says what to do."""
 
 
-OFFENCES = {
-    # section: (English, Spanish): what the conviction was for, in plain words
-    "11357": ("Possession of cannabis", "Posesión de cannabis"),
-    "11358": ("Growing cannabis", "Cultivo de cannabis"),
-    "11359": ("Possession of cannabis for sale", "Posesión de cannabis para la venta"),
-    "11360": (
-        "Selling, moving or giving away cannabis",
-        "Venta, transporte o regalo de cannabis",
-    ),
-}
-RELIEF_TITLES = {
-    ("dismiss", "completed"): "Dismiss and seal",
-    ("dismiss", "serving"): "Recall sentence; dismiss and seal",
-    ("reduce", "completed"): "Redesignate as misdemeanor",
-    ("reduce", "serving"): "Recall sentence; resentence as misdemeanor",
-    ("dismiss", "related"): "Dismiss related charge (office discretion)",
-    ("reduce", "related"): "Reduce related charge (office discretion)",
-}
-
-
 @dataclass(frozen=True)
 class RunInfo:
     run_dir: Path
@@ -53,6 +33,7 @@ class RunInfo:
     counties: str
     law_version: str
     manifest: dict[str, Any]
+    jurisdiction: str = "ca"
 
 
 @dataclass(frozen=True)
@@ -61,22 +42,20 @@ class Group:
 
     court: str
     relief: str  # dismiss | reduce
-    track: str  # completed | serving (HS 11361.8(a)-(c)) | related (not Prop 64 relief)
+    track: str  # CA: completed | serving (HS 11361.8(a)-(c)) | related; IL: the deadline tier
     county: str
     convictions: int
     people: int
     cases: int
     reviewed: int
     citations: tuple[str, ...]
-
-    @property
-    def title(self) -> str:
-        return RELIEF_TITLES[(self.relief, self.track)]
+    title: str  # the words of the relief, e.g. "Dismiss and seal"
 
     @property
     def folder(self) -> str:
         slug = re.sub(r"[^a-z0-9]+", "-", self.court.lower()).strip("-") or "court"
-        kind = self.relief if self.track == "completed" else f"{self.relief}-{self.track}"
+        relief = self.relief.replace("_", "-")
+        kind = relief if self.track == "completed" else f"{relief}-{self.track}"
         return f"{slug}/{kind}"
 
 
@@ -84,7 +63,43 @@ def _sql_path(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path) -> RunInfo:
+# An Illinois run's determinations (sources/il_canonical.py) as the table ``det``: the person
+# is the subject, the state id stands where California's CII does, the charge's record id is
+# its key (as CNT_ORDER is in California), the name is "LAST SUFFIX,FIRST MIDDLE" as DOJ
+# writes it, and the deadline tier becomes the track (build_relief).
+IL_DET_SQL = """
+    WITH src AS (SELECT row_number() OVER () AS det_id, *,
+                        regexp_extract(statute_raw, '550/(\\d+)', 1) AS section
+                 FROM {source}),
+    -- a state-police row for a conviction the court's export also has (same person, section
+    -- and disposition date, and the same case number when it has one): the court's row is
+    -- the one filed, so that no conviction is listed twice
+    twin AS (SELECT i.det_id FROM src i JOIN src c
+               ON i.source <> 'court' AND c.source = 'court' AND i.person_id = c.person_id
+              AND i.section = c.section AND i.disposition_date = c.disposition_date
+              AND (nullif(trim(i.case_number), '') IS NULL OR i.case_number = c.case_number))
+    SELECT det_id,
+           person_id AS subject_id, sid AS cii_number,
+           concat_ws(' ', upper(last_name), nullif(name_suffix, '')) || ','
+             || concat_ws(' ', first_name, nullif(middle_name, '')) AS name,
+           strftime(TRY_CAST(dob AS DATE), '%Y%m%d') AS dob, county,
+           -- a state-police record names no court: its county's circuit court
+           coalesce(nullif(trim(court), ''), 'CIRCUIT COURT OF ' || county || ' COUNTY') AS court,
+           nullif(trim(case_number), '') AS case_number, record_id AS cnt_order,
+           source_file, source_line, statute_raw AS code_section_raw,
+           NULL AS statute,  -- the papers print the citation as given (statute_raw)
+           offense_class IN ('X', '1', '2', '3', '4') AS felony,
+           TRY_CAST(disposition_date AS DATE) AS disposition_date, outcome, citation, rule_id,
+           NULL::VARCHAR AS sentence_status, section,
+           false AS deceased, coalesce(TRY_CAST(attempt AS BOOLEAN), false) AS attempt,
+           false AS related_charge, offense_class,
+           TRY_CAST(record_date AS DATE) AS record_date, TRY_CAST(deadline AS DATE) AS deadline,
+           tier, street, city, state, zip
+    FROM src WHERE det_id NOT IN (SELECT det_id FROM twin)
+"""
+
+
+def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = "ca") -> RunInfo:
     """Check the run folder and load its determinations into the table ``det``."""
     if not run_dir.is_dir():
         raise DocumentsError(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
@@ -105,12 +120,9 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path) -> RunInfo:
         source = f"read_parquet({_sql_path(parquet)}, file_row_number = true)"
         row_id = "file_row_number + 1"
     elif csv_path.exists():
-        types = {
-            "source_line": "BIGINT",
-            "felony": "BOOLEAN",
-            "disposition_date": "DATE",
-            "sentence_end": "DATE",
-        }
+        types = {"source_line": "BIGINT"}
+        if jurisdiction == "ca":
+            types |= {"felony": "BOOLEAN", "disposition_date": "DATE", "sentence_end": "DATE"}
         cols = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
         source = (
             f"read_csv({_sql_path(csv_path)}, header = true, all_varchar = true, "
@@ -123,52 +135,95 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path) -> RunInfo:
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
     except duckdb.Error as exc:
         raise DocumentsError(f"{run_dir}: cannot read the determinations ({exc}).") from None
-    missing = [c for c in REQUIRED_COLUMNS if c not in have]
+    if jurisdiction == "il":
+        from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS
+
+        required: tuple[str, ...] = tuple(c[0] for c in IL_DETERMINATION_COLUMNS)
+    else:
+        required = REQUIRED_COLUMNS
+    missing = [c for c in required if c not in have]
     if missing:
         raise DocumentsError(
             f"{run_dir}: the determinations lack the column(s) {', '.join(missing)}; "
             "re-run `clearslate run` with this version."
         )
-    con.execute(
-        f"""CREATE OR REPLACE TABLE det AS
+    if jurisdiction == "il":
+        con.execute("CREATE OR REPLACE TABLE det AS " + IL_DET_SQL.format(source=source))
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TABLE det AS
             SELECT {row_id} AS det_id, * EXCLUDE (file_row_number, facts)
                      REPLACE (nullif(trim(case_number), '') AS case_number),
-                   json_extract_string(facts, '$.prop64_section') AS prop64_section,
+                   json_extract_string(facts, '$.prop64_section') AS section,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
                      AS deceased,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.attempt') AS BOOLEAN), false)
                      AS attempt,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.related_charge') AS BOOLEAN),
-                            false) AS related_charge
+                            false) AS related_charge,
+                   NULL::VARCHAR AS offense_class, NULL::DATE AS record_date,
+                   NULL::DATE AS deadline
             FROM {source}"""
-        if parquet.exists()
-        else f"""CREATE OR REPLACE TABLE det AS
+            if parquet.exists()
+            else f"""CREATE OR REPLACE TABLE det AS
             SELECT {row_id} AS det_id,
                    * EXCLUDE (facts) REPLACE (nullif(trim(case_number), '') AS case_number),
-                   json_extract_string(facts, '$.prop64_section') AS prop64_section,
+                   json_extract_string(facts, '$.prop64_section') AS section,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
                      AS deceased,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.attempt') AS BOOLEAN), false)
                      AS attempt,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.related_charge') AS BOOLEAN),
-                            false) AS related_charge
+                            false) AS related_charge,
+                   NULL::VARCHAR AS offense_class, NULL::DATE AS record_date,
+                   NULL::DATE AS deadline
             FROM {source}"""
-    )
+        )
     return RunInfo(
         run_dir=run_dir,
         as_of=as_of,
         counties=str(manifest.get("counties", "")),
         law_version=str(manifest.get("law_version", "")),
         manifest=manifest,
+        jurisdiction=jurisdiction,
     )
 
 
-def build_relief(con: duckdb.DuckDBPyConnection, info: RunInfo) -> None:
-    """The table ``relief``: every conviction that gets relief after the decisions (table
-    ``overrides``), with the citation of its relief and the court it is filed in."""
-    law = prop64_law(info.as_of)
+# The citation of an Illinois conviction whose outcome a reviewer changed (law notes §2.3:
+# the practitioners' citation; the notes mark the State's Attorney's standing UNCERTAIN).
+IL_RELIEF_CITATION = "20 ILCS 2630/5.2(i); 410 ILCS 705/10-5"
+
+
+def build_relief(con: duckdb.DuckDBPyConnection, info: RunInfo, reliefs: tuple[str, ...]) -> None:
+    """The table ``relief``: every conviction that gets relief (an outcome in ``reliefs``)
+    after the decisions (table ``overrides``), with the citation of its relief, the court it
+    is filed in and its track (California: completed, serving or related; Illinois: the
+    deadline tier)."""
+    if info.jurisdiction == "il":
+        citation = "$il"
+        track = "tier"
+        params: dict[str, Any] = {"il": IL_RELIEF_CITATION}
+    else:
+        law = prop64_law(info.as_of)
+        citation = """CASE WHEN related_charge THEN $related
+                    WHEN NOT coalesce(felony, false) THEN $misd
+                    WHEN sentence_status = 'serving' THEN
+                         CASE relief WHEN 'dismiss' THEN $ds ELSE $rs END
+                    ELSE CASE relief WHEN 'dismiss' THEN $dc ELSE $rc END END"""
+        track = """CASE WHEN related_charge THEN 'related'
+                        WHEN relief_citation LIKE '%11361.8(a)-(c)%' THEN 'serving'
+                        ELSE 'completed' END"""
+        params = {
+            "misd": law.cite("misdemeanor"),
+            "related": law.citations.get("related_clear", "Office discretion, not Prop 64 relief"),
+            "ds": law.cite("dismiss_serving"),
+            "rs": law.cite("reduce_serving"),
+            "dc": law.cite("dismiss_completed"),
+            "rc": law.cite("reduce_completed"),
+        }
+    params["reliefs"] = list(reliefs)
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE TABLE relief AS
         WITH x AS (
             SELECT d.*, o.decision, o.reviewer, o.note AS review_note,
@@ -178,31 +233,17 @@ def build_relief(con: duckdb.DuckDBPyConnection, info: RunInfo) -> None:
             FROM det d LEFT JOIN overrides o USING (det_id)
         )
         SELECT *,
-               CASE WHEN NOT overridden THEN citation
-                    WHEN related_charge THEN $related
-                    WHEN NOT coalesce(felony, false) THEN $misd
-                    WHEN sentence_status = 'serving' THEN
-                         CASE relief WHEN 'dismiss' THEN $ds ELSE $rs END
-                    ELSE CASE relief WHEN 'dismiss' THEN $dc ELSE $rc END END AS relief_citation,
+               CASE WHEN NOT overridden THEN citation ELSE {citation} END AS relief_citation,
                coalesce(nullif(trim(court), ''), 'UNKNOWN COURT') AS court_key,
                CASE WHEN overridden THEN 'decision line ' || decision_line || ' (' || reviewer || ')'
                     ELSE rule_id END AS decided_by
-        FROM x WHERE relief IN ('dismiss', 'reduce')
+        FROM x WHERE list_contains($reliefs, relief)
         """,
-        {
-            "misd": law.cite("misdemeanor"),
-            "related": law.citations.get("related_clear", "Office discretion, not Prop 64 relief"),
-            "ds": law.cite("dismiss_serving"),
-            "rs": law.cite("reduce_serving"),
-            "dc": law.cite("dismiss_completed"),
-            "rc": law.cite("reduce_completed"),
-        },
+        params,
     )
     con.execute(
-        """ALTER TABLE relief ADD COLUMN track VARCHAR;
-           UPDATE relief SET track = CASE WHEN related_charge THEN 'related'
-                                          WHEN relief_citation LIKE '%11361.8(a)-(c)%'
-                                          THEN 'serving' ELSE 'completed' END"""
+        f"""ALTER TABLE relief ADD COLUMN track VARCHAR;
+           UPDATE relief SET track = {track}"""
     )
 
 
@@ -216,7 +257,9 @@ def _citation_parts(citations: list[str]) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def groups(con: duckdb.DuckDBPyConnection) -> list[Group]:
+def groups(con: duckdb.DuckDBPyConnection, title: Any, order: Any = None) -> list[Group]:
+    """The groups, by court, relief and track; ``title(relief, track)`` names the relief and
+    ``order(group)`` sorts them (default: as listed)."""
     rows = con.execute(
         """SELECT court_key, relief, track, mode(county) AS county, count(*) AS n,
                   count(DISTINCT subject_id) AS people,
@@ -225,7 +268,7 @@ def groups(con: duckdb.DuckDBPyConnection) -> list[Group]:
                   list(DISTINCT relief_citation ORDER BY relief_citation) AS citations
            FROM relief GROUP BY ALL ORDER BY court_key, relief, track"""
     ).fetchall()
-    return [
+    out = [
         Group(
             court=r[0],
             relief=r[1],
@@ -236,35 +279,32 @@ def groups(con: duckdb.DuckDBPyConnection) -> list[Group]:
             cases=r[6],
             reviewed=r[7],
             citations=_citation_parts(list(r[8])),
+            title=title(r[1], r[2]),
         )
         for r in rows
     ]
+    return sorted(out, key=order) if order else out
 
 
-def group_sections(con: duckdb.DuckDBPyConnection, g: Group) -> list[dict[str, Any]]:
+def group_sections(
+    con: duckdb.DuckDBPyConnection, g: Group, prefix: str, offences: dict[str, tuple[str, str]]
+) -> list[dict[str, Any]]:
     rows = con.execute(
-        """SELECT coalesce(prop64_section, '?'), count(*) FROM relief
+        """SELECT coalesce(nullif(section, ''), '?'), count(*) FROM relief
            WHERE court_key = ? AND relief = ? AND track = ? GROUP BY ALL ORDER BY 1""",
         [g.court, g.relief, g.track],
     ).fetchall()
     return [
         {
-            "code": f"HS {s}",
+            "code": f"{prefix}{s}",
             "section": s,
-            "title": OFFENCES.get(s, ("Cannabis offense",))[0],
+            "title": offences.get(s, ("Cannabis offense",))[0],
             "count": n,
         }
         for s, n in rows
     ]
 
 
-EXHIBIT_QUERY = """
-    SELECT case_number, cnt_order, name, dob, cii_number, statute, code_section_raw, felony,
-           disposition_date, relief, track, relief_citation, sentence_status, subject_id,
-           source_file, source_line, decided_by, attempt, related_charge, det_id
-    FROM relief WHERE court_key = ? AND relief = ? AND track = ?
-    ORDER BY case_number NULLS LAST, name, subject_id, cnt_order, det_id
-"""
 EXHIBIT_FIELDS = (
     "case_number",
     "cnt_order",

@@ -85,16 +85,23 @@ class Decisions:
         return [r for r in self.rows if r.status in ("applied", "confirmed")]
 
 
+# Illinois names: its person and charge ids stand where California's subject and count do.
+_ALIASES = {"person_id": "subject_id", "record_id": "cnt_order"}
+
+
 def _norm_header(h: str) -> str:
-    return h.strip().lower().replace(" ", "_").replace("-", "_")
+    name = h.strip().lower().replace(" ", "_").replace("-", "_")
+    return _ALIASES.get(name, name)
 
 
 def _fail(row: Override, column: str, reason: str) -> None:
     row.status, row.column, row.error = "error", column, reason
 
 
-def read_decisions(path: Path) -> Decisions:
-    """Read and check each row (not yet matched to the run)."""
+def read_decisions(path: Path, allowed: tuple[str, ...] = DECISIONS) -> Decisions:
+    """Read and check each row (not yet matched to the run); ``allowed``: the decisions the
+    run's jurisdiction knows."""
+    choices = ", ".join(allowed[:-1]) + " or " + allowed[-1]
     out = Decisions(path)
     try:
         text = read_office_text(path)
@@ -157,9 +164,9 @@ def read_decisions(path: Path) -> Decisions:
             if len(rec) != len(header):
                 _fail(row, "", f"{len(rec)} fields, the header has {len(header)}")
             elif not row.decision:
-                _fail(row, "decision", "decision is empty: dismiss, reduce or not_eligible")
-            elif row.decision not in DECISIONS:
-                _fail(row, "decision", "decision must be dismiss, reduce or not_eligible")
+                _fail(row, "decision", f"decision is empty: {choices}")
+            elif row.decision not in allowed:
+                _fail(row, "decision", f"decision must be {choices}")
             elif not row.reviewer:
                 _fail(row, "reviewer", "reviewer is empty: say who decided")
             elif row.cnt_order and not row.subject_id:

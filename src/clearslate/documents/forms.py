@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from clearslate.documents.layout import LETTER, Flow, Frame, Layout, PdfFile
+from clearslate.documents.layout import LETTER, CanvasPdf, Flow, Frame, Layout
 from clearslate.documents.letters import letter_styles
 from clearslate.documents.templates import environment, render
 from clearslate.outputs.files import atomic_path
@@ -171,6 +171,7 @@ class FormJob:
     office: dict[str, Any]
     templates: Path | None
     out_dir: Path
+    shipped: tuple[Path, ...]  # the jurisdiction's template folders
 
 
 @dataclass
@@ -178,29 +179,68 @@ class FormResult:
     index: list[list[Any]] = field(default_factory=list)
 
 
-def _checkbox_states(writer: Any) -> dict[str, str]:
-    """The on-state name of each check box (often /Yes, sometimes /On or /1)."""
-    states: dict[str, str] = {}
-    for page in writer.pages:
-        for annot in page.get("/Annots", []) or []:
-            a = annot.get_object()
-            parent = a.get("/Parent")
-            name = a.get("/T") if "/T" in a else (parent.get_object().get("/T") if parent else None)
-            ft = a.get("/FT") or (parent.get_object().get("/FT") if parent else None)
-            if name is None or ft != "/Btn":
+class _Fields:
+    """The form's fields in a pypdf writer, found once: each field's dictionary (where its
+    value goes), its widgets (where a check box shows its state) and its kind.
+
+    Filling sets the values on these objects directly and leaves the drawing of text fields to
+    the viewer (``NeedAppearances``): pypdf's ``update_page_form_field_values`` builds an
+    appearance stream for every text field of every form, parsing the field's font each time,
+    three quarters of the cost of a form (bench/bench_forms.py)."""
+
+    def __init__(self, writer: Any) -> None:
+        from pypdf.generic import NameObject
+
+        self.fields: dict[str, Any] = {}
+        self.widgets: dict[str, list[Any]] = {}
+        self.kinds: dict[str, str] = {}
+        self.on: dict[str, Any] = {}  # a check box's on state (often /Yes, sometimes /On or /1)
+        for page in writer.pages:
+            for annot in page.get("/Annots", []) or []:
+                widget = annot.get_object()
+                if widget.get("/Subtype") != "/Widget":
+                    continue
+                field = widget if "/T" in widget else widget.get("/Parent", widget).get_object()
+                names = []
+                node = field
+                while node is not None and "/T" in node:  # a full name: parent.child
+                    names.append(str(node["/T"]))
+                    parent = node.get("/Parent")
+                    node = parent.get_object() if parent is not None else None
+                name = ".".join(reversed(names))
+                self.fields[name] = field
+                self.widgets.setdefault(name, []).append(widget)
+                self.kinds[name] = str(field.get("/FT") or widget.get("/FT") or "")
+                states = [k for k in widget.get("/AP", {}).get("/N", {}) if k != "/Off"]
+                if states:
+                    self.on.setdefault(name, NameObject(states[0]))
+
+    def fill(self, values: dict[str, str]) -> None:
+        from pypdf.generic import NameObject, TextStringObject
+
+        off = NameObject("/Off")
+        for name, value in values.items():
+            field = self.fields.get(name)
+            if field is None:
                 continue
-            ap = a.get("/AP", {}).get("/N", {})
-            ons = [k for k in ap if k != "/Off"]
-            if ons:
-                states[str(name)] = str(ons[0])
-    return states
+            if self.kinds[name] == "/Btn":
+                state = (
+                    self.on.get(name, NameObject("/Yes")) if value.strip().lower() in TRUE else off
+                )
+                field[NameObject("/V")] = state
+                for widget in self.widgets[name]:
+                    widget[NameObject("/AS")] = state
+            else:
+                field[NameObject("/V")] = TextStringObject(value)
+                for widget in self.widgets[name]:
+                    widget.pop("/AP", None)  # stale: the viewer draws the new value
 
 
 def _continuation(
     env: Any, templates: Path | None, ctx: dict[str, Any], rows: list[dict[str, Any]], first: int
 ) -> bytes:
     buf = io.BytesIO()
-    pdf = PdfFile(buf, LETTER, title="Continuation")
+    pdf = CanvasPdf(buf, LETTER, title="Continuation")
     layout = Layout(pdf.fonts, 468.0, letter_styles())
     context = {
         **ctx,
@@ -223,17 +263,13 @@ def fill_forms(job: FormJob) -> FormResult:
     """Fill one form per item; one PDF file each."""
     from pypdf import PdfReader, PdfWriter
 
-    env = environment(job.templates)
+    env = environment(job.templates, job.shipped)
     fmap = job.form_map
     compiled = {k: env.from_string(v) for k, v in fmap.fields.items()}
     compiled_rows = {k: env.from_string(v) for k, v in fmap.row_fields.items()}
-    data = job.form.read_bytes()
-    writer = PdfWriter(clone_from=io.BytesIO(data))
-    checks = _checkbox_states(writer)
-    kinds = {
-        n: str(f.get("/FT", ""))
-        for n, f in (PdfReader(io.BytesIO(data)).get_fields() or {}).items()
-    }
+    writer = PdfWriter(clone_from=io.BytesIO(job.form.read_bytes()))
+    writer.set_need_appearances_writer(True)
+    fields = _Fields(writer)
     result = FormResult()
     for item in job.items:
         ctx = {**item, "office": job.office, "form_name": fmap.name}
@@ -247,13 +283,7 @@ def fill_forms(job: FormJob) -> FormResult:
                 values[name.replace("{n}", str(i + 1))] = (
                     tpl.render(**ctx, row=row) if row is not None else ""
                 )
-        for name, v in list(values.items()):
-            if kinds.get(name) == "/Btn":
-                on = str(v).strip().lower() in TRUE
-                values[name] = checks.get(name, "/Yes") if on else "/Off"
-        for page in writer.pages:
-            writer.update_page_form_field_values(page, values, auto_regenerate=False)
-        writer.set_need_appearances_writer(True)
+        fields.fill(values)
         buf = io.BytesIO()
         writer.write(buf)
         overflow = rows[fmap.row_count :] if fmap.row_count else []

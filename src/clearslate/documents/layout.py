@@ -1,10 +1,18 @@
 """Text layout and PDF writing for the documents, fast enough for a hundred thousand pages.
 
-Text is laid out here with reportlab's font metrics and turned into PDF operators, which a
-small streaming writer (:class:`PdfFile`) puts into the file page by page. A paragraph that
-repeats from letter to letter (most of a letter) is wrapped and turned into operators once and
-then reused. reportlab's canvas was measured first: their bookkeeping alone
-cost about 0.5 ms a page, a minute of one core for the letters of a large county.
+Text is laid out here with reportlab's font metrics and turned into PDF operators (a paragraph
+that repeats from letter to letter, most of a letter, is wrapped and turned into operators once
+and then reused). Two writers take the finished pages:
+
+* :class:`CanvasPdf`, reportlab's canvas (``Canvas.addLiteral``): the court documents and the
+  continuation pages of forms, a few thousand pages per run;
+* :class:`PdfFile`, a small streaming writer kept for the letter batches only, nine tenths of
+  all pages. With the letters on reportlab's canvas (handed finished pages, its cheapest path,
+  with its C accelerator rl_accel) the whole command takes 1.33 times the CPU
+  (``bench/bench_documents.py --compare-letter-writers``): some 118 s instead of 89 s for the
+  66,000 convictions that must fit in 120 s (docs/documents.md, "Speed and memory").
+
+Both take the same page operators and font names, so a page looks the same from either.
 
 Text uses the standard PDF fonts (Times, Helvetica) in WinAnsi encoding, which covers English
 and Spanish (á é í ó ú ñ ü ¿ ¡ § “ ” – —). A character outside it prints as "?".
@@ -34,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen import canvas as rl_canvas
 
 ENCODING = "cp1252"  # the WinAnsi encoding of reportlab's standard fonts
 FONTS = (
@@ -542,12 +551,12 @@ class PdfFile:
             self._write(stream)
             self._write(b"\nendstream\nendobj\n")
 
-    def page(self, ops: Iterable[str]) -> None:
+    def page(self, ops: Iterable[str], pagesize: tuple[float, float] | None = None) -> None:
         data = zlib.compress("\n".join(ops).encode("latin-1"), 1)
         content, page = self._next, self._next + 1
         self._next += 2
         self._object(content, b"<< /Length %d /Filter /FlateDecode >>" % len(data), data)
-        w, h = self._size
+        w, h = pagesize or self._size
         self._object(
             page,
             b"<< /Type /Page /Parent 2 0 R /Resources 3 0 R /MediaBox [0 0 %s %s] "
@@ -585,6 +594,38 @@ class PdfFile:
         )
         if self._own:
             self._fh.close()
+
+
+class CanvasPdf:
+    """A PDF written by reportlab's canvas from pages of finished operators; a page may have
+    its own size (a landscape exhibit after a portrait motion). reportlab keeps the pages until
+    :meth:`save`. ``invariant`` makes the same pages give the same bytes."""
+
+    def __init__(
+        self, path: Path | BinaryIO, pagesize: tuple[float, float], *, title: str = ""
+    ) -> None:
+        target = str(path) if isinstance(path, Path | str) else path
+        self._canvas = rl_canvas.Canvas(target, pagesize=pagesize, invariant=1, pageCompression=1)
+        self._canvas.setTitle(title)
+        self._canvas.setCreator("clearslate")
+        self._size = pagesize
+        # the resource names reportlab gives the standard fonts in this document
+        self.fonts = Fonts({name: self._canvas._doc.getInternalFontName(name) for name in FONTS})
+        self.pages = 0
+
+    def page(self, ops: Iterable[str], pagesize: tuple[float, float] | None = None) -> None:
+        self._canvas.setPageSize(pagesize or self._size)
+        self._canvas.addLiteral("\n".join(ops))
+        self._canvas.showPage()
+        self.pages += 1
+
+    def save(self) -> None:
+        if self.pages == 0:
+            self.page([])
+        self._canvas.save()
+
+
+Writer = CanvasPdf | PdfFile  # what the pages of a document are given to
 
 
 def _num(value: float) -> bytes:

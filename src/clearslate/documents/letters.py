@@ -74,6 +74,7 @@ class LetterBatchJob:
     office: dict[str, Any]
     templates: Path | None
     date: dt.date
+    shipped: tuple[Path, ...]  # the jurisdiction's template folders
 
 
 @dataclass
@@ -85,26 +86,27 @@ class LetterBatchResult:
 _ENV: dict[Any, Any] = {}
 
 
-def _env(templates: Path | None) -> Any:
-    env = _ENV.get(templates)
+def _env(templates: Path | None, shipped: tuple[Path, ...]) -> Any:
+    env = _ENV.get((templates, shipped))
     if env is None:
-        env = environment(templates)
+        env = environment(templates, shipped)
         _ENV.clear()
-        _ENV[templates] = env
+        _ENV[(templates, shipped)] = env
     return env
 
 
 def letter_blocks(
     env: Any, letter: dict[str, Any], office: dict[str, Any], date: dt.date, lang: str
-) -> list[Block]:
+) -> tuple[dict[str, str], list[Block]]:
+    """The letter in one language: its front matter (``sender``: who the letter is from,
+    default the office) and its blocks."""
     context = {**letter, "office": office, "date": date, "language": lang}
-    _meta, blocks = render(env, f"letter_{lang}.j2", context)
-    return blocks
+    return render(env, f"letter_{lang}.j2", context)
 
 
-def _letterhead(pdf: PdfFile, office: dict[str, Any]) -> list[str]:
+def _letterhead(pdf: PdfFile, sender: str, office: dict[str, Any]) -> list[str]:
     f = pdf.fonts
-    ops = [text_ops(f, "Helvetica-Bold", 9, RETURN_X, RETURN_Y, office["office_name"])]
+    ops = [text_ops(f, "Helvetica-Bold", 9, RETURN_X, RETURN_Y, sender)]
     y = RETURN_Y
     for ln in office["address"]:
         y -= 10.5
@@ -140,21 +142,26 @@ def _pages(layout: Layout, blocks: list[Block], first_top: float) -> list[Page]:
 
 
 def render_letter_batch(job: LetterBatchJob) -> LetterBatchResult:
-    env = _env(job.templates)
+    env = _env(job.templates, job.shipped)
     result = LetterBatchResult(job.path)
     with atomic_path(job.path) as tmp:
         pdf = PdfFile(tmp, LETTER, title="Notice letters")
         layout = Layout(pdf.fonts, WIDTH, letter_styles())
-        head = _letterhead(pdf, job.office)
+        heads: dict[str, list[str]] = {}  # letterhead ops per sender
         for letter in job.letters:
             first = letter["first_language"]
             order = [first] + [lang for lang in LANGUAGES if lang != first]
             sections: list[tuple[str, list[Page]]] = []
+            sender = ""
             for i, lang in enumerate(order):
-                blocks = letter_blocks(env, letter, job.office, job.date, lang)
+                meta, blocks = letter_blocks(env, letter, job.office, job.date, lang)
+                sender = sender or meta.get("sender") or job.office["office_name"]
                 sections.append(
                     (lang, _pages(layout, blocks, TOP_FIRST if i == 0 else TOP_SECTION))
                 )
+            if sender not in heads:
+                heads[sender] = _letterhead(pdf, sender, job.office)
+            head = heads[sender]
             total = sum(len(p) for _, p in sections)
             n = 0
             for i, (_lang, pages) in enumerate(sections):
@@ -166,7 +173,7 @@ def render_letter_batch(job: LetterBatchJob) -> LetterBatchResult:
                         if i == 0:
                             ops += _window(pdf, letter["address"]["lines"])
                     ops += page.ops
-                    ops += _footer(pdf, job.office["office_name"], letter["letter_id"], n, total)
+                    ops += _footer(pdf, sender, letter["letter_id"], n, total)
                     pdf.page(ops)
             result.pages.append(total)
         pdf.save()

@@ -93,8 +93,10 @@ class Office(BaseModel):
     @classmethod
     def _bar_number(cls, value: str) -> str:
         value = value.strip()
-        if not re.fullmatch(r"\d{1,6}", value):
-            raise ValueError("a California State Bar number is 1 to 6 digits, e.g. 123456")
+        if not re.fullmatch(r"\d{1,7}", value):
+            raise ValueError(
+                "a bar number is 1 to 7 digits (California State Bar, Illinois ARDC), e.g. 123456"
+            )
         return value
 
     _phone = field_validator("phone")(_check_phone)

@@ -1,4 +1,4 @@
-"""California pleading paper: the People's motion and the proposed order.
+"""Pleading paper: the motion and the proposed order, with the caption of the case.
 
 The page follows the California Rules of Court, rules 2.100-2.119, as a word processor's
 pleading template does: 28 numbered lines (24 points apart) in the left margin beside a double
@@ -7,13 +7,17 @@ on the right), the title of the court on line 8, the caption below it with the t
 case on the left and the case number and the nature of the paper on the right, and on every
 page a footer with the page number and the title of the paper. Text is Times 12 point;
 paragraphs are double-spaced so that each line of text sits on a numbered line.
+
+Nothing here is one jurisdiction's: the court's title, the parties, the bar-number label and
+whether the lines are numbered come from the template's front matter (``court``, ``plaintiff``,
+``defendants``, ``counsel_for``, ``bar_label``, ``elected_title``, ``line_numbers``; a ``|``
+separates lines). Illinois papers use the same page without line numbers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from clearslate.documents.layout import (
     LETTER,
@@ -23,8 +27,8 @@ from clearslate.documents.layout import (
     Fonts,
     Frame,
     Layout,
-    PdfFile,
     Style,
+    Writer,
     fit,
     rule,
     text_center,
@@ -45,8 +49,6 @@ BOTTOM = LINE_1 - (LINES - 1) * STEP  # line 28
 CAPTION_SPLIT = 326.0  # the vertical line between case title and case number
 OFFICE_BLOCK_W = 262.0
 
-PLAINTIFF = "THE PEOPLE OF THE STATE OF CALIFORNIA,"
-
 
 def line_y(n: int) -> float:
     return LINE_1 - (n - 1) * STEP
@@ -66,8 +68,10 @@ def pleading_styles() -> dict[str, Style]:
     }
 
 
-def _frame_ops(fonts: Fonts) -> str:
+def _frame_ops(fonts: Fonts, numbered: bool) -> str:
     """Rules and line numbers: the same on every page."""
+    if not numbered:
+        return ""
     ops = [
         rule(LEFT_RULE, 0, LEFT_RULE, 792, 0.75),
         rule(LEFT_RULE + 3, 0, LEFT_RULE + 3, 792, 0.75),
@@ -92,11 +96,12 @@ def _footer_ops(fonts: Fonts, page: int, footer: str) -> str:
     return "\n".join(ops)
 
 
-def _office_lines(office: Office) -> list[str]:
+def _office_lines(office: Office, meta: dict[str, str]) -> list[str]:
     lines: list[str] = []
-    if office.district_attorney:
-        lines.append(f"{office.district_attorney}, District Attorney")
-    lines.append(f"{office.attorney_name} (SBN {office.bar_number})")
+    if office.district_attorney:  # the elected prosecutor, e.g. "Jane Doe, District Attorney"
+        title = meta.get("elected_title", "")
+        lines.append(f"{office.district_attorney}, {title}" if title else office.district_attorney)
+    lines.append(f"{office.attorney_name} ({meta.get('bar_label', 'Bar No.')} {office.bar_number})")
     lines.append(office.attorney_title)
     lines.append(office.office_name)
     lines += office.address
@@ -104,55 +109,50 @@ def _office_lines(office: Office) -> list[str]:
     if office.email:
         lines.append(f"Email: {office.email}")
     lines.append("")
-    lines.append("Attorneys for Plaintiff,")
-    lines.append("The People of the State of California")
+    lines += _split(meta.get("counsel_for", ""))
     out: list[str] = []
     for ln in lines:
         out += fit(ln, "Times-Roman", 12, OFFICE_BLOCK_W) if ln else [""]
     return out
 
 
-def _first_page(
-    fonts: Fonts, office: Office, county: str, meta: dict[str, str]
-) -> tuple[list[str], list[str], float]:
-    """The office block, court title and caption; returns ops, their text and the baseline
-    of the first body line (a numbered line)."""
+def _split(text: str) -> list[str]:
+    """A front-matter value of several lines: ``line one | line two``."""
+    return [part.strip() for part in text.split("|") if part.strip()]
+
+
+def _first_page(fonts: Fonts, office: Office, meta: dict[str, str]) -> tuple[list[str], float]:
+    """The office block, court title and caption; returns their ops and the baseline of the
+    first body line (a numbered line)."""
     ops: list[str] = []
-    text: list[str] = []
     y = LINE_1
-    for ln in _office_lines(office):
+    for ln in _office_lines(office, meta):
         if ln:
             ops.append(text_ops(fonts, "Times-Roman", 12, TEXT_X, y, ln))
-            text.append(ln)
         y -= HALF
     # the title of the court: on line 8, or lower when the office block is long
     n = 8
     while line_y(n) > y:
         n += 1
     y = line_y(n)
-    county_line = f"FOR THE COUNTY OF {county.upper()}" if county else "FOR THE COUNTY OF"
-    for ln in ("SUPERIOR COURT OF THE STATE OF CALIFORNIA", county_line):
+    for ln in _split(meta.get("court", "")):
         ops.append(text_center(fonts, "Times-Bold", 12, TEXT_X + TEXT_W / 2, y, ln))
-        text.append(ln)
         y -= HALF
     # the caption, from the second numbered line below the court's title
     y = line_y(n + 3)
     top = y
     left_w = CAPTION_SPLIT - TEXT_X - 8
     left: list[tuple[float, str]] = []
-    for ln in fit(meta.get("plaintiff", PLAINTIFF), "Times-Roman", 12, left_w):
+    for ln in fit(meta.get("plaintiff", ""), "Times-Roman", 12, left_w):
         left.append((0.0, ln))
     left += [(0.0, ""), (110.0, "Plaintiff,"), (0.0, ""), (50.0, "v."), (0.0, "")]
-    for ln in fit(
-        meta.get("defendants", "THE PERSONS NAMED IN EXHIBIT A,"), "Times-Roman", 12, left_w
-    ):
+    for ln in fit(meta.get("defendants", ""), "Times-Roman", 12, left_w):
         left.append((0.0, ln))
     left += [(0.0, ""), (110.0, "Defendants.")]
     yl = top
     for dx, ln in left:
         if ln:
             ops.append(text_ops(fonts, "Times-Roman", 12, TEXT_X + dx, yl, ln))
-            text.append(ln)
         yl -= HALF
     right_x = CAPTION_SPLIT + 10
     right_w = TEXT_X + TEXT_W - right_x
@@ -175,7 +175,6 @@ def _first_page(
         if ln:
             for part in fit(ln, font, 12, right_w):
                 ops.append(text_ops(fonts, font, 12, right_x, yr, part))
-                text.append(part)
                 yr -= HALF
         else:
             yr -= HALF
@@ -186,36 +185,21 @@ def _first_page(
     k = 1
     while line_y(k) > bottom - HALF:
         k += 1
-    return ops, text, line_y(k)
+    return ops, line_y(k)
 
 
-def render_pleading(
-    path: Path,
-    *,
-    office: Office,
-    county: str,
-    meta: dict[str, str],
-    blocks: Sequence[Block],
-    pdf_title: str,
-) -> tuple[int, list[str]]:
-    """Write one pleading; returns its page count and its text (for the summary and tests)."""
-    pdf = PdfFile(path, LETTER, title=pdf_title)
-    fonts = pdf.fonts
-    first_ops, first_text, body_top = _first_page(fonts, office, county, meta)
-    layout = Layout(fonts, TEXT_W, pleading_styles())
+def draw_pleading(
+    pdf: Writer, *, office: Office, meta: dict[str, str], blocks: Sequence[Block]
+) -> None:
+    """Add one pleading's pages to ``pdf``."""
+    numbered = meta.get("line_numbers", "yes").lower() not in ("no", "false", "0")
+    first_ops, body_top = _first_page(pdf.fonts, office, meta)
+    layout = Layout(pdf.fonts, TEXT_W, pleading_styles())
     flow = Flow(layout, Frame(TEXT_X, TEXT_W, LINE_1, BOTTOM), first_top=body_top)
     flow.add(blocks)
-    frame = _frame_ops(fonts)
+    frame = _frame_ops(pdf.fonts, numbered)
     footer = meta.get("footer") or meta.get("title", "")
-    text: list[str] = []
     for i, page in enumerate(flow.pages, start=1):
-        ops = [frame]
-        if i == 1:
-            ops += first_ops
-            text += first_text
-        ops += page.ops
-        ops.append(_footer_ops(fonts, i, footer))
-        text += page.text
-        pdf.page(ops)
-    pdf.save()
-    return pdf.pages, text
+        ops = [frame, *(first_ops if i == 1 else []), *page.ops]
+        ops.append(_footer_ops(pdf.fonts, i, footer))
+        pdf.page(ops, LETTER)

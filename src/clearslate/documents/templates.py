@@ -24,6 +24,7 @@ TEMPLATE_NAMES = (
     "letter_en.j2",
     "letter_es.j2",
     "continuation.j2",
+    "caption.j2",
 )
 
 MONTHS_EN = (
@@ -100,7 +101,10 @@ def _finalize(value: Any) -> Any:
     return value
 
 
-def environment(override_dir: Path | None = None) -> jinja2.Environment:
+def environment(
+    override_dir: Path | None = None, shipped: tuple[Path, ...] = (SHIPPED_DIR,)
+) -> jinja2.Environment:
+    """Templates from ``override_dir`` first, then the jurisdiction's shipped folders."""
     loaders: list[jinja2.BaseLoader] = []
     if override_dir is not None:
         if not override_dir.is_dir():
@@ -112,7 +116,7 @@ def environment(override_dir: Path | None = None) -> jinja2.Environment:
                 f"overrides the shipped one of the same name: {', '.join(TEMPLATE_NAMES)}."
             )
         loaders.append(jinja2.FileSystemLoader(str(override_dir)))
-    loaders.append(jinja2.FileSystemLoader(str(SHIPPED_DIR)))
+    loaders += [jinja2.FileSystemLoader(str(d)) for d in shipped]
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         undefined=jinja2.StrictUndefined,
