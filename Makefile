@@ -33,11 +33,13 @@ demo: $(STAMP)
 	$(BIN)/clearslate run --jurisdiction il --court-export $(DEMO)/illinois/court_export.csv \
 		--isp-export $(DEMO)/illinois/isp_export.csv --policy cook-county --compute-at 2020-07-01 \
 		--outputs $(DEMO)/illinois/results --force
+	$(BIN)/clearslate documents $(DEMO)/illinois/results --out $(DEMO)/illinois/documents \
+		--office examples/office_il.yaml --date 2020-07-01 --force
 	@echo
 	@echo "Impact report: $(DEMO)/results/report.html (and report.pdf)"
 	@echo "Results:       $(DEMO)/results (determinations.csv, summary.json, gogen bundle, errors.csv)"
 	@echo "Documents:     $(DEMO)/documents (motions, orders, exhibits, letters, mailing manifest)"
-	@echo "Illinois:      $(DEMO)/illinois/results (determinations, batch plan, report)"
+	@echo "Illinois:      $(DEMO)/illinois/results (determinations, batch plan, report; documents/)"
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard bench)
