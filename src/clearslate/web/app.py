@@ -412,7 +412,7 @@ def run_new(ctx: Ctx) -> Response:
     # The files of the run, by the folder they go to under uploads/.
     uploads: dict[str, list[UploadFile]] = {}
     mappings: dict[str, UploadFile] = {}
-    county = ""
+    county, policy = "", ""
     if jurisdiction == "ca":
         uploads[""] = _uploads(ctx, "files")
         if not uploads[""]:
