@@ -1,7 +1,7 @@
 """An Illinois run through the workspace: the form (per-field errors), the run to completion,
 outcome counts, report, the determinations table, a person's page with the rule tree
-(audited), the review queue by review reason (read-only: the documents step takes no Illinois
-decisions yet), and the roles."""
+(audited), the review queue by review reason (read-only: deciding Illinois items in the
+workspace is not built yet), and the roles."""
 
 from __future__ import annotations
 

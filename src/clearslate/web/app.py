@@ -50,11 +50,12 @@ SESSION_COOKIE = "clearslate_session"
 LOGIN_CSRF_COOKIE = "clearslate_login"
 DECISIONS = {"dismiss": "Dismiss", "reduce": "Reduce", "not_eligible": "Not eligible"}
 OUTCOMES = {"ca": ("dismiss", "reduce", "not_eligible", "review"), "il": IL_OUTCOMES}
-# `clearslate documents --decisions` reads California decisions only: an Illinois queue is
-# shown, not decided, until the documents take Illinois decisions.
+# Deciding, signing off and building documents are California's here: an Illinois queue is
+# shown, not decided (the documents' Illinois decisions, docs/documents.md, came later).
 IL_DECISIONS_NOTE = (
-    "Illinois review items cannot be decided here yet: the documents step does not take "
-    "Illinois decisions. Decide them outside the workspace; this queue lists them."
+    "Illinois review items cannot be decided here yet. Decide them in a decisions file for "
+    "`clearslate documents --decisions` (vacate_and_expunge, eligible_on_motion or "
+    "not_eligible; see docs/documents.md, Illinois); this queue lists them."
 )
 ANALYST, ATTORNEY, ADMIN = ROLES
 RESULTS_ROLES = (ANALYST, ATTORNEY)
