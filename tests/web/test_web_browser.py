@@ -1,6 +1,8 @@
 """The whole flow in headless Chromium (Debian's, through Playwright): an analyst signs in,
 uploads a generated research file and watches the run; an attorney reviews the queue (one
-decision, then the rest in bulk), signs off and downloads the documents.
+decision, then the rest in bulk), signs off and downloads the documents. And an Illinois run:
+the analyst chooses Illinois and uploads the two exports; the attorney opens a person's rule
+tree and the read-only review queue.
 
 Screenshots go to $CLEARSLATE_SCREENSHOTS (default: the test's temporary folder); they are
 for a person to look at and are not kept in the repository.
@@ -127,6 +129,52 @@ def test_whole_flow_in_chromium(server, research_file, tmp_path):
     for action in ("login", "upload", "run_started", "run_done", "person_view", "decision",
                    "sign_off", "documents_built", "download", "audit_verified"):  # fmt: skip
         assert action in actions, action
+
+
+def test_illinois_run_in_chromium(server, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    from clearslate.synth.illinois import generate_illinois
+
+    base, _ws = server
+    exports = tmp_path / "il"
+    generate_illinois(exports, people=200, seed=5)
+    shots = Path(os.environ.get("CLEARSLATE_SCREENSHOTS") or tmp_path / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.on("pageerror", lambda e: pytest.fail(f"script error: {e}"))
+        for name in ("ana", "att"):
+            page.goto(f"{base}/login")
+            page.get_by_label("User name").fill(name)
+            page.get_by_label("Password").fill(PASSWORD)
+            page.keyboard.press("Enter")
+            if name == "ana":
+                page.get_by_role("link", name="Start a new run").click()
+                page.get_by_role("radio", name="Illinois").check()
+                page.get_by_label("court) export").set_input_files(
+                    str(exports / "court_export.csv")
+                )
+                page.get_by_label("State Police export").set_input_files(
+                    str(exports / "isp_export.csv")
+                )
+                page.get_by_label("Illinois policy").select_option("il:statewide")
+                page.get_by_label("As-of date").fill("2024-01-01")
+                page.screenshot(path=shots / "il-1-new-run.png", full_page=True)
+                page.get_by_role("button", name="Start the run").click()
+                expect(page.get_by_text("cannabis charges decided")).to_be_visible(timeout=300_000)
+                page.screenshot(path=shots / "il-2-results.png", full_page=True)
+                page.get_by_role("button", name="Sign out").click()
+        page.get_by_role("link", name="Run 1").click()
+        page.get_by_role("link", name="Review queue").click()
+        expect(page.get_by_text("cannot be decided here yet")).to_be_visible()
+        assert page.locator("form.decide").count() == 0
+        page.screenshot(path=shots / "il-3-review.png", full_page=True)
+        page.locator("article.item a").first.click()
+        expect(page.get_by_role("heading", name="Why: the decision tree")).to_be_visible()
+        page.screenshot(path=shots / "il-4-person.png", full_page=True)
+        browser.close()
 
 
 def _audit_rows(ws):

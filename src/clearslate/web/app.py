@@ -40,6 +40,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from clearslate.sources.il_canonical import IL_OUTCOMES
 from clearslate.web import audit, auth, policy_form, results
 from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
 from clearslate.web.jobs import Jobs, new_run_folder, run_dir
@@ -48,6 +49,14 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "clearslate_session"
 LOGIN_CSRF_COOKIE = "clearslate_login"
 DECISIONS = {"dismiss": "Dismiss", "reduce": "Reduce", "not_eligible": "Not eligible"}
+OUTCOMES = {"ca": ("dismiss", "reduce", "not_eligible", "review"), "il": IL_OUTCOMES}
+# Deciding, signing off and building documents are California's here: an Illinois queue is
+# shown, not decided (the documents' Illinois decisions, docs/documents.md, came later).
+IL_DECISIONS_NOTE = (
+    "Illinois review items cannot be decided here yet. Decide them in a decisions file for "
+    "`clearslate documents --decisions` (vacate_and_expunge, eligible_on_motion or "
+    "not_eligible; see docs/documents.md, Illinois); this queue lists them."
+)
 ANALYST, ATTORNEY, ADMIN = ROLES
 RESULTS_ROLES = (ANALYST, ATTORNEY)
 PER_PAGE = 50
@@ -328,70 +337,146 @@ def _policy_choices(conn: sa.Connection) -> list[tuple[str, str]]:
     return office + [(f"shipped:{n}", f"{n} (shipped)") for n in SHIPPED_POLICIES]
 
 
+JURISDICTIONS = {"ca": "California (CA DOJ research files)",
+                 "il": "Illinois (court and state-police exports)"}  # fmt: skip
+MAPPING_MAX_BYTES = 1 << 20
+
+
+def _il_policy_choices() -> list[tuple[str, str]]:
+    from clearslate.il_policy import shipped_il_policies
+
+    return [(f"il:{n}", f"{n} (shipped)") for n in shipped_il_policies()]
+
+
+def _uploads(ctx: Ctx, key: str) -> list[UploadFile]:
+    assert ctx.form is not None
+    return [f for f in ctx.form.getlist(key) if isinstance(f, UploadFile) and f.filename]
+
+
+def _mapping_problem(upload: UploadFile, source: str) -> str:
+    """What is wrong with an uploaded Illinois column mapping, or ''."""
+    import yaml
+
+    from clearslate.sources.il_mapping import MappingError, mapping_from_dict
+
+    upload.file.seek(0)
+    data = upload.file.read(MAPPING_MAX_BYTES + 1)
+    if len(data) > MAPPING_MAX_BYTES:
+        return "This mapping file is larger than 1 MB: is it the right file?"
+    try:
+        mapping = mapping_from_dict(yaml.safe_load(data.decode("utf-8")), "the mapping")
+    except UnicodeDecodeError:
+        return "The mapping file is not UTF-8 text."
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return "The mapping file is not valid YAML" + (
+            f" (line {mark.line + 1}, column {mark.column + 1})." if mark else "."
+        )
+    except MappingError as exc:
+        return str(exc)
+    if mapping.source != source:
+        return f"This mapping says 'source: {mapping.source}'; give the {source} export's mapping."
+    return ""
+
+
+def _save(upload: UploadFile, path: Path) -> None:
+    with path.open("wb") as out:
+        upload.file.seek(0)
+        shutil.copyfileobj(upload.file, out, 1 << 20)
+
+
 def run_new(ctx: Ctx) -> Response:
     from clearslate.synth.generator import CA_COUNTIES
 
     with ctx.ws.db.read() as conn:
         choices = _policy_choices(conn)
+    il_choices = _il_policy_choices()
     counties = [c for c, _ in CA_COUNTIES]
+
+    def form_page(status: int, values: dict[str, str], errors: dict[str, str]) -> Response:
+        return ctx.render("run_new.html", status, choices=choices, il_choices=il_choices,
+                          counties=counties, jurisdictions=JURISDICTIONS, values=values,
+                          errors=errors)  # fmt: skip
+
     if ctx.form is None:
-        values = {
-            "county": "",
-            "policy": "shipped:dismiss-all",
-            "as_of": ctx.now.date().isoformat(),
-        }
-        return ctx.render(
-            "run_new.html", choices=choices, counties=counties, values=values, errors={}
-        )
-    values = {k: ctx.field(k) for k in ("county", "policy", "as_of")}
+        return form_page(200, {"jurisdiction": "ca", "county": "",
+                               "policy": "shipped:dismiss-all", "il_policy": "il:cook-county",
+                               "as_of": ctx.now.date().isoformat()}, {})  # fmt: skip
+    values = {k: ctx.field(k) for k in ("jurisdiction", "county", "policy", "il_policy", "as_of")}
     errors: dict[str, str] = {}
-    files = [f for f in ctx.form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    if not files:
-        errors["files"] = "Choose one or more research files."
-    county = ",".join(c.strip().upper() for c in values["county"].split(",") if c.strip())
-    if not county:
-        errors["county"] = "Give a county, a comma-separated list of counties, or ALL."
-    elif county != "ALL" and (bad := [c for c in county.split(",") if c not in counties]):
-        errors["county"] = f"Not a California county: {', '.join(bad)}."
+    # No choice: California, as the form was before Illinois (a posted form without it).
+    jurisdiction = values["jurisdiction"] = values["jurisdiction"] or "ca"
     try:
         as_of = dt.date.fromisoformat(values["as_of"])
     except ValueError:
         errors["as_of"] = "Give the as-of date as YYYY-MM-DD."
-    if values["policy"] not in dict(choices):
-        errors["policy"] = "Choose a policy from the list."
-    addresses = ctx.form.get("addresses")
+    # The files of the run, by the folder they go to under uploads/.
+    uploads: dict[str, list[UploadFile]] = {}
+    mappings: dict[str, UploadFile] = {}
+    county, policy = "", ""
+    if jurisdiction == "ca":
+        uploads[""] = _uploads(ctx, "files")
+        if not uploads[""]:
+            errors["files"] = "Choose one or more research files."
+        county = ",".join(c.strip().upper() for c in values["county"].split(",") if c.strip())
+        if not county:
+            errors["county"] = "Give a county, a comma-separated list of counties, or ALL."
+        elif county != "ALL" and (bad := [c for c in county.split(",") if c not in counties]):
+            errors["county"] = f"Not a California county: {', '.join(bad)}."
+        policy = values["policy"]
+        if policy not in dict(choices):
+            errors["policy"] = "Choose a policy from the list."
+    elif jurisdiction == "il":
+        uploads = {"court": _uploads(ctx, "court_files"), "isp": _uploads(ctx, "isp_files")}
+        if not uploads["court"] and not uploads["isp"]:
+            errors["court_files"] = "Choose a court export, a state-police export, or both."
+        for source in ("court", "isp"):
+            if found := _uploads(ctx, f"{source}_mapping"):
+                mappings[source] = found[0]
+                if problem := _mapping_problem(found[0], source):
+                    errors[f"{source}_mapping"] = problem
+        policy = values["il_policy"]
+        if policy not in dict(il_choices):
+            errors["il_policy"] = "Choose cook-county or statewide."
+    else:
+        errors["jurisdiction"] = "Choose California or Illinois."
     if errors:
-        return ctx.render("run_new.html", 400, choices=choices, counties=counties,
-                          values=values, errors=errors)  # fmt: skip
-    label = dict(choices)[values["policy"]]
+        return form_page(400, values, errors)
+    label = (dict(choices) | dict(il_choices))[policy]
+    addresses = _uploads(ctx, "addresses") if jurisdiction == "ca" else []
     with ctx.ws.db.write() as conn:
-        text, policy_file = _policy_text(conn, values["policy"])
+        text, policy_file = _policy_text(conn, policy)
+        names: dict[str, list[str]] = {}
         run_id = conn.execute(
             sa.insert(runs).values(
-                created_by=ctx.user.username, created_at=ctx.now, county=county, as_of=as_of,
-                policy_label=label, policy_file=policy_file,
-                inputs=json.dumps([f.filename for f in files]), status="queued", stage="Queued",
+                created_by=ctx.user.username, created_at=ctx.now, jurisdiction=jurisdiction,
+                county=county, as_of=as_of, policy_label=label, policy_file=policy_file,
+                inputs=json.dumps(
+                    [f.filename for f in uploads[""]] if jurisdiction == "ca"
+                    else {k: [f.filename for f in v] for k, v in uploads.items()}
+                ),
+                status="queued", stage="Queued",
             )
         ).inserted_primary_key[0]  # fmt: skip
         folder = new_run_folder(ctx.ws.settings.data_dir, run_id)
         (folder / policy_file).write_text(text, encoding="utf-8")
-        names = []
-        for i, f in enumerate(files, 1):
-            name = f"{i:02d}-{_safe_name(f.filename or 'research-file.csv')}"
-            with (folder / "uploads" / name).open("wb") as out:
-                f.file.seek(0)
-                shutil.copyfileobj(f.file, out, 1 << 20)
-            names.append(name)
-        if isinstance(addresses, UploadFile) and addresses.filename:
-            with (folder / "addresses.csv").open("wb") as out:
-                addresses.file.seek(0)
-                shutil.copyfileobj(addresses.file, out, 1 << 20)
-        ctx.audit(conn, "upload", f"run {run_id}", {"files": names, "addresses": bool(
-            isinstance(addresses, UploadFile) and addresses.filename)})  # fmt: skip
+        for sub, files in uploads.items():
+            (folder / "uploads" / sub).mkdir(exist_ok=True)
+            for i, f in enumerate(files, 1):
+                name = f"{i:02d}-{_safe_name(f.filename or 'export.csv')}"
+                _save(f, folder / "uploads" / sub / name)
+                names.setdefault(sub or "files", []).append(name)
+        for source, f in mappings.items():
+            _save(f, folder / f"{source}_mapping.yaml")
+        if addresses:
+            _save(addresses[0], folder / "addresses.csv")
+        ctx.audit(conn, "upload", f"run {run_id}", {**names, "mappings": sorted(mappings),
+                                                    "addresses": bool(addresses)})  # fmt: skip
         ctx.audit(conn, "run_started", f"run {run_id}", {
-            "county": county, "as_of": as_of.isoformat(), "policy": label})  # fmt: skip
+            "jurisdiction": jurisdiction, "county": county, "as_of": as_of.isoformat(),
+            "policy": label})  # fmt: skip
     if ctx.ws.settings.run_jobs:
-        ctx.ws.jobs.submit_run(run_id)
+        ctx.ws.jobs.submit_run(run_id, jurisdiction)
     return _redirect(f"/runs/{run_id}")
 
 
@@ -403,9 +488,12 @@ def _safe_name(name: str) -> str:
 def _policy_text(conn: sa.Connection, choice: str) -> tuple[str, str]:
     """The policy file a run keeps in its folder (a copy: a later edit does not change what
     the run used): (text, file name)."""
+    from clearslate.il_policy import shipped_il_policies
     from clearslate.policy import SHIPPED_POLICIES
 
     kind, _, key = choice.partition(":")
+    if kind == "il":
+        return shipped_il_policies()[key].read_text(encoding="utf-8"), "policy.yaml"
     if kind == "shipped":
         path = SHIPPED_POLICIES[key]
         return path.read_text(encoding="utf-8"), f"policy{path.suffix.lower()}"
@@ -423,12 +511,16 @@ def run_page(ctx: Ctx) -> Response:
         ).fetchall()
     review = {d or "open": n for d, n in counts}
     folder = run_dir(ctx.ws.settings.data_dir, run.id)
-    reasons = results.reason_counts(folder / "results") if run.status == "done" else []
+    layout = results.LAYOUTS[run.jurisdiction]
+    reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
     outcomes = json.loads(run.outcomes) if run.outcomes else {}
     doc_files = _document_files(folder) if run.documents_status == "done" else []
+    inputs = json.loads(run.inputs)
+    if isinstance(inputs, dict):  # Illinois: by kind of export
+        inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=json.loads(run.inputs))  # fmt: skip
+                      inputs=inputs, decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
 
 
 def run_progress(ctx: Ctx) -> Response:
@@ -465,28 +557,37 @@ REPORT_HEADERS = {
 def determinations(ctx: Ctx) -> Response:
     run, folder = _done_run(ctx)
     q, outcome, reason = ctx.param("q"), ctx.param("outcome"), ctx.param("reason")
+    layout = results.LAYOUTS[run.jurisdiction]
     page = results.search(folder / "results", q=q, outcome=outcome, reason=reason,
-                          page=_int(ctx.param("page")), per_page=PER_PAGE)  # fmt: skip
-    reasons = results.reason_counts(folder / "results")
+                          page=_int(ctx.param("page")), per_page=PER_PAGE,
+                          layout=layout)  # fmt: skip
+    reasons = results.reason_counts(folder / "results", layout)
     if q:
         with ctx.ws.db.write() as conn:  # a search by name is a look at people's records
             ctx.audit(conn, "search", f"run {run.id}", {"results": page.total})
     return ctx.render("determinations.html", run=run, page=page, reasons=reasons,
+                      outcomes=OUTCOMES[run.jurisdiction],
                       filters={"q": q, "outcome": outcome, "reason": reason})  # fmt: skip
 
 
 def person(ctx: Ctx) -> Response:
+    from clearslate.il_policy import load_il_policy
     from clearslate.policy import load_policy
 
     run, folder = _done_run(ctx)
     subject = ctx.request.path_params["subject_id"]
-    rows = results.person_rows(folder / "results", subject)
+    rows = results.person_rows(folder / "results", subject, results.LAYOUTS[run.jurisdiction])
     if not rows:
         raise Refused(404, "No such person in this run.")
-    explanation = results.explain(
-        folder, subject, policy=load_policy(folder / run.policy_file), as_of=run.as_of,
-        counties=None if run.county == "ALL" else run.county.split(","),
-    )  # fmt: skip
+    if run.jurisdiction == "il":
+        explanation: Any = results.explain_il(
+            folder, subject, policy=load_il_policy(folder / run.policy_file), as_of=run.as_of
+        )
+    else:
+        explanation = results.explain(
+            folder, subject, policy=load_policy(folder / run.policy_file), as_of=run.as_of,
+            counties=None if run.county == "ALL" else run.county.split(","),
+        )  # fmt: skip
     with ctx.ws.db.write() as conn:
         ctx.audit(conn, "person_view", f"run {run.id}", {"subject_id": subject})
         items = conn.execute(
@@ -494,17 +595,24 @@ def person(ctx: Ctx) -> Response:
             .where(review_items.c.run_id == run.id, review_items.c.subject_id == subject)
             .order_by(review_items.c.det_row)
         ).fetchall()
-    return ctx.render("person.html", run=run, rows=rows, x=explanation, items=items,
-                      decisions=DECISIONS)  # fmt: skip
+    template = "person_il.html" if run.jurisdiction == "il" else "person.html"
+    return ctx.render(template, run=run, rows=rows, x=explanation, items=items,
+                      decisions=DECISIONS, decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
 
 
 # ---- review --------------------------------------------------------------------------------
 
 
-def _review_filter(ctx: Ctx, run_id: int, source: Callable[[str], str]) -> list[Any]:
-    cond = [review_items.c.run_id == run_id]
+def _reason_column(run: Any) -> Any:
+    """The review queue's grouping: the reason's text (California), the review_reason code
+    (Illinois: one code, a text per rule)."""
+    return review_items.c.reason_code if run.jurisdiction == "il" else review_items.c.reason
+
+
+def _review_filter(ctx: Ctx, run: Any, source: Callable[[str], str]) -> list[Any]:
+    cond = [review_items.c.run_id == run.id]
     if reason := source("reason"):
-        cond.append(review_items.c.reason == reason)
+        cond.append(_reason_column(run) == reason)
     status = source("status") or "open"
     if status == "open":
         cond.append(review_items.c.decision.is_(None))
@@ -521,27 +629,30 @@ def _review_filter(ctx: Ctx, run_id: int, source: Callable[[str], str]) -> list[
 def review(ctx: Ctx) -> Response:
     with ctx.ws.db.read() as conn:
         run = _run(ctx, conn)
-        cond = _review_filter(ctx, run.id, ctx.param)
+        cond = _review_filter(ctx, run, ctx.param)
         total = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar_one()
         page = max(1, min(_int(ctx.param("page")), max(1, -(-total // PER_PAGE))))
         items = conn.execute(
             sa.select(review_items).where(*cond).order_by(review_items.c.det_row)
             .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
         ).fetchall()  # fmt: skip
+        reason = _reason_column(run)
         by_reason = conn.execute(
-            sa.select(review_items.c.reason, sa.func.count(),
-                      sa.func.count(review_items.c.decision))
+            sa.select(reason, sa.func.count(), sa.func.count(review_items.c.decision))
             .where(review_items.c.run_id == run.id)
-            .group_by(review_items.c.reason).order_by(sa.func.count().desc())
+            .group_by(reason).order_by(sa.func.count().desc())
         ).fetchall()  # fmt: skip
     filters = {k: ctx.param(k) for k in ("reason", "q")} | {"status": ctx.param("status") or "open"}
     open_total = sum(n - d for _r, n, d in by_reason)
     return ctx.render("review.html", run=run, items=items, total=total, page=page,
                       pages=max(1, -(-total // PER_PAGE)), by_reason=by_reason, filters=filters,
-                      open_total=open_total, decisions=DECISIONS)  # fmt: skip
+                      open_total=open_total, decisions=DECISIONS,
+                      decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
 
 
 def _check_decision(ctx: Ctx, run: Any) -> tuple[str, str]:
+    if run.jurisdiction == "il":
+        raise Refused(409, IL_DECISIONS_NOTE)
     if run.signed_off_at is not None:
         raise Refused(409, "This run is signed off; its decisions can no longer change.")
     decision, note = ctx.field("decision"), ctx.field("note")
@@ -581,7 +692,7 @@ def decide_bulk(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
         decision, note = _check_decision(ctx, run)
-        cond = _review_filter(ctx, run.id, ctx.field)
+        cond = _review_filter(ctx, run, ctx.field)
         chosen = conn.execute(
             sa.select(review_items.c.id, review_items.c.decision, review_items.c.subject_id).where(
                 *cond
@@ -622,6 +733,8 @@ def sign_off(ctx: Ctx) -> Response:
         run = _run(ctx, conn)
         if run.status != "done":
             raise Refused(409, "This run has not finished.")
+        if run.jurisdiction == "il":
+            raise Refused(409, IL_DECISIONS_NOTE)
         if run.signed_off_at is not None:
             raise Refused(409, "This run is already signed off.")
         still_open = conn.execute(

@@ -56,11 +56,14 @@ runs = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
-    sa.Column("county", sa.String(2000), nullable=False),
+    # 'ca' (CA DOJ research files, by county) or 'il' (Illinois court and state-police exports)
+    sa.Column("jurisdiction", sa.String(2), nullable=False, server_default="ca"),
+    sa.Column("county", sa.String(2000), nullable=False),  # California only; '' for Illinois
     sa.Column("as_of", sa.Date, nullable=False),
     sa.Column("policy_label", sa.String(250), nullable=False),
     sa.Column("policy_file", sa.String(100), nullable=False),  # in the run's folder
-    sa.Column("inputs", sa.Text, nullable=False),  # JSON list of the uploaded files' names
+    # JSON list of the uploaded files' names (Illinois: {"court": [...], "isp": [...]})
+    sa.Column("inputs", sa.Text, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),  # queued running done failed
     sa.Column("stage", sa.String(100), nullable=False, default=""),
     sa.Column("error", sa.Text, nullable=True),

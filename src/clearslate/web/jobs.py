@@ -1,7 +1,8 @@
 """Batches and document sets, built one at a time in a background thread.
 
-A run calls the same `clearslate.run.run` as the command line, then writes its impact report,
-keeps its rows for the person pages and fills the review queue. Progress is read live: the
+A run calls the same `clearslate.run.run` as the command line (Illinois:
+`clearslate.illinois_run.run_illinois`), then writes its impact report, keeps its rows for the
+person pages and fills the review queue. Progress is read live: the
 run's stage callback hands over the DuckDB connection, whose `query_progress()` the progress
 endpoint reads (the command line's bar does the same).
 """
@@ -28,14 +29,24 @@ from clearslate.web.db import Database, review_items, runs
 
 log = logging.getLogger("clearslate.web")
 
-# Each stage's share of the bar: (name as the run reports it, start %, end %).
-RUN_STAGES = (
-    ("Reading research files", 0, 40),
-    ("Deciding", 40, 65),
-    ("Writing outputs", 65, 80),
-    ("Writing the impact report", 80, 88),
-    ("Preparing the review queue", 88, 100),
-)
+# Each stage's share of the bar: (name as the run reports it, start %, end %). Reading
+# Illinois exports includes linking people, the longest part.
+RUN_STAGES = {
+    "ca": (
+        ("Reading research files", 0, 40),
+        ("Deciding", 40, 65),
+        ("Writing outputs", 65, 80),
+        ("Writing the impact report", 80, 88),
+        ("Preparing the review queue", 88, 100),
+    ),
+    "il": (
+        ("Reading Illinois records", 0, 55),
+        ("Deciding", 55, 75),
+        ("Writing outputs", 75, 85),
+        ("Writing the impact report", 85, 92),
+        ("Preparing the review queue", 92, 100),
+    ),
+}
 DECISION_COLUMNS = ("subject_id", "source_file", "source_line", "decision", "reviewer", "note")
 
 
@@ -47,6 +58,7 @@ def run_dir(data_dir: Path, run_id: int) -> Path:
 class _Live:
     stage: str = "Queued"
     con: Any = None
+    jurisdiction: str = "ca"
 
 
 class Jobs:
@@ -84,8 +96,8 @@ class Jobs:
     def wait_idle(self, timeout: float = 120) -> bool:
         return self._idle.wait(timeout)
 
-    def submit_run(self, run_id: int) -> None:
-        self._live[run_id] = _Live()
+    def submit_run(self, run_id: int, jurisdiction: str = "ca") -> None:
+        self._live[run_id] = _Live(jurisdiction=jurisdiction)
         self._submit(self._run, run_id)
 
     def submit_documents(self, run_id: int) -> None:
@@ -100,7 +112,8 @@ class Jobs:
         live = self._live.get(run_id)
         if live is None:
             return None
-        start, end = next(((s, e) for n, s, e in RUN_STAGES if n == live.stage), (0, 0))
+        stages = RUN_STAGES[live.jurisdiction]
+        start, end = next(((s, e) for n, s, e in stages if n == live.stage), (0, 0))
         pct = 0.0
         con = live.con
         if con is not None:
@@ -132,39 +145,27 @@ class Jobs:
             conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
 
     def _stage(self, run_id: int, name: str, con: Any = None) -> None:
-        self._live[run_id] = _Live(name, con)
+        live = self._live.get(run_id) or _Live()
+        self._live[run_id] = _Live(name, con, live.jurisdiction)
 
     def _run(self, run_id: int) -> None:
-        from clearslate.policy import PolicyError, load_policy
+        from clearslate.policy import PolicyError
         from clearslate.report.build import build_report
         from clearslate.report.data import ReportError
-        from clearslate.run import RunError, RunOptions
-        from clearslate.run import run as run_batch
+        from clearslate.run import RunError
+        from clearslate.sources.il_mapping import MappingError
 
         with self.db.read() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
         folder = run_dir(self.data_dir, run_id)
-        inputs = sorted((folder / "uploads").iterdir())
         self._set_run(run_id, status="running", stage="Starting")
         try:
-            policy = load_policy(folder / row.policy_file)
-            result = run_batch(
-                RunOptions(
-                    inputs=inputs,
-                    outputs=folder / "results",
-                    counties=None if row.county == "ALL" else row.county.split(","),
-                    as_of=row.as_of,
-                    policy=policy,
-                    policy_source=row.policy_label,
-                    force=True,
-                ),
-                stage=lambda name, con: self._stage(run_id, name, con),
-            )
+            decide = self._decide_il if row.jurisdiction == "il" else self._decide_ca
+            result = decide(row, folder)
             self._stage(run_id, "Writing the impact report")
             build_report(folder / "results", pdf=False)
             self._stage(run_id, "Preparing the review queue")
-            results.index_rows(folder, inputs)
-            items = results.review_rows(folder / "results")
+            items = results.review_rows(folder / "results", results.LAYOUTS[row.jurisdiction])
             with self.db.write() as conn:
                 conn.execute(sa.delete(review_items).where(review_items.c.run_id == run_id))
                 for start in range(0, len(items), 1000):
@@ -182,13 +183,60 @@ class Jobs:
                     "rows_read": result.read.rows_read, "evaluated": result.evaluated,
                     "outcomes": result.outcomes, "review_items": len(items),
                 })  # fmt: skip
-        except (RunError, PolicyError, ReportError) as exc:
+        except (RunError, PolicyError, ReportError, MappingError) as exc:
             self._fail_run(run_id, row.created_by, str(exc))
         except Exception as exc:  # a defect: its text may quote a record, so only its kind
             log.exception("run %s failed", run_id)
             self._fail_run(run_id, row.created_by, f"unexpected error ({type(exc).__name__})")
         finally:
             self._live.pop(run_id, None)
+
+    def _decide_ca(self, row: Any, folder: Path) -> Any:
+        from clearslate.policy import load_policy
+        from clearslate.run import RunOptions
+        from clearslate.run import run as run_batch
+
+        inputs = sorted((folder / "uploads").iterdir())
+        result = run_batch(
+            RunOptions(
+                inputs=inputs,
+                outputs=folder / "results",
+                counties=None if row.county == "ALL" else row.county.split(","),
+                as_of=row.as_of,
+                policy=load_policy(folder / row.policy_file),
+                policy_source=row.policy_label,
+                force=True,
+            ),
+            stage=lambda name, con: self._stage(row.id, name, con),
+        )
+        results.index_rows(folder, inputs)
+        return result
+
+    def _decide_il(self, row: Any, folder: Path) -> Any:
+        from clearslate.il_policy import load_il_policy
+        from clearslate.illinois_run import ILRunOptions, run_illinois
+
+        def stage(name: str, con: Any) -> None:
+            if name == "Deciding":  # the records are read and linked: keep them for explain
+                results.keep_il_rows(con, folder)
+            self._stage(row.id, name, con)
+
+        uploads = folder / "uploads"
+        mapping = {k: folder / f"{k}_mapping.yaml" for k in ("court", "isp")}
+        return run_illinois(
+            ILRunOptions(
+                outputs=folder / "results",
+                as_of=row.as_of,
+                policy=load_il_policy(folder / row.policy_file),
+                policy_source=row.policy_label,
+                court_exports=sorted((uploads / "court").glob("*")),
+                isp_exports=sorted((uploads / "isp").glob("*")),
+                court_mapping=mapping["court"] if mapping["court"].exists() else None,
+                isp_mapping=mapping["isp"] if mapping["isp"].exists() else None,
+                force=True,
+            ),
+            stage=stage,
+        )
 
     def _fail_run(self, run_id: int, actor: str, message: str) -> None:
         with self.db.write() as conn:

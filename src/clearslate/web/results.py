@@ -1,7 +1,8 @@
 """Reading a finished run for the pages: the determinations (searched and paged with DuckDB
 over the run's determinations.parquet), the review items, and one person's explanation.
 
-A run's folder:  uploads/ (the research files)  results/ (the `clearslate run` outputs)
+A run's folder:  uploads/ (the research files; Illinois: uploads/court/, uploads/isp/ and any
+                 court_mapping.yaml, isp_mapping.yaml)  results/ (the `clearslate run` outputs)
                  rows.duckdb (the rows, for explain)  decisions.csv  documents/  documents.zip
 """
 
@@ -16,19 +17,59 @@ from typing import Any
 import duckdb
 
 from clearslate.engine.explain import SubjectExplanation, explain_subject
+from clearslate.engine.il_explain import PersonExplanation, explain_person
+from clearslate.il_policy import ILPolicy
 from clearslate.policy import Policy
 
-TABLE_COLUMNS = ("subject_id", "name", "cii_number", "case_number", "code_section_raw",
-                 "disposition_date", "county", "outcome", "reason", "reason_code")  # fmt: skip
+
+@dataclass(frozen=True)
+class Layout:
+    """How the pages read one jurisdiction's determinations.parquet. Both name a person
+    `subject_id` and `name` (Illinois: derived from person_id and the name parts)."""
+
+    columns: tuple[str, ...]  # the determinations table, and the person page's rows
+    person_extra: tuple[str, ...]
+    searched: tuple[str, ...]  # matched with ILIKE by the search box (and subject_id exactly)
+    derived: str = ""  # select expressions adding subject_id and name
+    # REVIEW_COLUMNS, from the parquet's columns
+    review: tuple[str, ...] = ()
+
+
+CA = Layout(
+    columns=("subject_id", "name", "cii_number", "case_number", "code_section_raw",
+             "disposition_date", "county", "outcome", "reason", "reason_code"),
+    person_extra=("citation", "rule_id", "determination", "source_line"),
+    searched=("name", "cii_number", "case_number"),
+    review=("subject_id", "coalesce(cnt_order, '')", "source_file", "source_line",
+            "coalesce(name, '')", "coalesce(cii_number, '')", "coalesce(case_number, '')",
+            "coalesce(code_section_raw, '')", "coalesce(reason_code, '')",
+            "coalesce(reason, '')"),
+)  # fmt: skip
+IL = Layout(
+    columns=("subject_id", "name", "sid", "case_number", "statute_raw", "record_date", "track",
+             "tier", "outcome", "review_reason", "reason"),
+    person_extra=("citation", "rule_id", "source", "source_file", "source_line",
+                  "disposition", "link_status"),
+    searched=("name", "sid", "case_number"),
+    derived="person_id AS subject_id, "
+    "concat_ws(' ', first_name, middle_name, last_name, name_suffix) AS name",
+    review=("person_id", "coalesce(charge_seq::VARCHAR, '')", "source_file", "source_line",
+            "name", "coalesce(sid, '')", "coalesce(case_number, '')",
+            "coalesce(statute_raw, '')", "coalesce(review_reason, '')", "coalesce(reason, '')"),
+)  # fmt: skip
+LAYOUTS = {"ca": CA, "il": IL}
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
     return duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "256MB"})
 
 
-def _source(results: Path) -> str:
+def _source(results: Path, layout: Layout = CA) -> str:
     path = str(results / "determinations.parquet").replace("'", "''")
-    return f"read_parquet('{path}', file_row_number = true)"
+    parquet = f"read_parquet('{path}', file_row_number = true)"
+    if not layout.derived:
+        return parquet
+    return f"(SELECT *, {layout.derived} FROM {parquet})"
 
 
 @dataclass(frozen=True)
@@ -44,13 +85,13 @@ class Page:
 
 
 def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", page: int = 1,
-           per_page: int = 50) -> Page:  # fmt: skip
-    """Determinations whose name, CII, case number or subject id contains `q` (any case)."""
+           per_page: int = 50, layout: Layout = CA) -> Page:  # fmt: skip
+    """Determinations whose name, CII (Illinois: SID), case number or subject id contains `q`
+    (any case)."""
     where, params = ["true"], {}
     if q:
-        where.append(
-            "(name ILIKE $q OR cii_number ILIKE $q OR case_number ILIKE $q OR subject_id = $exact)"
-        )
+        matched = " OR ".join(f"{c} ILIKE $q" for c in layout.searched)
+        where.append(f"({matched} OR subject_id = $exact)")
         params |= {"q": f"%{q}%", "exact": q}
     if outcome:
         where.append("outcome = $outcome")
@@ -59,28 +100,29 @@ def search(results: Path, *, q: str = "", outcome: str = "", reason: str = "", p
         where.append("reason = $reason")
         params["reason"] = reason
     sql_where = " AND ".join(where)
-    cols = ", ".join(TABLE_COLUMNS)
+    cols = ", ".join(layout.columns)
+    source = _source(results, layout)
     with _connect() as con:
-        total = con.execute(
-            f"SELECT count(*) FROM {_source(results)} WHERE {sql_where}", params
-        ).fetchone()[0]
+        total = con.execute(f"SELECT count(*) FROM {source} WHERE {sql_where}", params).fetchone()[
+            0
+        ]
         page = max(1, min(page, max(1, -(-total // per_page))))
         cur = con.execute(
-            f"""SELECT {cols} FROM {_source(results)} WHERE {sql_where}
+            f"""SELECT {cols} FROM {source} WHERE {sql_where}
                 ORDER BY file_row_number LIMIT {per_page} OFFSET {(page - 1) * per_page}""",
             params,
         )
-        rows = [dict(zip(TABLE_COLUMNS, r, strict=True)) for r in cur.fetchall()]
+        rows = [dict(zip(layout.columns, r, strict=True)) for r in cur.fetchall()]
     return Page(rows, total, page, per_page)
 
 
-def reason_counts(results: Path) -> list[tuple[str, str, int]]:
+def reason_counts(results: Path, layout: Layout = CA) -> list[tuple[str, str, int]]:
     """(outcome, reason, count), most frequent first. By the reason's text: one reason code
     may carry several texts (one per section, say)."""
     with _connect() as con:
         return con.execute(
             f"""SELECT outcome, reason, count(*) AS n
-                FROM {_source(results)} GROUP BY ALL ORDER BY n DESC, reason"""
+                FROM {_source(results, layout)} GROUP BY ALL ORDER BY n DESC, reason"""
         ).fetchall()
 
 
@@ -88,24 +130,22 @@ REVIEW_COLUMNS = ("det_row", "subject_id", "cnt_order", "source_file", "source_l
                   "cii_number", "case_number", "code_section", "reason_code", "reason")  # fmt: skip
 
 
-def review_rows(results: Path) -> list[dict[str, Any]]:
+def review_rows(results: Path, layout: Layout = CA) -> list[dict[str, Any]]:
     """The run's `review` outcomes, to become the review queue."""
     with _connect() as con:
         cur = con.execute(
-            f"""SELECT file_row_number + 1, subject_id, coalesce(cnt_order, ''), source_file,
-                       source_line, coalesce(name, ''), coalesce(cii_number, ''),
-                       coalesce(case_number, ''), coalesce(code_section_raw, ''),
-                       coalesce(reason_code, ''), coalesce(reason, '')
-                FROM {_source(results)} WHERE outcome = 'review' ORDER BY file_row_number"""
+            f"""SELECT file_row_number + 1, {", ".join(layout.review)}
+                FROM {_source(results, layout)} WHERE outcome = 'review'
+                ORDER BY file_row_number"""
         )
         return [dict(zip(REVIEW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
 
 
-def person_rows(results: Path, subject_id: str) -> list[dict[str, Any]]:
-    cols = (*TABLE_COLUMNS, "citation", "rule_id", "determination", "source_line")
+def person_rows(results: Path, subject_id: str, layout: Layout = CA) -> list[dict[str, Any]]:
+    cols = (*layout.columns, *layout.person_extra)
     with _connect() as con:
         cur = con.execute(
-            f"""SELECT {", ".join(cols)} FROM {_source(results)} WHERE subject_id = ?
+            f"""SELECT {", ".join(cols)} FROM {_source(results, layout)} WHERE subject_id = ?
                 ORDER BY file_row_number""",
             [subject_id],
         )
@@ -138,3 +178,33 @@ def explain(
         con.execute(f"ATTACH '{path}' AS kept (READ_ONLY)")
         con.execute("CREATE VIEW doj_rows AS SELECT * FROM kept.doj_rows")
         return explain_subject(con, subject_id, policy=policy, as_of=as_of, counties=counties)
+
+
+IL_KEPT = ("il_records", "il_person_links")
+
+
+def keep_il_rows(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
+    """Keep an Illinois run's records and person links, copied from the run's own connection
+    once they are read and linked: a person's page then explains from the very links of the
+    run (linking again could link differently, and takes long)."""
+    path, tmp = run_dir / "rows.duckdb", run_dir / "rows.duckdb.partial"
+    tmp.unlink(missing_ok=True)
+    con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS kept")
+    try:
+        for table in IL_KEPT:
+            con.execute(f"CREATE TABLE kept.{table} AS SELECT * FROM {table}")
+    finally:
+        con.execute("DETACH kept")
+    tmp.replace(path)
+
+
+def explain_il(
+    run_dir: Path, person_id: str, *, policy: ILPolicy, as_of: dt.date
+) -> PersonExplanation | None:
+    """The same rule tree as `clearslate explain --jurisdiction il`, from the kept rows."""
+    path = str(run_dir / "rows.duckdb").replace("'", "''")
+    with _connect() as con:
+        con.execute(f"ATTACH '{path}' AS kept (READ_ONLY)")
+        for table in IL_KEPT:
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM kept.{table}")
+        return explain_person(con, person_id, policy=policy, as_of=as_of)

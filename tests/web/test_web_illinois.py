@@ -1,0 +1,177 @@
+"""An Illinois run through the workspace: the form (per-field errors), the run to completion,
+outcome counts, report, the determinations table, a person's page with the rule tree
+(audited), the review queue by review reason (read-only: deciding Illinois items in the
+workspace is not built yet), and the roles."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from clearslate.web.db import Database, runs
+from conftest import csrf_of
+
+
+@pytest.fixture(scope="session")
+def il_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from clearslate.synth.illinois import generate_illinois
+
+    out = tmp_path_factory.mktemp("il")
+    generate_illinois(out, people=200, seed=5)
+    return out
+
+
+def _post_il(c, exports: Path, **extra):
+    token = csrf_of(c, "/runs/new")
+    data = {"csrf": token, "jurisdiction": "il", "il_policy": "il:cook-county",
+            "as_of": "2024-01-01"} | extra.pop("data", {})  # fmt: skip
+    files = [
+        ("court_files", ("court_export.csv", (exports / "court_export.csv").read_bytes())),
+        ("isp_files", ("isp_export.csv", (exports / "isp_export.csv").read_bytes())),
+        *extra.pop("files", []),
+    ]
+    return c.post("/runs/new", data=data, files=files)
+
+
+def _audit(ws, action: str) -> list[dict]:
+    with ws.db.read() as conn:
+        rows = conn.execute(
+            sa.text("SELECT target, detail FROM audit_log WHERE action = :a ORDER BY id"),
+            {"a": action},
+        ).fetchall()
+    return [{"target": t, **json.loads(d)} for t, d in rows]
+
+
+def test_illinois_run_results_person_and_queue(workspace_factory, il_exports):
+    ws = workspace_factory(None)
+    ana = ws.login("ana")
+    r = _post_il(ana, il_exports)
+    assert r.status_code == 303, r.text
+    run_id = int(r.headers["location"].rsplit("/", 1)[1])
+    assert ws.app.state.ws.jobs.wait_idle(300)
+    progress = ana.get(f"/runs/{run_id}/progress").json()
+    assert progress["status"] == "done", progress
+    results = ws.data_dir / "runs" / str(run_id) / "results"
+    summary = json.loads((results / "summary.json").read_text())
+    assert json.loads((results / "manifest.json").read_text())["jurisdiction"] == "il"
+
+    page = ana.get(f"/runs/{run_id}")
+    assert f"{summary['charges']['evaluated']:,} cannabis charges decided" in page.text
+    for outcome, n in summary["outcomes"].items():
+        label = outcome.replace("_", " ")
+        row = rf'outcome={outcome}">{label}</a></th>\s*<td class="num">{n:,}</td>'
+        assert re.search(row, page.text), outcome
+    report = ana.get(f"/runs/{run_id}/report")
+    assert report.status_code == 200 and "sandbox" in report.headers["content-security-policy"]
+
+    review_total = summary["outcomes"]["review"]
+    assert review_total > 0
+    table = ana.get(f"/runs/{run_id}/determinations?outcome=review")
+    assert f"{review_total:,} determinations" in table.text
+    assert (
+        '<th scope="col">Review reason</th>' in table.text
+        and '<th scope="col">Tier</th>' in table.text
+    )
+
+    rel = duckdb.sql(f"SELECT * FROM '{results / 'determinations.parquet'}'")
+    det = [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    one = next(d for d in det if d["outcome"] == "review")
+    person_id = one["person_id"]
+    # The search finds a person by case number (or SID); a search is audited, without the query.
+    key = one["case_number"] or one["sid"]
+    found = ana.get(f"/runs/{run_id}/determinations", params={"q": key})
+    assert f"/people/{person_id}" in found.text
+    expected = sum(any(key.lower() in (d[c] or "").lower() for c in ("case_number", "sid"))
+                   or d["person_id"] == key for d in det)  # fmt: skip
+    assert f"{expected:,} determinations" in found.text
+    assert _audit(ws, "search")[-1] == {"target": f"run {run_id}", "results": expected}
+
+    person = ana.get(f"/runs/{run_id}/people/{person_id}")
+    assert person.status_code == 200
+    assert "Why: the decision tree" in person.text
+    for d in det:  # each charge's deciding rule is the fired step of its tree
+        if d["person_id"] == person_id:
+            fired = r'<li class="fired">\s*<span[^>]*>✔</span>\s*<span[^>]*>decided:</span>\s*'
+            assert re.search(fired + rf"<code>{re.escape(d['rule_id'])}</code>", person.text)
+    assert _audit(ws, "person_view")[-1] == {"target": f"run {run_id}", "subject_id": person_id}
+    assert ana.get(f"/runs/{run_id}/people/no-such-person").status_code == 404
+
+    att = ws.login("att")
+    queue = att.get(f"/runs/{run_id}/review?status=all")
+    assert f"{review_total:,} open" in queue.text
+    assert "cannot be decided here yet" in queue.text
+    for reason, n in summary["review_reasons"].items():
+        assert re.search(rf">{reason}</a></th>\s*<td class=\"num\">{n:,}</td>", queue.text), reason
+    first_reason = next(iter(summary["review_reasons"]))
+    by_reason = att.get(f"/runs/{run_id}/review", params={"reason": first_reason})
+    assert f"{summary['review_reasons'][first_reason]:,} item(s) match" in by_reason.text
+    assert not re.search(rf'action="/runs/{run_id}/review/\d+"', queue.text)  # read-only
+    token = csrf_of(att, f"/runs/{run_id}/review")
+    with ws.db.read() as conn:
+        item = conn.execute(sa.text("SELECT min(id) FROM review_items WHERE run_id = :r"),
+                            {"r": run_id}).scalar_one()  # fmt: skip
+    r = att.post(f"/runs/{run_id}/review/{item}", data={"csrf": token, "decision": "dismiss"})
+    assert r.status_code == 409 and "cannot be decided here yet" in r.text
+    assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 409
+
+    # Roles as for California: no results for the administrator, no queue for the analyst.
+    adm = ws.login("adm")
+    assert adm.get(f"/runs/{run_id}/determinations").status_code == 403
+    assert adm.get(f"/runs/{run_id}/people/{person_id}").status_code == 403
+    assert ana.get(f"/runs/{run_id}/review").status_code == 403
+    anonymous = ws.client().get(f"/runs/{run_id}/people/{person_id}")
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
+    # No personal data in the audit log's run entries.
+    done = _audit(ws, "run_done")[-1]
+    assert done["outcomes"] == summary["outcomes"] and person_id not in json.dumps(done)
+
+
+def test_illinois_form_marks_each_wrong_field(workspace_factory, il_exports):
+    ws = workspace_factory(None, run_jobs=False)
+    ana = ws.login("ana")
+    token = csrf_of(ana, "/runs/new")
+    r = ana.post("/runs/new", data={"csrf": token, "jurisdiction": "il", "il_policy": "il:nope",
+                                    "as_of": "2024-13-01"})  # fmt: skip
+    assert r.status_code == 400
+    for field in ("court_files", "il_policy", "as_of"):
+        assert f'id="{field}-error"' in r.text, field
+    r = _post_il(ana, il_exports, files=[
+        ("court_mapping", ("court.yaml", b"source: court\nfields: [oops")),
+        ("isp_mapping", ("isp.yaml", b"source: court\nfields:\n  last_name: {column: LAST}\n")),
+    ])  # fmt: skip
+    assert r.status_code == 400
+    assert 'id="court_mapping-error"' in r.text and "not valid YAML (line 2" in r.text
+    assert "give the isp export&#39;s mapping" in r.text
+    r = ana.post("/runs/new", data={"csrf": token, "jurisdiction": "xx", "as_of": "2024-01-01"})
+    assert r.status_code == 400 and 'id="jurisdiction-error"' in r.text
+    with ws.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one() == 0
+    # A good form is queued as an Illinois run, its files in their folders.
+    r = _post_il(ana, il_exports)
+    assert r.status_code == 303
+    folder = ws.data_dir / "runs" / r.headers["location"].rsplit("/", 1)[1]
+    assert sorted(p.name for p in (folder / "uploads").rglob("*.csv")) == [
+        "01-court_export.csv", "01-isp_export.csv"]  # fmt: skip
+    with ws.db.read() as conn:
+        assert conn.execute(sa.select(runs.c.jurisdiction)).scalar_one() == "il"
+
+
+def test_migration_adds_jurisdiction_to_an_older_database(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'old.db'}")
+    db.migrate()
+    with db.write() as conn:  # the database as revision 0001 left it before Illinois runs
+        conn.execute(sa.text("ALTER TABLE runs DROP COLUMN jurisdiction"))
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(sa.text(
+            "INSERT INTO runs (created_by, created_at, county, as_of, policy_label, policy_file, "
+            "inputs, status, stage) VALUES ('ana', '2020-07-01', 'ALL', '2020-07-01', 'p', "
+            "'policy.yaml', '[]', 'done', 'Done')"))  # fmt: skip
+    db.migrate()
+    with db.read() as conn:
+        assert conn.execute(sa.select(runs.c.jurisdiction)).scalar_one() == "ca"
+    db.dispose()
