@@ -1,10 +1,12 @@
 """An Illinois run through the workspace: the form (per-field errors), the run to completion,
 outcome counts, report, the determinations table, a person's page with the rule tree
-(audited), the review queue by review reason (read-only: deciding Illinois items in the
-workspace is not built yet), and the roles."""
+(audited), the review queue by review reason, decided one by one and in bulk (arrests listed,
+not decided), sign-off building the Illinois documents with every decision applied, and the
+roles."""
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -13,7 +15,8 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from clearslate.web.db import Database, runs
+from clearslate.web.db import Database, review_items, runs
+from clearslate.web.results import IL_ARREST_NOTE, IL_NO_TIER_NOTE, IL_TWIN_NOTE
 from conftest import csrf_of
 
 
@@ -102,22 +105,129 @@ def test_illinois_run_results_person_and_queue(workspace_factory, il_exports):
     assert ana.get(f"/runs/{run_id}/people/no-such-person").status_code == 404
 
     att = ws.login("att")
+    with ws.db.read() as conn:
+        items = conn.execute(
+            sa.select(review_items).where(review_items.c.run_id == run_id)
+            .order_by(review_items.c.det_row)
+        ).fetchall()  # fmt: skip
+    assert len(items) == review_total
+    # Arrest-track items are listed, not decided: the documents take no decision on them.
+    review_rows = {(d["source_file"], d["source_line"]): d for d in det if d["outcome"] == "review"}
+    tracks = {i.id: review_rows[(i.source_file, i.source_line)]["track"] for i in items}
+    assert {i.not_decidable == IL_ARREST_NOTE for i in items if tracks[i.id] == "arrest"} <= {True}
+    decidable = [i for i in items if i.not_decidable is None]
+    held = [i for i in items if i.not_decidable is not None]
+    # Decided here: convictions and pending or unknown dispositions (no track) that have a
+    # deadline tier, which a motion can file.
+    tiers = {i.id: review_rows[(i.source_file, i.source_line)]["tier"] for i in items}
+    assert decidable and {tracks[i.id] for i in decidable} <= {"conviction", None}
+    assert all(tiers[i.id] for i in decidable)
+    assert {
+        i.not_decidable == IL_NO_TIER_NOTE
+        for i in held
+        if not tiers[i.id] and tracks[i.id] != "arrest"
+    } == {True}
+    assert {i.not_decidable for i in held if tracks[i.id] != "arrest" and tiers[i.id]} <= {
+        IL_TWIN_NOTE}  # fmt: skip
     queue = att.get(f"/runs/{run_id}/review?status=all")
-    assert f"{review_total:,} open" in queue.text
-    assert "cannot be decided here yet" in queue.text
+    assert f"{len(decidable):,} open" in queue.text
     for reason, n in summary["review_reasons"].items():
         assert re.search(rf">{reason}</a></th>\s*<td class=\"num\">{n:,}</td>", queue.text), reason
     first_reason = next(iter(summary["review_reasons"]))
-    by_reason = att.get(f"/runs/{run_id}/review", params={"reason": first_reason})
+    by_reason = att.get(f"/runs/{run_id}/review", params={"reason": first_reason, "status": "all"})
     assert f"{summary['review_reasons'][first_reason]:,} item(s) match" in by_reason.text
-    assert not re.search(rf'action="/runs/{run_id}/review/\d+"', queue.text)  # read-only
+    page_ids = {int(m) for m in re.findall(rf'action="/runs/{run_id}/review/(\d+)"', queue.text)}
+    assert page_ids and page_ids <= {i.id for i in decidable}
     token = csrf_of(att, f"/runs/{run_id}/review")
+
+    # One by one: a decision the documents accept; California's is refused, as is a held item.
+    one, two = decidable[0], decidable[1]
+    r = att.post(f"/runs/{run_id}/review/{one.id}", data={"csrf": token, "decision": "dismiss"})
+    assert r.status_code == 400 and "vacate and expunge" in r.text
+    for item, decision in ((one, "vacate_and_expunge"), (two, "eligible_on_motion")):
+        r = att.post(f"/runs/{run_id}/review/{item.id}", data={"csrf": token,
+                     "decision": decision, "note": "checked the file"})  # fmt: skip
+        assert r.status_code == 303, r.text
+    if held:
+        r = att.post(f"/runs/{run_id}/review/{held[0].id}",
+                     data={"csrf": token, "decision": "not_eligible"})  # fmt: skip
+        assert r.status_code == 409 and held[0].not_decidable[:40] in r.text
+    ana_token = csrf_of(ana, f"/runs/{run_id}")
+    r = ana.post(
+        f"/runs/{run_id}/review/{one.id}", data={"csrf": ana_token, "decision": "not_eligible"}
+    )
+    assert r.status_code == 403
+    # Not signed off while items are open.
+    r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
+    assert r.status_code == 409 and f"{len(decidable) - 2} review items are still open" in r.text
+
+    # In bulk: the open items of the first reason, then every open one left.
+    for params, decision in (
+        ({"reason": first_reason}, "vacate_and_expunge"),
+        ({}, "not_eligible"),
+    ):
+        page = att.get(f"/runs/{run_id}/review", params=params)
+        count = re.search(r'name="count" value="(\d+)"', page.text)
+        assert count, params
+        r = att.post(f"/runs/{run_id}/review/bulk", data={"csrf": token, "decision": decision,
+                     "count": count.group(1), "status": "open", **params})  # fmt: skip
+        assert r.status_code == 303, r.text
     with ws.db.read() as conn:
-        item = conn.execute(sa.text("SELECT min(id) FROM review_items WHERE run_id = :r"),
-                            {"r": run_id}).scalar_one()  # fmt: skip
-    r = att.post(f"/runs/{run_id}/review/{item}", data={"csrf": token, "decision": "dismiss"})
-    assert r.status_code == 409 and "cannot be decided here yet" in r.text
-    assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 409
+        decided = {r.id: r for r in conn.execute(
+            sa.select(review_items).where(review_items.c.run_id == run_id))}  # fmt: skip
+    assert all(decided[i.id].decision for i in decidable)
+    assert all(decided[i.id].decision is None for i in held)
+    assert decided[two.id].decision == "eligible_on_motion"
+    assert "0 open" in att.get(f"/runs/{run_id}/review").text
+    # Every decision audited, by whom, with the item's person but no name.
+    audited = {}
+    for entry in _audit(ws, "decision"):
+        audited[int(entry["target"].rsplit(" ", 1)[1])] = entry
+    assert set(audited) == {i.id for i in decidable}
+    assert all(audited[i.id]["decision"] == decided[i.id].decision for i in decidable)
+    assert audited[decidable[-1].id].get("bulk") is True
+
+    # Sign-off builds the Illinois documents with the decisions.
+    assert ana.post(f"/runs/{run_id}/sign-off", data={"csrf": ana_token}).status_code == 403
+    r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
+    assert r.status_code == 303, r.text
+    assert ws.app.state.ws.jobs.wait_idle(300)
+    assert _audit(ws, "sign_off")[-1]["decisions"] == len(decidable)
+    with ws.db.read() as conn:
+        status = conn.execute(sa.select(runs.c.documents_status, runs.c.documents_error)
+                              .where(runs.c.id == run_id)).one()  # fmt: skip
+    assert status.documents_status == "done", status.documents_error
+    r = att.post(
+        f"/runs/{run_id}/review/{one.id}", data={"csrf": token, "decision": "not_eligible"}
+    )
+    assert r.status_code == 409
+    docs = ws.data_dir / "runs" / str(run_id) / "documents"
+    with (docs / "overrides.csv").open(newline="") as fh:
+        overrides = list(csv.DictReader(fh))
+    assert len(overrides) == len(decidable)
+    assert {o["status"] for o in overrides} == {"applied"}
+    assert {(o["source_line"], o["decision"]) for o in overrides} == {
+        (str(i.source_line), decided[i.id].decision) for i in decidable}  # fmt: skip
+    exhibits = list(docs.rglob("exhibit*.csv"))
+    assert exhibits
+    filed = set()
+    for path in exhibits:
+        with path.open(newline="") as fh:
+            filed |= {(r["source_file"], int(r["source_line"])) for r in csv.DictReader(fh)}
+    by_line = {(Path(k[0]).name, k[1]): d for k, d in
+               ((k, d) for d in det for k in [(d["source_file"], d["source_line"])])}  # fmt: skip
+    still_review = {(Path(i.source_file).name, i.source_line) for i in held} | {
+        (Path(i.source_file).name, i.source_line) for i in decidable
+        if decided[i.id].decision == "not_eligible"}  # fmt: skip
+    assert not filed & still_review
+    for key in filed:  # every filed row: relief by the run, or by an attorney's decision
+        assert by_line[key]["outcome"] != "review" or key in {
+            (Path(i.source_file).name, i.source_line) for i in decidable
+        }
+    assert (Path(one.source_file).name, one.source_line) in filed
+    assert any("eligible-on-motion" in str(p) for p in exhibits)
+    zipped = att.get(f"/runs/{run_id}/documents.zip")
+    assert zipped.status_code == 200 and zipped.content[:2] == b"PK"
 
     # Roles as for California: no results for the administrator, no queue for the analyst.
     adm = ws.login("adm")

@@ -48,15 +48,15 @@ from clearslate.web.jobs import Jobs, new_run_folder, run_dir
 HERE = Path(__file__).parent
 SESSION_COOKIE = "clearslate_session"
 LOGIN_CSRF_COOKIE = "clearslate_login"
-DECISIONS = {"dismiss": "Dismiss", "reduce": "Reduce", "not_eligible": "Not eligible"}
+# What an attorney may decide a review item as: the decisions the jurisdiction's documents
+# accept (documents/jurisdictions.py), with their labels.
+DECISIONS = {
+    "ca": {"dismiss": "Dismiss", "reduce": "Reduce", "not_eligible": "Not eligible"},
+    "il": {"vacate_and_expunge": "Vacate and expunge",
+           "eligible_on_motion": "Vacate and expunge on motion (more than 30 g)",
+           "not_eligible": "Not eligible"},
+}  # fmt: skip
 OUTCOMES = {"ca": ("dismiss", "reduce", "not_eligible", "review"), "il": IL_OUTCOMES}
-# Deciding, signing off and building documents are California's here: an Illinois queue is
-# shown, not decided (the documents' Illinois decisions, docs/documents.md, came later).
-IL_DECISIONS_NOTE = (
-    "Illinois review items cannot be decided here yet. Decide them in a decisions file for "
-    "`clearslate documents --decisions` (vacate_and_expunge, eligible_on_motion or "
-    "not_eligible; see docs/documents.md, Illinois); this queue lists them."
-)
 ANALYST, ATTORNEY, ADMIN = ROLES
 RESULTS_ROLES = (ANALYST, ATTORNEY)
 PER_PAGE = 50
@@ -505,11 +505,15 @@ def run_page(ctx: Ctx) -> Response:
     with ctx.ws.db.read() as conn:
         run = _run(ctx, conn)
         counts = conn.execute(
-            sa.select(review_items.c.decision, sa.func.count())
+            sa.select(review_items.c.decision, review_items.c.not_decidable.is_not(None),
+                      sa.func.count())
             .where(review_items.c.run_id == run.id)
-            .group_by(review_items.c.decision)
-        ).fetchall()
-    review = {d or "open": n for d, n in counts}
+            .group_by(review_items.c.decision, review_items.c.not_decidable.is_not(None))
+        ).fetchall()  # fmt: skip
+    review: dict[str, int] = {}
+    for decision, held, n in counts:
+        key = "not_decidable" if held else decision or "open"
+        review[key] = review.get(key, 0) + n
     folder = run_dir(ctx.ws.settings.data_dir, run.id)
     layout = results.LAYOUTS[run.jurisdiction]
     reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
@@ -520,7 +524,7 @@ def run_page(ctx: Ctx) -> Response:
         inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=inputs, decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
+                      inputs=inputs)  # fmt: skip
 
 
 def run_progress(ctx: Ctx) -> Response:
@@ -597,7 +601,7 @@ def person(ctx: Ctx) -> Response:
         ).fetchall()
     template = "person_il.html" if run.jurisdiction == "il" else "person.html"
     return ctx.render(template, run=run, rows=rows, x=explanation, items=items,
-                      decisions=DECISIONS, decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
+                      decisions=DECISIONS[run.jurisdiction])  # fmt: skip
 
 
 # ---- review --------------------------------------------------------------------------------
@@ -615,7 +619,9 @@ def _review_filter(ctx: Ctx, run: Any, source: Callable[[str], str]) -> list[Any
         cond.append(_reason_column(run) == reason)
     status = source("status") or "open"
     if status == "open":
-        cond.append(review_items.c.decision.is_(None))
+        cond += [review_items.c.decision.is_(None), review_items.c.not_decidable.is_(None)]
+    elif status == "not_decidable":
+        cond.append(review_items.c.not_decidable.is_not(None))
     elif status == "decided":
         cond.append(review_items.c.decision.is_not(None))
     if q := source("q"):
@@ -636,28 +642,32 @@ def review(ctx: Ctx) -> Response:
             sa.select(review_items).where(*cond).order_by(review_items.c.det_row)
             .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
         ).fetchall()  # fmt: skip
+        bulk_total = conn.execute(
+            sa.select(sa.func.count()).where(*cond, review_items.c.not_decidable.is_(None))
+        ).scalar_one()
         reason = _reason_column(run)
         by_reason = conn.execute(
-            sa.select(reason, sa.func.count(), sa.func.count(review_items.c.decision))
+            sa.select(reason, sa.func.count(), sa.func.count(review_items.c.decision),
+                      sa.func.count(review_items.c.not_decidable))
             .where(review_items.c.run_id == run.id)
             .group_by(reason).order_by(sa.func.count().desc())
         ).fetchall()  # fmt: skip
     filters = {k: ctx.param(k) for k in ("reason", "q")} | {"status": ctx.param("status") or "open"}
-    open_total = sum(n - d for _r, n, d in by_reason)
+    open_total = sum(n - d - held for _r, n, d, held in by_reason)
     return ctx.render("review.html", run=run, items=items, total=total, page=page,
                       pages=max(1, -(-total // PER_PAGE)), by_reason=by_reason, filters=filters,
-                      open_total=open_total, decisions=DECISIONS,
-                      decisions_note=IL_DECISIONS_NOTE)  # fmt: skip
+                      open_total=open_total, bulk_total=bulk_total,
+                      decisions=DECISIONS[run.jurisdiction])  # fmt: skip
 
 
 def _check_decision(ctx: Ctx, run: Any) -> tuple[str, str]:
-    if run.jurisdiction == "il":
-        raise Refused(409, IL_DECISIONS_NOTE)
     if run.signed_off_at is not None:
         raise Refused(409, "This run is signed off; its decisions can no longer change.")
     decision, note = ctx.field("decision"), ctx.field("note")
-    if decision not in DECISIONS:
-        raise Refused(400, "Choose a decision: dismiss, reduce or not eligible.")
+    choices = DECISIONS[run.jurisdiction]
+    if decision not in choices:
+        labels = [label.lower() for label in choices.values()]
+        raise Refused(400, f"Choose a decision: {', '.join(labels[:-1])} or {labels[-1]}.")
     if len(note) > 2000:
         raise Refused(400, "The note is longer than 2,000 characters.")
     return decision, note
@@ -674,6 +684,8 @@ def decide(ctx: Ctx) -> Response:
         ).first()  # fmt: skip
         if item is None:
             raise Refused(404, "No such review item.")
+        if item.not_decidable:
+            raise Refused(409, item.not_decidable)
         conn.execute(
             sa.update(review_items).where(review_items.c.id == item_id).values(
                 decision=decision, note=note or None, decided_by=ctx.user.username,
@@ -692,7 +704,7 @@ def decide_bulk(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
         decision, note = _check_decision(ctx, run)
-        cond = _review_filter(ctx, run, ctx.field)
+        cond = [*_review_filter(ctx, run, ctx.field), review_items.c.not_decidable.is_(None)]
         chosen = conn.execute(
             sa.select(review_items.c.id, review_items.c.decision, review_items.c.subject_id).where(
                 *cond
@@ -733,19 +745,19 @@ def sign_off(ctx: Ctx) -> Response:
         run = _run(ctx, conn)
         if run.status != "done":
             raise Refused(409, "This run has not finished.")
-        if run.jurisdiction == "il":
-            raise Refused(409, IL_DECISIONS_NOTE)
         if run.signed_off_at is not None:
             raise Refused(409, "This run is already signed off.")
         still_open = conn.execute(
             sa.select(sa.func.count()).where(review_items.c.run_id == run.id,
-                                             review_items.c.decision.is_(None))
+                                             review_items.c.decision.is_(None),
+                                             review_items.c.not_decidable.is_(None))
         ).scalar_one()  # fmt: skip
         if still_open:
             raise Refused(409, f"{still_open} review items are still open; decide them first.")
         decided = conn.execute(
-            sa.select(sa.func.count()).where(review_items.c.run_id == run.id)
-        ).scalar_one()
+            sa.select(sa.func.count()).where(review_items.c.run_id == run.id,
+                                             review_items.c.decision.is_not(None))
+        ).scalar_one()  # fmt: skip
         conn.execute(
             sa.update(runs).where(runs.c.id == run.id).values(
                 signed_off_by=ctx.user.username, signed_off_at=ctx.now,

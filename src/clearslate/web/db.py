@@ -95,6 +95,9 @@ review_items = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("decided_by", sa.String(64), nullable=True),
     sa.Column("decided_at", sa.DateTime, nullable=True),
+    # Why the item is listed but not decided here (Illinois: an arrest, or the state police's
+    # twin of a court row); NULL: the attorney decides it before sign-off.
+    sa.Column("not_decidable", sa.Text, nullable=True),
     sa.UniqueConstraint("run_id", "det_row"),
 )
 

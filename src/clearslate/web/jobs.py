@@ -253,9 +253,9 @@ class Jobs:
         folder = run_dir(self.data_dir, run_id)
         self._set_docs(run_id, "running")
         with self.db.read() as conn:
-            signer = conn.execute(
-                sa.select(runs.c.signed_off_by).where(runs.c.id == run_id)
-            ).scalar()
+            signer, jurisdiction = conn.execute(
+                sa.select(runs.c.signed_off_by, runs.c.jurisdiction).where(runs.c.id == run_id)
+            ).one()
             decisions = write_decisions(conn, run_id, folder / "decisions.csv")
         addresses = folder / "addresses.csv"
         try:
@@ -266,6 +266,9 @@ class Jobs:
                     office=self.office if self.office and self.office.exists() else None,
                     addresses=addresses if addresses.exists() else None,
                     decisions=decisions,
+                    # Illinois: the on-motion papers too (their own folders), so that an
+                    # attorney's eligible_on_motion decision yields its motion
+                    on_motion=jurisdiction == "il",
                     force=True,
                     jobs=1,
                 )

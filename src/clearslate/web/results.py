@@ -33,6 +33,7 @@ class Layout:
     derived: str = ""  # select expressions adding subject_id and name
     # REVIEW_COLUMNS, from the parquet's columns
     review: tuple[str, ...] = ()
+    jurisdiction: str = "ca"
 
 
 CA = Layout(
@@ -56,6 +57,7 @@ IL = Layout(
     review=("person_id", "coalesce(charge_seq::VARCHAR, '')", "source_file", "source_line",
             "name", "coalesce(sid, '')", "coalesce(case_number, '')",
             "coalesce(statute_raw, '')", "coalesce(review_reason, '')", "coalesce(reason, '')"),
+    jurisdiction="il",
 )  # fmt: skip
 LAYOUTS = {"ca": CA, "il": IL}
 
@@ -127,16 +129,47 @@ def reason_counts(results: Path, layout: Layout = CA) -> list[tuple[str, str, in
 
 
 REVIEW_COLUMNS = ("det_row", "subject_id", "cnt_order", "source_file", "source_line", "name",
-                  "cii_number", "case_number", "code_section", "reason_code", "reason")  # fmt: skip
+                  "cii_number", "case_number", "code_section", "reason_code", "reason",
+                  "not_decidable")  # fmt: skip
+
+# Illinois review items the documents cannot take a decision on (docs/workspace.md): listed in
+# the queue with this text, left out of the decisions and of what sign-off waits for.
+IL_ARREST_NOTE = (
+    "An arrest that led to no conviction: the police and the Illinois State Police expunge it "
+    "themselves, on no motion of this office, and the documents take no decision on it. "
+    "Nothing to decide here."
+)
+IL_NO_TIER_NOTE = (
+    "No deadline tier (the disposition is pending or unknown, or the record has no date), so "
+    "no motion can file it: confirm the disposition in the court file, correct the export and "
+    "run again."
+)
+IL_TWIN_NOTE = (
+    "The state police's copy of a conviction that the court's export also has: the court's row "
+    "is the one filed, so decide that one (it is in the queue when it needs review)."
+)
 
 
 def review_rows(results: Path, layout: Layout = CA) -> list[dict[str, Any]]:
-    """The run's `review` outcomes, to become the review queue."""
+    """The run's `review` outcomes, to become the review queue; for each, why it is not
+    decided in the workspace, or None."""
+    not_decidable = "NULL"
     with _connect() as con:
+        if layout.jurisdiction == "il":
+            from clearslate.documents.data import open_run
+
+            open_run(con, results, "il")  # the table det: the rows the documents can take
+            not_decidable = """CASE WHEN track = 'arrest' THEN $arrest
+                WHEN tier IS NULL THEN $no_tier
+                WHEN NOT EXISTS (SELECT 1 FROM det d WHERE d.source_file = s.source_file
+                                 AND d.source_line = s.source_line) THEN $twin END"""
         cur = con.execute(
-            f"""SELECT file_row_number + 1, {", ".join(layout.review)}
-                FROM {_source(results, layout)} WHERE outcome = 'review'
-                ORDER BY file_row_number"""
+            f"""SELECT file_row_number + 1, {", ".join(layout.review)}, {not_decidable}
+                FROM {_source(results, layout)} s WHERE outcome = 'review'
+                ORDER BY file_row_number""",
+            {"arrest": IL_ARREST_NOTE, "no_tier": IL_NO_TIER_NOTE, "twin": IL_TWIN_NOTE}
+            if layout.jurisdiction == "il"
+            else None,
         )
         return [dict(zip(REVIEW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
 
