@@ -138,6 +138,13 @@ def test_illinois_run_results_person_and_queue(workspace_factory, il_exports):
     assert f"{summary['review_reasons'][first_reason]:,} item(s) match" in by_reason.text
     page_ids = {int(m) for m in re.findall(rf'action="/runs/{run_id}/review/(\d+)"', queue.text)}
     assert page_ids and page_ids <= {i.id for i in decidable}
+    if held:  # listed with the reason they are not decided here
+        listed = att.get(f"/runs/{run_id}/review", params={"status": "not_decidable"})
+        assert f"{len(held):,} item(s) match" in listed.text
+        assert "Not decided here:" in listed.text
+        assert 'class="decide"' not in listed.text and 'id="bulk-h"' not in listed.text
+    person_page = att.get(f"/runs/{run_id}/people/{decidable[0].subject_id}")
+    assert f'action="/runs/{run_id}/review/{decidable[0].id}"' in person_page.text
     token = csrf_of(att, f"/runs/{run_id}/review")
 
     # One by one: a decision the documents accept; California's is refused, as is a held item.
@@ -276,6 +283,7 @@ def test_migration_adds_jurisdiction_to_an_older_database(tmp_path):
     db.migrate()
     with db.write() as conn:  # the database as revision 0001 left it before Illinois runs
         conn.execute(sa.text("ALTER TABLE runs DROP COLUMN jurisdiction"))
+        conn.execute(sa.text("ALTER TABLE review_items DROP COLUMN not_decidable"))
         conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
         conn.execute(sa.text(
             "INSERT INTO runs (created_by, created_at, county, as_of, policy_label, policy_file, "
@@ -284,4 +292,6 @@ def test_migration_adds_jurisdiction_to_an_older_database(tmp_path):
     db.migrate()
     with db.read() as conn:
         assert conn.execute(sa.select(runs.c.jurisdiction)).scalar_one() == "ca"
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("review_items")}
+        assert "not_decidable" in columns
     db.dispose()
