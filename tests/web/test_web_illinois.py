@@ -195,6 +195,8 @@ def test_illinois_run_results_person_and_queue(workspace_factory, il_exports):
     assert audited[decidable[-1].id].get("bulk") is True
 
     # Sign-off builds the Illinois documents with the decisions.
+    ready = att.get(f"/runs/{run_id}").text
+    assert f"({len(decidable):,} decisions; {len(held):,} not decided here" in ready
     assert ana.post(f"/runs/{run_id}/sign-off", data={"csrf": ana_token}).status_code == 403
     r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
     assert r.status_code == 303, r.text

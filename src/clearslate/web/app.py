@@ -57,6 +57,8 @@ DECISIONS = {
            "not_eligible": "Not eligible"},
 }  # fmt: skip
 OUTCOMES = {"ca": ("dismiss", "reduce", "not_eligible", "review"), "il": IL_OUTCOMES}
+# An item the attorney decides (not an Illinois arrest, tier-less row or state-police twin)
+DECIDABLE = review_items.c.not_decidable.is_(None)
 ANALYST, ATTORNEY, ADMIN = ROLES
 RESULTS_ROLES = (ANALYST, ATTORNEY)
 PER_PAGE = 50
@@ -619,7 +621,7 @@ def _review_filter(ctx: Ctx, run: Any, source: Callable[[str], str]) -> list[Any
         cond.append(_reason_column(run) == reason)
     status = source("status") or "open"
     if status == "open":
-        cond += [review_items.c.decision.is_(None), review_items.c.not_decidable.is_(None)]
+        cond += [review_items.c.decision.is_(None), DECIDABLE]
     elif status == "not_decidable":
         cond.append(review_items.c.not_decidable.is_not(None))
     elif status == "decided":
@@ -642,9 +644,7 @@ def review(ctx: Ctx) -> Response:
             sa.select(review_items).where(*cond).order_by(review_items.c.det_row)
             .limit(PER_PAGE).offset((page - 1) * PER_PAGE)
         ).fetchall()  # fmt: skip
-        bulk_total = conn.execute(
-            sa.select(sa.func.count()).where(*cond, review_items.c.not_decidable.is_(None))
-        ).scalar_one()
+        bulk_total = conn.execute(sa.select(sa.func.count()).where(*cond, DECIDABLE)).scalar_one()
         reason = _reason_column(run)
         by_reason = conn.execute(
             sa.select(reason, sa.func.count(), sa.func.count(review_items.c.decision),
@@ -704,7 +704,7 @@ def decide_bulk(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
         decision, note = _check_decision(ctx, run)
-        cond = [*_review_filter(ctx, run, ctx.field), review_items.c.not_decidable.is_(None)]
+        cond = [*_review_filter(ctx, run, ctx.field), DECIDABLE]
         chosen = conn.execute(
             sa.select(review_items.c.id, review_items.c.decision, review_items.c.subject_id).where(
                 *cond
@@ -750,7 +750,7 @@ def sign_off(ctx: Ctx) -> Response:
         still_open = conn.execute(
             sa.select(sa.func.count()).where(review_items.c.run_id == run.id,
                                              review_items.c.decision.is_(None),
-                                             review_items.c.not_decidable.is_(None))
+                                             DECIDABLE)
         ).scalar_one()  # fmt: skip
         if still_open:
             raise Refused(409, f"{still_open} review items are still open; decide them first.")
