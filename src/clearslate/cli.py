@@ -132,8 +132,17 @@ def run(
         bool, typer.Option("--force", help="Replace the results of an earlier run in --outputs.")
     ] = False,
     memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
-    ] = "1GB",
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit, e.g. 1GB (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); "
+            "beyond it DuckDB spills to the temporary folder. The process needs about 0.3 GB more.",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="DuckDB threads (default: one per CPU)."),
+    ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Skip the impact report (report.html/.pdf).")
     ] = False,
@@ -163,8 +172,10 @@ def run(
         file_name_suffix=file_name_suffix,
         gogen_bundle=not no_gogen_bundle,
         force=force,
-        memory_limit=memory_limit,
+        threads=threads,
     )
+    if memory_limit:
+        opts.memory_limit = memory_limit
     try:
         with _RunProgress(console, inputs) as progress:
             result = run_job(opts, stage=progress.stage)

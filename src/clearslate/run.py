@@ -380,11 +380,17 @@ def _write_bundles(
         build_bundle_rows(con, opts.as_of, f"'{SINGLE}'", statewide=False)
         return write_bundle(con, out, n_files, suffix)
     build_bundle_rows(con, opts.as_of, _FOLDER_SQL, statewide=True)
-    folders = {r[0] for r in con.execute("SELECT DISTINCT folder FROM bundle_eligibility")}
-    folders.discard(None)
-    folders |= {county_folder(c) for c in opts.counties or ()}
+    # folder -> county name, for gogen.json; a county named in --county but without a
+    # conviction decided gets its folder too, as a one-county run writes its files anyway
+    names = {county_folder(c): c for c in opts.counties or ()}
+    names |= dict(
+        con.execute(
+            """SELECT b.folder, min(d.county) FROM bundle_eligibility b
+               JOIN determinations d USING (row_id) GROUP BY 1"""
+        ).fetchall()
+    )
     files: list[Path] = []
-    for folder in sorted(folders):
+    for folder, county in sorted(names.items()):
         where = f"folder = '{folder}'"
         con.execute(
             f"""CREATE OR REPLACE TEMP VIEW county_determinations AS
@@ -398,7 +404,7 @@ def _write_bundles(
         ).fetchone()[0]
         gogen = gogen_summary(
             con,
-            county=folder,
+            county=county,
             line_count=lines,
             seconds=time.perf_counter() - started,
             policy=opts.policy,
