@@ -191,8 +191,7 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
                    + to_months(s.sent_months::INTEGER) + to_days(s.sent_days::INTEGER))::DATE
                END AS sentence_end,
                coalesce(n.case_numbers, '') AS case_numbers,
-               pc.cycle_key IS NOT NULL AS prop64_in_cycle,
-               row_number() OVER (PARTITION BY c.subject_id ORDER BY c.row_id) AS conviction_no
+               pc.cycle_key IS NOT NULL AS prop64_in_cycle
         FROM sentence s
         JOIN conv_rows c ON c.row_id = s.row_id
         LEFT JOIN case_numbers n ON n.subject_id = c.subject_id AND n.case_key = c.case_key
