@@ -73,6 +73,7 @@ TARGETS = {
     "floor B": (None, None),
     "run": ("floor A", 2.0),
     "full": ("floor B", 1.5),
+    "statewide": ("full", None),  # --county ALL: every county's bundle in one pass
     "gogen": ("floor B", None),
     "help": (None, 0.5),  # seconds, not a ratio
 }
@@ -81,6 +82,7 @@ LABELS = {
     "floor B": "floor B: duckdb COPY csv",
     "run": "clearslate run --no-gogen-bundle",
     "full": "clearslate run (full)",
+    "statewide": "clearslate run --county ALL",
     "gogen": "gogen 0.2.13",
     "help": "clearslate --help",
 }
@@ -219,7 +221,7 @@ def commands(
         dest = work / f"floor_b_{src.stem}.csv"
         sql = f"COPY (SELECT * FROM {read}) TO {_sql_path(dest)} (HEADER true)"
         return _duckdb_cmd(sql, args.memory_limit), dest
-    if name in ("run", "full"):
+    if name in ("run", "full", "statewide"):
         dest = work / f"{name}_{src.stem}"
         cmd = [
             *_clearslate(),
@@ -227,7 +229,7 @@ def commands(
             "--input-doj",
             str(src),
             "--county",
-            COUNTY,
+            "ALL" if name == "statewide" else COUNTY,
             "--compute-at",
             COMPUTE_AT,
             "--policy",
@@ -235,6 +237,7 @@ def commands(
             "--outputs",
             str(dest),
             "--force",
+            "--no-report",
             "--memory-limit",
             args.memory_limit,
         ]
@@ -275,7 +278,8 @@ def _remove(path: Path | None, keep: bool) -> None:
 
 def run_rounds(args: argparse.Namespace, inputs: dict[int, Path], work: Path) -> list[Measure]:
     env = _child_env()
-    names = ["floor A", "floor B", "run", "full"] + (["gogen"] if args.gogen else [])
+    names = ["floor A", "floor B", "run", "full"]
+    names += (["statewide"] if args.statewide else []) + (["gogen"] if args.gogen else [])
     results: list[Measure] = []
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -500,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gogen", type=Path, help="a gogen 0.2.13 binary to measure as well")
     ap.add_argument("--out", type=Path, default=HERE / "out", help="cache and work folder")
     ap.add_argument("--profile", action="store_true", help="also print a per-stage profile")
+    ap.add_argument(
+        "--statewide",
+        action="store_true",
+        help="also run --county ALL (a bundle per county) and compare it with the full run",
+    )
     ap.add_argument("--keep-outputs", action="store_true", help="keep the measured outputs")
     args = ap.parse_args(argv)
     if args.repeat < 1:

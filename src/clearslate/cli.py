@@ -180,8 +180,17 @@ def run(
         bool, typer.Option("--force", help="Replace the results of an earlier run in --outputs.")
     ] = False,
     memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
-    ] = "1GB",
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit, e.g. 1GB (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); "
+            "beyond it DuckDB spills to the temporary folder. The process needs about 0.3 GB more.",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="DuckDB threads (default: one per CPU)."),
+    ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Skip the impact report (report.html/.pdf).")
     ] = False,
@@ -195,6 +204,9 @@ def run(
 ) -> None:
     """Decide every Prop 64 conviction in the county (or, with --jurisdiction il, every
     Illinois cannabis charge per linked person) and write the results."""
+    from clearslate.run import DEFAULT_MEMORY_LIMIT
+
+    memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
     if _jurisdiction(jurisdiction) == "il":
         from clearslate.cli_illinois import run_il
 
@@ -229,6 +241,7 @@ def run(
         gogen_bundle=not no_gogen_bundle,
         force=force,
         memory_limit=memory_limit,
+        threads=threads,
     )
     try:
         with _RunProgress(console, inputs) as progress:

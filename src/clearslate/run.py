@@ -12,6 +12,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import shutil
 import signal
 import sys
@@ -26,10 +27,17 @@ from typing import Any, NoReturn
 import duckdb
 
 from clearslate import __version__
+from clearslate.engine.facts import ROW_FACTS
 from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import write_determinations
 from clearslate.outputs.files import make_private_dir, remove_partials, write_json, write_text
-from clearslate.outputs.gogen_bundle import build_bundle_rows, write_bundle
+from clearslate.outputs.gogen_bundle import (
+    BUNDLE_ROW_COLUMNS,
+    SINGLE,
+    build_bundle_rows,
+    prepare_bundle,
+    write_bundle,
+)
 from clearslate.outputs.summary import clearslate_summary, gogen_summary
 from clearslate.policy import Policy
 from clearslate.sources.ca_doj import InputError, ReadResult, read_doj_files
@@ -44,6 +52,11 @@ class RunError(Exception):
         self.error_type = error_type
 
 
+# DuckDB's own memory (its buffer pool); the process adds about 0.3 GiB to it. Beyond it,
+# DuckDB spills to a temporary folder. CLEARSLATE_MEMORY_LIMIT changes the default.
+DEFAULT_MEMORY_LIMIT = os.environ.get("CLEARSLATE_MEMORY_LIMIT", "1GB")
+
+
 @dataclass
 class RunOptions:
     inputs: Sequence[Path]
@@ -55,8 +68,13 @@ class RunOptions:
     file_name_suffix: str = ""
     gogen_bundle: bool = True
     force: bool = False
-    memory_limit: str = "1GB"
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
     threads: int | None = None
+
+    @property
+    def statewide(self) -> bool:
+        """Several counties decided in one pass: one bundle folder per county."""
+        return self.counties is None or len(self.counties) > 1
 
 
 @dataclass
@@ -278,8 +296,13 @@ def _run(
     stage: Stage,
 ) -> RunResult:
     stage("Reading research files", con)
+    # Only what the decisions (and the bundle) read is kept of each row, computed in the scan.
+    select = list(ROW_FACTS)
+    if opts.gogen_bundle:
+        prepare_bundle(con)
+        select += BUNDLE_ROW_COLUMNS
     try:
-        read = read_doj_files(con, list(opts.inputs))
+        read = read_doj_files(con, list(opts.inputs), select=select)
     except InputError as exc:
         raise RunError(str(exc)) from exc
     stage("Deciding", con)
@@ -289,8 +312,7 @@ def _run(
     stage("Writing outputs", con)
     files: list[Path] = []
     if opts.gogen_bundle:
-        build_bundle_rows(con, opts.as_of)
-        files += write_bundle(con, out, len(read.files), opts.file_name_suffix)
+        files += _write_bundles(con, opts, out, read, started)
     files += write_determinations(con, out)
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
@@ -320,7 +342,7 @@ def _run(
     files += [gogen_json, summary_json]
     write_json(out / "timings.json", {"seconds": round(seconds, 3)})
     # The manifest is written last: its presence says the run completed.
-    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, files))
+    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, out, files))
     return RunResult(
         outputs=out,
         read=read,
@@ -330,6 +352,69 @@ def _run(
         seconds=seconds,
         files=files,
     )
+
+
+# A county's folder name in a statewide run: its name in capitals, runs of other characters
+# as one underscore ("LOS ANGELES" -> LOS_ANGELES); convictions of unknown county go to
+# UNKNOWN_COUNTY.
+UNKNOWN_COUNTY = "UNKNOWN_COUNTY"
+_FOLDER_SQL = (
+    f"CASE WHEN d.county = '' THEN '{UNKNOWN_COUNTY}' "
+    "ELSE trim(regexp_replace(d.county, '[^A-Z0-9]+', '_', 'g'), '_') END"
+)
+
+
+def county_folder(county: str) -> str:
+    """The folder of a county's bundle in a statewide run (the same rule as _FOLDER_SQL)."""
+    name = re.sub(r"[^A-Z0-9]+", "_", county.strip().upper()).strip("_")
+    return name or UNKNOWN_COUNTY
+
+
+def _write_bundles(
+    con: duckdb.DuckDBPyConnection, opts: RunOptions, out: Path, read: ReadResult, started: float
+) -> list[Path]:
+    """The gogen bundle: in the results folder for one county; statewide, in one folder per
+    county (its gogen.json beside it, counting that county's determinations)."""
+    n_files, suffix = len(read.files), opts.file_name_suffix
+    if not opts.statewide:
+        build_bundle_rows(con, opts.as_of, f"'{SINGLE}'", statewide=False)
+        return write_bundle(con, out, n_files, suffix)
+    build_bundle_rows(con, opts.as_of, _FOLDER_SQL, statewide=True)
+    # folder -> county name, for gogen.json; a county named in --county but without a
+    # conviction decided gets its folder too, as a one-county run writes its files anyway
+    names = {county_folder(c): c for c in opts.counties or ()}
+    names |= dict(
+        con.execute(
+            """SELECT b.folder, min(d.county) FROM bundle_eligibility b
+               JOIN determinations d USING (row_id) GROUP BY 1"""
+        ).fetchall()
+    )
+    files: list[Path] = []
+    for folder, county in sorted(names.items()):
+        where = f"folder = '{folder}'"
+        con.execute(
+            f"""CREATE OR REPLACE TEMP VIEW county_determinations AS
+                SELECT * FROM determinations WHERE row_id IN
+                  (SELECT row_id FROM bundle_eligibility WHERE {where})"""
+        )
+        make_private_dir(out / folder)
+        files += write_bundle(con, out / folder, n_files, suffix, folder, statewide=True)
+        lines = con.execute(
+            f"SELECT count(*) FROM doj_rows WHERE list_contains(bundle_folders, '{folder}')"
+        ).fetchone()[0]
+        gogen = gogen_summary(
+            con,
+            county=county,
+            line_count=lines,
+            seconds=time.perf_counter() - started,
+            policy=opts.policy,
+            as_of=opts.as_of,
+            table="county_determinations",
+        )
+        gogen_json = out / folder / f"gogen{'_' + suffix if suffix else ''}.json"
+        write_json(gogen_json, gogen, compact=True)
+        files.append(gogen_json)
+    return files
 
 
 def _check_accounting(con: duckdb.DuckDBPyConnection, read: ReadResult) -> None:
@@ -354,7 +439,7 @@ def _check_accounting(con: duckdb.DuckDBPyConnection, read: ReadResult) -> None:
 
 
 def _manifest(
-    opts: RunOptions, read: ReadResult, law_version: str, files: list[Path]
+    opts: RunOptions, read: ReadResult, law_version: str, out: Path, files: list[Path]
 ) -> dict[str, Any]:
     return {
         "clearslate_version": __version__,
@@ -380,7 +465,7 @@ def _manifest(
             for f in read.files
         ],
         "outputs": [
-            {"file": p.name, "size": p.stat().st_size, "sha256": _sha256(p)}
+            {"file": p.relative_to(out).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)}
             for p in sorted(files)
             if not p.name.startswith("gogen")  # gogen.json holds the processing time
         ],

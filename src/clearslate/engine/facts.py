@@ -1,10 +1,12 @@
 """Derive canonical records and facts from the raw DOJ rows, set-based in DuckDB.
 
-Layers (each a table, computed once per run):
+Layers:
 
+* `rows_src`      view: every input row's facts (ROW_FACTS), computed during the CSV scan in
+                   a bulk run, or over the raw columns.
 * `charge_class`  one row per distinct (OFFENSE_DESCR, COMMENT_TEXT): the statute it names and
                    its catalogue memberships, classified in Python on distinct values only.
-* `rows_x`        every input row with parsed dates, conviction / felony flags, count key.
+* `rows_x`        view: `rows_src` with its charge's classification and count keys.
 * `convictions`   one row per conviction (subject + count key); repeated court rows of one
                    count are sentence parts and add up in calendar units.
 * `subjects`      one row per person (SUBJECT_ID across all input files).
@@ -19,13 +21,84 @@ import duckdb
 from clearslate.statutes import classify_charges
 
 # A DOJ date is YYYYMMDD. '19990000' and '19990400' are partial dates: the year (and month)
-# are known, the day is not. They are never turned into a real date.
+# are known, the day is not. They are never turned into a real date (so a date that parses is
+# never partial, and the pattern is only tried on the others).
 _DATE = "try_strptime(nullif(trim({c}), ''), '%Y%m%d')::DATE"
-_PARTIAL = "(regexp_full_match(trim({c}), '[12][0-9]{{3}}(00[0-9]{{2}}|[0-9]{{2}}00)'))"
+_PARTIAL = (
+    "CASE WHEN " + _DATE + " IS NOT NULL THEN false "
+    "ELSE regexp_full_match(trim({c}), '[12][0-9]{{3}}(00[0-9]{{2}}|[0-9]{{2}}00)') END"
+)
 
 
-def classify_distinct_charges(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
-    pairs = con.execute(f"SELECT DISTINCT OFFENSE_DESCR, COMMENT_TEXT FROM {table}").fetchall()
+def _d(c: str) -> str:
+    return _DATE.format(c=c)
+
+
+def _p(c: str) -> str:
+    return _PARTIAL.format(c=c)
+
+
+# What the facts read of each input row, as SQL over the raw DOJ columns. A bulk run computes
+# these inside the CSV scan (`read_doj_files(select=ROW_FACTS)`), so the raw columns are never
+# stored; `explain` and the tests read raw rows and get the same expressions as a view.
+ROW_FACTS: tuple[tuple[str, str], ...] = (
+    ("subject_id", "trim(SUBJECT_ID)"),
+    ("cnt_order", "trim(CNT_ORDER)"),
+    ("step_type", "upper(trim(STP_TYPE_DESCR))"),
+    ("county", "upper(trim(STP_ORI_CNTY_NAME))"),
+    ("court", "trim(STP_ORI_DESCR)"),
+    ("ofn", "trim(OFN)"),
+    ("event_date", _d("STP_EVENT_DATE")),
+    ("event_date_partial", _p("STP_EVENT_DATE")),
+    ("dob", _d("PRI_DOB")),
+    ("dob_partial", _p("PRI_DOB")),
+    (
+        "is_conviction",
+        "upper(trim(DISP_DESCR)) LIKE 'CONVICTED%' AND upper(trim(STP_TYPE_DESCR)) <> 'DECEASED'",
+    ),
+    (
+        "felony",
+        "(upper(trim(CONV_STAT_DESCR)) = 'FELONY' "
+        "OR (trim(CONV_STAT_DESCR) = '' AND upper(trim(OFFENSE_TOC)) = 'F'))",
+    ),
+    ("sent_length", "try_cast(trim(SENT_LENGTH) AS INTEGER)"),
+    ("sent_unit", "upper(trim(SENT_TIME_CODE))"),
+    (
+        "is_pc290_registration",
+        "upper(trim(STP_TYPE_DESCR)) = 'REGISTRATION' AND upper(trim(OFFENSE_DESCR)) LIKE '290%'",
+    ),
+    # the charge as written, the key of `charge_class`
+    ("offense_descr", "OFFENSE_DESCR"),
+    ("comment_text", "COMMENT_TEXT"),
+    # the person, as the first row of each subject gives it
+    ("name", "trim(PRI_NAME)"),
+    ("cii_number", "trim(CII_NUMBER)"),
+    ("dob_raw", "trim(PRI_DOB)"),
+    ("gender", "trim(GENDER)"),
+    ("race", "trim(RACE_DESCR)"),
+)
+
+
+def _has_row_facts(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    names = {d[0].lower() for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description}
+    return all(name in names for name, _ in ROW_FACTS)
+
+
+def build_row_facts(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
+    """View `rows_src`: `table` itself when it was read with ROW_FACTS, else ROW_FACTS
+    computed over its raw columns."""
+    if _has_row_facts(con, table):
+        con.execute(f"CREATE OR REPLACE TEMP VIEW rows_src AS SELECT * FROM {table}")
+        return
+    select = ", ".join(f"{expr} AS {name}" for name, expr in ROW_FACTS)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP VIEW rows_src AS
+            SELECT row_id, file_index, source_file, source_line, {select} FROM {table}"""
+    )
+
+
+def classify_distinct_charges(con: duckdb.DuckDBPyConnection) -> None:
+    pairs = con.execute("SELECT DISTINCT offense_descr, comment_text FROM rows_src").fetchall()
     rows = classify_charges((o or "", c or "") for o, c in pairs)
     con.execute("DROP TABLE IF EXISTS charge_class")
     # With no rows at all, one blank pair gives the table its columns; `WHERE false` keeps
@@ -41,33 +114,21 @@ def classify_distinct_charges(con: duckdb.DuckDBPyConnection, table: str = "doj_
     )
 
 
-def build_rows(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
-    d = lambda c: _DATE.format(c=c)  # noqa: E731
-    p = lambda c: _PARTIAL.format(c=c)  # noqa: E731
+def build_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """View `rows_x`: every row's facts with its charge's classification. A view, not a
+    table: each query reads only the columns it needs, and the charge join runs only where
+    the charge is asked for (a copy of every row cost as much as reading the file)."""
     con.execute(
-        f"""
-        CREATE OR REPLACE TABLE rows_x AS
-        SELECT r.row_id, r.file_index, r.source_file, r.source_line,
-               trim(r.SUBJECT_ID) AS subject_id,
-               trim(r.CNT_ORDER) AS cnt_order,
-               left(trim(r.CNT_ORDER), 3) AS cycle_key,
-               left(trim(r.CNT_ORDER), 6) AS case_key,
-               length(trim(r.CNT_ORDER)) >= 6 AS cnt_order_ok,
-               upper(trim(r.STP_TYPE_DESCR)) AS step_type,
-               upper(trim(r.STP_ORI_CNTY_NAME)) AS county,
-               trim(r.STP_ORI_DESCR) AS court,
-               trim(r.OFN) AS ofn,
-               {d("r.STP_EVENT_DATE")} AS event_date,
-               {p("r.STP_EVENT_DATE")} AS event_date_partial,
-               {d("r.PRI_DOB")} AS dob,
-               {p("r.PRI_DOB")} AS dob_partial,
-               upper(trim(r.DISP_DESCR)) LIKE 'CONVICTED%'
-                 AND upper(trim(r.STP_TYPE_DESCR)) <> 'DECEASED' AS is_conviction,
-               (upper(trim(r.CONV_STAT_DESCR)) = 'FELONY'
-                 OR (trim(r.CONV_STAT_DESCR) = '' AND upper(trim(r.OFFENSE_TOC)) = 'F'))
-                 AS felony,
-               try_cast(trim(r.SENT_LENGTH) AS INTEGER) AS sent_length,
-               upper(trim(r.SENT_TIME_CODE)) AS sent_unit,
+        """
+        CREATE OR REPLACE TEMP VIEW rows_x AS
+        SELECT r.row_id, r.file_index, r.source_file, r.source_line, r.subject_id,
+               r.cnt_order,
+               left(r.cnt_order, 3) AS cycle_key,
+               left(r.cnt_order, 6) AS case_key,
+               length(r.cnt_order) >= 6 AS cnt_order_ok,
+               r.step_type, r.county, r.court, r.ofn,
+               r.event_date, r.event_date_partial, r.dob, r.dob_partial,
+               r.is_conviction, r.felony, r.sent_length, r.sent_unit,
                c.statute_id, c.code, c.section, c.subsections, c.attempt, c.from_comment,
                c.parsed, nullif(c.prop64_section, '') AS prop64_section,
                nullif(c.comment_prop64_section, '') AS comment_prop64_section, c.raw_section,
@@ -75,11 +136,10 @@ def build_rows(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
                c.is_superstrike, c.superstrike_label, c.is_pc290, c.pc290_label,
                c.is_related, c.related_label,
                c.gogen_code_section, c.gogen_prop64_number, c.gogen_possible_other_p64,
-               upper(trim(r.STP_TYPE_DESCR)) = 'REGISTRATION'
-                 AND upper(trim(r.OFFENSE_DESCR)) LIKE '290%' AS is_pc290_registration
-        FROM {table} r
+               r.is_pc290_registration
+        FROM rows_src r
         LEFT JOIN charge_class c
-          ON c.offense_descr = r.OFFENSE_DESCR AND c.comment_text = r.COMMENT_TEXT
+          ON c.offense_descr = r.offense_descr AND c.comment_text = r.comment_text
         """
     )
 
@@ -114,8 +174,8 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
             SELECT subject_id, case_key,
                    string_agg(ofn, '; ' ORDER BY first_row) AS case_numbers
             FROM (
-                SELECT subject_id, case_key, ofn, min(row_id) AS first_row
-                FROM rows_x
+                SELECT subject_id, left(cnt_order, 6) AS case_key, ofn, min(row_id) AS first_row
+                FROM rows_src
                 WHERE step_type = 'COURT ACTION' AND ofn <> '' AND upper(ofn) <> 'NULL'
                 GROUP BY ALL
             ) GROUP BY ALL
@@ -131,8 +191,7 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
                    + to_months(s.sent_months::INTEGER) + to_days(s.sent_days::INTEGER))::DATE
                END AS sentence_end,
                coalesce(n.case_numbers, '') AS case_numbers,
-               pc.cycle_key IS NOT NULL AS prop64_in_cycle,
-               row_number() OVER (PARTITION BY c.subject_id ORDER BY c.row_id) AS conviction_no
+               pc.cycle_key IS NOT NULL AS prop64_in_cycle
         FROM sentence s
         JOIN conv_rows c ON c.row_id = s.row_id
         LEFT JOIN case_numbers n ON n.subject_id = c.subject_id AND n.case_key = c.case_key
@@ -141,29 +200,26 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
+def build_subjects(con: duckdb.DuckDBPyConnection) -> None:
     """Per-person facts over the whole record: all counties, all dates, all input files."""
     con.execute(
-        f"""
+        """
         CREATE OR REPLACE TABLE subjects AS
-        WITH first_row AS (
-            SELECT x.subject_id, arg_min(x.row_id, x.row_id) AS row_id
-            FROM rows_x x GROUP BY x.subject_id
-        ),
-        person AS (
-            SELECT f.subject_id, trim(r.PRI_NAME) AS name, trim(r.CII_NUMBER) AS cii_number,
-                   trim(r.PRI_DOB) AS dob_raw, x.dob, x.dob_partial,
-                   trim(r.GENDER) AS gender, trim(r.RACE_DESCR) AS race
-            FROM first_row f JOIN {table} r ON r.row_id = f.row_id
-            JOIN rows_x x ON x.row_id = f.row_id
-        ),
-        flags AS (
+        WITH per_row AS (
+            -- the person as the first row gives it (a struct, so that a NULL is kept too)
             SELECT subject_id,
+                   arg_min(struct_pack(name, cii_number, dob_raw, dob, dob_partial, gender,
+                                       race), row_id) AS p,
                    bool_or(step_type = 'DECEASED') AS deceased,
                    bool_or(is_pc290_registration) AS pc290_registration,
                    min(CASE WHEN is_pc290_registration THEN coalesce(event_date, DATE '0001-01-01') END)
                      AS first_pc290_registration
-            FROM rows_x GROUP BY subject_id
+            FROM rows_src GROUP BY subject_id
+        ),
+        person AS (
+            SELECT subject_id, p.name, p.cii_number, p.dob_raw, p.dob, p.dob_partial,
+                   p.gender, p.race, deceased, pc290_registration, first_pc290_registration
+            FROM per_row
         ),
         conv AS (
             SELECT subject_id,
@@ -185,9 +241,10 @@ def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> N
                               ORDER BY row_id) AS pc290_sections
             FROM convictions GROUP BY subject_id
         )
-        SELECT p.*, coalesce(f.deceased, false) AS deceased,
-               coalesce(f.pc290_registration, false) AS pc290_registration,
-               f.first_pc290_registration,
+        SELECT p.subject_id, p.name, p.cii_number, p.dob_raw, p.dob, p.dob_partial,
+               p.gender, p.race, coalesce(p.deceased, false) AS deceased,
+               coalesce(p.pc290_registration, false) AS pc290_registration,
+               p.first_pc290_registration,
                coalesce(c.convictions, 0) AS convictions, c.last_conviction_date,
                coalesce(c.prop64_convictions, 0) AS prop64_convictions,
                coalesce(c.hs11357, 0) AS hs11357, coalesce(c.hs11358, 0) AS hs11358,
@@ -196,14 +253,14 @@ def build_subjects(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> N
                c.last_sentence_end, coalesce(c.undated_convictions, 0) AS undated_convictions,
                c.superstrike_sections, c.pc290_sections
         FROM person p
-        LEFT JOIN flags f USING (subject_id)
         LEFT JOIN conv c USING (subject_id)
         """
     )
 
 
 def build_facts(con: duckdb.DuckDBPyConnection, table: str = "doj_rows") -> None:
-    classify_distinct_charges(con, table)
-    build_rows(con, table)
+    build_row_facts(con, table)
+    classify_distinct_charges(con)
+    build_rows(con)
     build_convictions(con)
-    build_subjects(con, table)
+    build_subjects(con)

@@ -36,7 +36,7 @@ def determinations_select(table: str = "determinations") -> str:
                conviction_date AS disposition_date, outcome, reason, citation, rule_id,
                reason_code, determination, sentence_end, sentence_status, race, gender,
                to_json(struct_pack({facts}))::VARCHAR AS facts
-        FROM {table} ORDER BY row_id"""
+        FROM {table}"""  # in row order already (decide); a plain scan keeps it
 
 
 def write_determinations(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:

@@ -11,7 +11,6 @@ The CSV text is assembled in SQL and streamed by DuckDB's COPY; no row passes th
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -23,10 +22,12 @@ from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELI
 # Unicode space, or that is exactly `\.`; an empty field is never quoted. One regex decides.
 _GO_SPACE = r"^[\t\n\x{0B}\f\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]"
 _GO_NEEDS_QUOTES = r'[,"\r\n]|' + _GO_SPACE + r"|^\\\.$"
+# (No separate test for NULL or '': the regex is false on '' and NULL on NULL, and the ELSE
+# gives '' for both; that test cost a quarter of the quoting, the bundle's largest cost.)
 GO_CSV_MACRO = (
-    "CREATE OR REPLACE MACRO go_csv(v) AS CASE WHEN v IS NULL OR v = '' THEN '' "
+    "CREATE OR REPLACE MACRO go_csv(v) AS CASE "
     f"WHEN regexp_matches(v, '{_GO_NEEDS_QUOTES}') "
-    """THEN '"' || replace(v, '"', '""') || '"' ELSE v END"""
+    """THEN '"' || replace(v, '"', '""') || '"' ELSE coalesce(v, '') END"""
 )
 
 
@@ -54,106 +55,149 @@ def _years_since(date_expr: str, as_of: dt.date) -> str:
     )
 
 
-def build_bundle_rows(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> None:
-    """The 18 eligibility columns for every input row, as text (empty where gogen is empty)."""
-    con.execute(GO_CSV_MACRO)
-    con.execute(
-        f"""
-        CREATE OR REPLACE TABLE bundle_eligibility AS
-        SELECT x.row_id, d.row_id IS NOT NULL AS evaluated,
-               coalesce(d.case_numbers, '') AS c1,
-               coalesce(s.convictions::VARCHAR, '') AS c2,
-               coalesce(x.gogen_possible_other_p64, '') AS c3,
-               CASE WHEN d.row_id IS NULL THEN ''
-                    WHEN d.conviction_date > DATE '2016-11-09' THEN 'Y' ELSE 'N' END AS c4,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE coalesce(s.superstrike_sections, '-') END
-                 AS c5,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE coalesce(s.pc290_sections, '-') END AS c6,
-               CASE WHEN d.row_id IS NULL THEN ''
-                    WHEN s.pc290_registration THEN 'Yes' ELSE '-' END AS c7,
-               coalesce(strftime(d.conviction_date, '%m/%d/%Y'), '') AS c8,
-               CASE WHEN d.row_id IS NULL THEN ''
-                    ELSE {_years_since("d.conviction_date", as_of)} END AS c9,
-               CASE WHEN d.row_id IS NULL THEN ''
-                    ELSE {_years_since("s.last_conviction_date", as_of)} END AS c10,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE s.prop64_convictions::VARCHAR END AS c11,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE s.hs11357::VARCHAR END AS c12,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE s.hs11358::VARCHAR END AS c13,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE s.hs11359::VARCHAR END AS c14,
-               CASE WHEN d.row_id IS NULL THEN '' ELSE s.hs11360::VARCHAR END AS c15,
-               CASE WHEN d.row_id IS NULL THEN ''
-                    WHEN s.deceased THEN 'Deceased' ELSE '-' END AS c16,
-               coalesce(d.determination, '') AS c17,
-               coalesce(d.reason, '') AS c18
-        FROM rows_x x
-        LEFT JOIN determinations d ON d.row_id = x.row_id
-        LEFT JOIN subjects s ON s.subject_id = d.subject_id
-        """
-    )
-
-
-def _line(columns: tuple[str, ...]) -> str:
+def _quoted_line(columns: tuple[str, ...]) -> str:
     # One concat_ws, not a chain of ||: twice as fast (no intermediate strings). go_csv
     # never returns NULL, so concat_ws skips nothing.
-    parts = [f'q."{c}"' for c in columns] + [f"q.c{i}" for i in range(1, 19)]
-    return "concat_ws(',', " + ", ".join(parts) + ")"
+    return "concat_ws(',', " + ", ".join(f'go_csv("{c}")' for c in columns) + ")"
+
+
+# The bundle's share of the row table, computed during the CSV scan (read_doj_files(select=)):
+# each row's DOJ fields already quoted as Go writes them, for All_Results and for the condensed
+# file, so the raw columns need not be kept. The eligibility part of the line is set after
+# the decisions, by an UPDATE of the few rows that have one (`build_bundle_rows`); the files
+# are then plain scans of this one table, which keep the input order without a sort.
+BUNDLE_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("q_all", _quoted_line(DOJ_COLUMNS)),
+    ("q_condensed", _quoted_line(CONDENSED_COLUMNS)),
+    ("bundle_folder", "NULL::VARCHAR"),  # where the row's eligibility record goes
+    ("bundle_eligibility", "NULL::VARCHAR"),  # the 18 columns there
+    ("bundle_other", "NULL::VARCHAR"),  # the 18 columns elsewhere, if not all empty
+    ("bundle_folders", "NULL::VARCHAR[]"),  # statewide: the folders that show the row
+)
+
+# The 18 columns of a row without an eligibility record: all empty.
+_NO_ELIGIBILITY = "," * (len(ELIGIBILITY_COLUMNS) - 1)
+# Its folder in a run of one county: the results folder itself.
+SINGLE = "."
+
+
+def prepare_bundle(con: duckdb.DuckDBPyConnection) -> None:
+    """Define go_csv, which BUNDLE_ROW_COLUMNS use, before the rows are read."""
+    con.execute(GO_CSV_MACRO)
+
+
+def build_bundle_rows(
+    con: duckdb.DuckDBPyConnection, as_of: dt.date, folder_sql: str, statewide: bool
+) -> None:
+    """Fill the rows' eligibility columns: the 18 as gogen writes them for evaluated rows
+    (in `folder_sql`'s folder, an SQL expression over the determination), and the one
+    column computed for every row (Possible Other P64 Charges) where it is not empty."""
+    cols = [
+        "coalesce(d.case_numbers, '')",
+        "coalesce(s.convictions::VARCHAR, '')",
+        "coalesce(o.other_p64, '')",
+        "CASE WHEN d.conviction_date > DATE '2016-11-09' THEN 'Y' ELSE 'N' END",
+        "coalesce(s.superstrike_sections, '-')",
+        "coalesce(s.pc290_sections, '-')",
+        "CASE WHEN s.pc290_registration THEN 'Yes' ELSE '-' END",
+        "coalesce(strftime(d.conviction_date, '%m/%d/%Y'), '')",
+        _years_since("d.conviction_date", as_of),
+        _years_since("s.last_conviction_date", as_of),
+        "s.prop64_convictions::VARCHAR",
+        "s.hs11357::VARCHAR",
+        "s.hs11358::VARCHAR",
+        "s.hs11359::VARCHAR",
+        "s.hs11360::VARCHAR",
+        "CASE WHEN s.deceased THEN 'Deceased' ELSE '-' END",
+        "coalesce(d.determination, '')",
+        "coalesce(d.reason, '')",
+    ]
+    eligibility = "concat_ws(',', " + ", ".join(f"go_csv({c})" for c in cols) + ")"
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE bundle_eligibility AS
+        WITH other AS (
+            SELECT r.row_id, c.gogen_possible_other_p64 AS other_p64
+            FROM rows_src r JOIN charge_class c
+              ON c.offense_descr = r.offense_descr AND c.comment_text = r.comment_text
+            WHERE c.gogen_possible_other_p64 <> ''
+        ),
+        evaluated AS (
+            SELECT d.row_id, {folder_sql} AS folder, {eligibility} AS eligibility
+            FROM determinations d
+            JOIN subjects s USING (subject_id)
+            LEFT JOIN other o USING (row_id)
+        )
+        SELECT row_id, e.folder, e.eligibility,
+               CASE WHEN o.other_p64 IS NOT NULL
+                    THEN ',,' || go_csv(o.other_p64) || '{_NO_ELIGIBILITY[2:]}' END AS other
+        FROM evaluated e FULL JOIN other o USING (row_id)
+        """
+    )
+    con.execute(
+        """UPDATE doj_rows SET bundle_folder = b.folder, bundle_eligibility = b.eligibility,
+                  bundle_other = b.other
+           FROM bundle_eligibility b WHERE doj_rows.row_id = b.row_id"""
+    )
+    if statewide:
+        # A county's All_Results holds the whole record of each person it decides (what a
+        # DOJ extract for that county holds), not every row of the state.
+        con.execute(
+            """UPDATE doj_rows SET bundle_folders = f.folders
+               FROM (SELECT d.subject_id, list(DISTINCT b.folder ORDER BY b.folder) AS folders
+                     FROM determinations d JOIN bundle_eligibility b USING (row_id)
+                     GROUP BY d.subject_id) f
+               WHERE doj_rows.subject_id = f.subject_id"""
+        )
 
 
 def _header(columns: tuple[str, ...]) -> str:
     return ",".join(list(columns) + list(ELIGIBILITY_COLUMNS))
 
 
-# Rows per COPY: each chunk is built and sorted on its own, so memory stays bounded however
-# large the input (a single COPY ... ORDER BY over every line ran out of memory at 1M rows).
-CHUNK_ROWS = 200_000
-
-
-def _lines_sql(columns: tuple[str, ...], where: str) -> str:
-    """The CSV lines of the rows that match `where`, in input order, every field quoted."""
-    quoted = ", ".join(
-        [f'go_csv(r."{c}") AS "{c}"' for c in columns]
-        + [f"go_csv(e.c{i}) AS c{i}" for i in range(1, 19)]
-    )
-    return f"""SELECT {_line(columns)} AS line FROM (
-                   SELECT r.row_id, {quoted}
-                   FROM doj_rows r JOIN bundle_eligibility e ON e.row_id = r.row_id
-                   WHERE {where}) q
-               ORDER BY q.row_id"""
+def _copy_lines(con: duckdb.DuckDBPyConnection, line: str, header: str, where: str, path: Path):
+    """One streamed COPY: a plain scan of doj_rows (filters keep the input order, and no
+    join or sort is involved), the line as the single column and the header as its name."""
+    name = header.replace('"', '""')
+    with atomic_path(path) as tmp:
+        con.execute(
+            f"""COPY (SELECT {line} AS "{name}" FROM doj_rows WHERE {where})
+                TO '{str(tmp).replace("'", "''")}'
+                (FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f')"""
+        )
 
 
 def write_bundle(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, n_files: int, suffix: str
+    con: duckdb.DuckDBPyConnection,
+    out_dir: Path,
+    n_files: int,
+    suffix: str,
+    folder: str = SINGLE,
+    statewide: bool = False,
 ) -> list[Path]:
-    """Write the three CSVs per input file; return the paths written."""
-    spans = dict.fromkeys(range(n_files), (0, -1)) | {
-        i: (lo, hi)
-        for i, lo, hi in con.execute(
-            "SELECT file_index, min(row_id), max(row_id) FROM doj_rows GROUP BY 1"
-        ).fetchall()
-    }
+    """Write the three CSVs per input file for one folder; return the paths written."""
+    mine = f"bundle_folder = '{folder.replace(chr(39), chr(39) * 2)}'"
+    eligibility = f"CASE WHEN {mine} THEN bundle_eligibility ELSE coalesce(bundle_other, '{_NO_ELIGIBILITY}') END"
+    rows = (
+        f"list_contains(bundle_folders, '{folder.replace(chr(39), chr(39) * 2)}')"
+        if statewide
+        else "true"
+    )
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
-        lo, hi = spans[file_index]
-        for kind, columns, only_evaluated in (
-            ("all", DOJ_COLUMNS, False),
-            ("condensed", CONDENSED_COLUMNS, False),
-            ("prop64", DOJ_COLUMNS, True),
+        in_file = f"file_index = {file_index}"
+        for kind, columns, line, where in (
+            ("all", DOJ_COLUMNS, "q_all", rows),
+            ("condensed", CONDENSED_COLUMNS, "q_condensed", rows),
+            ("prop64", DOJ_COLUMNS, "q_all", mine),
         ):
             path = out_dir / names[kind]
-            with atomic_path(path) as tmp, tmp.open("wb") as out:
-                out.write((_header(columns) + "\n").encode())
-                part = tmp.with_name(tmp.name + ".chunk")
-                for start in range(lo, hi + 1, CHUNK_ROWS):
-                    where = (
-                        f"r.file_index = {file_index} AND r.row_id BETWEEN {start} AND "
-                        f"{start + CHUNK_ROWS - 1}" + (" AND e.evaluated" if only_evaluated else "")
-                    )
-                    con.execute(
-                        f"""COPY ({_lines_sql(columns, where)}) TO '{str(part).replace("'", "''")}'
-                            (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"""
-                    )
-                    with part.open("rb") as chunk:
-                        shutil.copyfileobj(chunk, out, 8 * 1024 * 1024)
-                    part.unlink()
+            _copy_lines(
+                con,
+                f"{line} || ',' || {eligibility}",
+                _header(columns),
+                f"{in_file} AND {where}",
+                path,
+            )
             written.append(path)
     return written

@@ -12,7 +12,9 @@ import duckdb
 from clearslate.policy import Policy
 
 
-def _relief_counts(con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.date) -> dict:
+def _relief_counts(
+    con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.date, table: str
+) -> dict:
     """gogen's three impact counts for one flow. `outcome_expr` gives each evaluated
     conviction's outcome; every other conviction (other counties, other offences) stays."""
     window_start = f"DATE '{as_of.isoformat()}' - INTERVAL 7 YEAR"
@@ -21,7 +23,7 @@ def _relief_counts(con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.
         WITH c AS (
             SELECT cv.subject_id, cv.felony, cv.event_date,
                    coalesce({outcome_expr}, 'none') AS outcome
-            FROM convictions cv LEFT JOIN determinations d ON d.row_id = cv.row_id
+            FROM convictions cv LEFT JOIN {table} d ON d.row_id = cv.row_id
         ),
         per_subject AS (
             SELECT subject_id,
@@ -55,32 +57,34 @@ def gogen_summary(
     seconds: float,
     policy: Policy,
     as_of: dt.date,
+    table: str = "determinations",
 ) -> dict[str, Any]:
-    """gogen's `gogen.json`: keys in gogen's order, maps sorted, dates RFC 3339."""
+    """gogen's `gogen.json`: keys in gogen's order, maps sorted, dates RFC 3339. `table`:
+    the determinations it counts (a statewide run writes one per county folder)."""
     earliest = con.execute(
-        "SELECT min(conviction_date) FROM determinations WHERE prop64_section IS NOT NULL"
+        f"SELECT min(conviction_date) FROM {table} WHERE prop64_section IS NOT NULL"
     ).fetchone()[0]
     by_section = dict(
         con.execute(
-            """SELECT prop64_section, count(*) FROM determinations
+            f"""SELECT prop64_section, count(*) FROM {table}
                WHERE prop64_section IS NOT NULL GROUP BY 1 ORDER BY 1"""
         ).fetchall()
     )
     totals = con.execute(
-        """SELECT count(DISTINCT subject_id) FILTER (WHERE prop64_section IS NOT NULL),
+        f"""SELECT count(DISTINCT subject_id) FILTER (WHERE prop64_section IS NOT NULL),
                   count(*) FILTER (WHERE felony AND prop64_section IS NOT NULL),
                   count(*) FILTER (WHERE NOT felony AND prop64_section IS NOT NULL),
                   count(DISTINCT subject_id) FILTER (WHERE outcome IN ('dismiss', 'reduce'))
-           FROM determinations"""
+           FROM {table}"""
     ).fetchone()
     reasons = dict(
         con.execute(
-            "SELECT reason, count(*) FROM determinations WHERE outcome = 'dismiss' GROUP BY 1"
+            f"SELECT reason, count(*) FROM {table} WHERE outcome = 'dismiss' GROUP BY 1"
         ).fetchall()
     )
     reductions = dict(
         con.execute(
-            "SELECT reason, count(*) FROM determinations WHERE outcome = 'reduce' GROUP BY 1"
+            f"SELECT reason, count(*) FROM {table} WHERE outcome = 'reduce' GROUP BY 1"
         ).fetchall()
     )
     additional = {
@@ -94,9 +98,9 @@ def gogen_summary(
         "earliestConviction": f"{(earliest or as_of).isoformat()}T00:00:00Z",
         "lineCount": line_count,
         "processingTimeInSeconds": round(seconds, 6),
-        "reliefWithCurrentEligibilityChoices": _relief_counts(con, "d.outcome", as_of),
+        "reliefWithCurrentEligibilityChoices": _relief_counts(con, "d.outcome", as_of, table),
         "reliefWithDismissAllProp64": _relief_counts(
-            con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of
+            con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of, table
         ),
         "prop64ConvictionsCountInCountyByCodeSection": by_section,
         "subjectsWithProp64ConvictionCountInCounty": totals[0],

@@ -31,6 +31,7 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,72 +238,156 @@ def _line_of_offset(path: Path, offsets: list[int]) -> dict[int, int]:
     return result
 
 
+_MAYBE_HEADER = "_maybe_header"
+_COLUMN_NAMES_SQL = ", ".join(f"'{c}'" for c in DOJ_COLUMNS)
+
+
+class Columns:
+    """What the row table keeps of each record: by default the 95 DOJ columns as raw text.
+
+    A bulk run keeps less: `select` names SQL expressions over the raw columns, computed
+    inside DuckDB's scan, so the 95 columns are never stored (materialising them was most of
+    the reading time). Records that hold a line end inside a quoted field need every raw
+    column to find their physical line; such a file is read raw first and projected after
+    (`_NeedsRawColumns`), so the result is the same either way."""
+
+    def __init__(self, select: Sequence[tuple[str, str]] | None = None) -> None:
+        self.raw = select is None
+        pairs = [(c, f'"{c}"') for c in DOJ_COLUMNS] if select is None else list(select)
+        self.names = [name for name, _ in pairs]
+        self.names_sql = ", ".join(f'"{n}"' for n in self.names)
+        self.select_sql = ", ".join(f'{expr} AS "{name}"' for name, expr in pairs)
+        # What DuckDB's scan computes: a projection also marks a record whose first field is
+        # a column name, a header perhaps (files joined together), checked on raw columns.
+        self.scan_sql = self.select_sql
+        if not self.raw:
+            first = f'upper(trim("{DOJ_COLUMNS[0]}"))'
+            self.scan_sql += f", {first} IN ({_COLUMN_NAMES_SQL}) AS {_MAYBE_HEADER}"
+
+
+class _NeedsRawColumns(Exception):
+    """A projected read met a file that needs every raw column (see `Columns`)."""
+
+
+def _create_row_table(con: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
+    # The projected columns' types are those of their expressions over text.
+    raw = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in DOJ_COLUMNS)
+    con.execute(
+        f"""CREATE OR REPLACE TABLE {table} AS
+            SELECT NULL::BIGINT AS row_id, NULL::INTEGER AS file_index,
+                   NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line,
+                   {columns.select_sql}
+            FROM (SELECT {raw}) WHERE false"""
+    )
+
+
 def read_doj_files(
-    con: duckdb.DuckDBPyConnection, paths: list[Path], table: str = "doj_rows"
+    con: duckdb.DuckDBPyConnection,
+    paths: list[Path],
+    table: str = "doj_rows",
+    select: Sequence[tuple[str, str]] | None = None,
 ) -> ReadResult:
-    """Read every file into `table`; return what was read and rejected per file."""
+    """Read every file into `table`; return what was read and rejected per file.
+
+    `table` has `row_id`, `file_index`, `source_file`, `source_line` and the 95 raw columns,
+    or, with `select`, the named expressions over them instead (see `Columns`)."""
     for i, p in enumerate(paths):
         check_input_path(p)
         for earlier in paths[:i]:
             if os.path.samefile(p, earlier):
                 raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
-    cols = ", ".join(f'"{c}"' for c in DOJ_COLUMNS)
-    con.execute(
-        f"CREATE OR REPLACE TABLE {table} (row_id BIGINT, file_index INTEGER, "
-        f"source_file VARCHAR, source_line BIGINT, "
-        + ", ".join(f'"{c}" VARCHAR' for c in DOJ_COLUMNS)
-        + ")"
-    )
+    columns = Columns(select)
+    _create_row_table(con, table, columns)
     files: list[InputFile] = []
     next_row_id = 0
     for file_index, path in enumerate(paths):
         info = InputFile(path=str(path), size=path.stat().st_size)
-        facts = threading.Thread(target=_file_facts, args=(path, info), daemon=True)
-        facts.start()
-        header, _bom = _has_header(path)
-        info.has_header = header
-        info.encoding = _declared_encoding(path)
-        facts.join()
-        first_row_id = next_row_id
         try:
-            next_row_id = _read_one_file(con, table, cols, file_index, path, info, next_row_id)
-        except duckdb.Error:
-            # DuckDB's scanner gave up on this file (it can, on pathological bytes): read it
-            # again, slowly but whole, with the line-by-line reader.
+            next_row_id = _read_file(con, table, columns, file_index, path, info, next_row_id)
+        except _NeedsRawColumns:
+            # Rare: read this file raw into a table of its own, then keep the projection.
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-            info.rejects, info.data_records, info.accepted = [], 0, 0
-            next_row_id = _read_line_by_line(con, table, file_index, path, info, first_row_id)
-            _reject_header_lines(con, table, file_index, path, info)
-            files.append(info)
-            continue
-        if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects):
-            # Not UTF-8: read the whole file again as Latin-1, where every byte is a letter.
-            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-            info.encoding, info.rejects = "latin-1", []
-            info.data_records = info.accepted = 0
-            try:
-                next_row_id = _read_one_file(con, table, cols, file_index, path, info, first_row_id)
-            except duckdb.Error:  # as above: the slow, sure reader
-                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-                info.rejects, info.data_records, info.accepted = [], 0, 0
-                next_row_id = _read_line_by_line(con, table, file_index, path, info, first_row_id)
-        _reject_header_lines(con, table, file_index, path, info)
+            info = InputFile(path=str(path), size=path.stat().st_size)
+            raw = Columns()
+            _create_row_table(con, "_doj_raw", raw)
+            after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id)
+            con.execute(
+                f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
+                    source_line, {columns.select_sql} FROM _doj_raw"""
+            )
+            con.execute("DROP TABLE _doj_raw")
+            next_row_id = after
         files.append(info)
     return ReadResult(files=files)
 
 
+def _read_file(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Columns,
+    file_index: int,
+    path: Path,
+    info: InputFile,
+    next_row_id: int,
+) -> int:
+    # Hash and count newlines in a thread while DuckDB scans (joined where first needed).
+    facts = threading.Thread(target=_file_facts, args=(path, info), daemon=True)
+    info._facts = facts  # type: ignore[attr-defined]
+    facts.start()
+    header, _bom = _has_header(path)
+    info.has_header = header
+    info.encoding = _declared_encoding(path)
+    first_row_id = next_row_id
+    try:
+        try:
+            after = _read_one_file(con, table, columns, file_index, path, info, next_row_id)
+            if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects):
+                # Not UTF-8: read the whole file again as Latin-1, where every byte is a letter.
+                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                info.encoding, info.rejects = "latin-1", []
+                info.data_records = info.accepted = 0
+                after = _read_one_file(con, table, columns, file_index, path, info, first_row_id)
+        except duckdb.Error:
+            # DuckDB's scanner gave up on this file (it can, on pathological bytes): read it
+            # again, slowly but whole, with the line-by-line reader.
+            _join_facts(info)
+            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+            info.rejects, info.data_records, info.accepted = [], 0, 0
+            after = _read_line_by_line(con, table, file_index, path, info, first_row_id, columns)
+    finally:
+        _join_facts(info)
+    _reject_header_lines(con, table, columns, file_index, path, info)
+    return after
+
+
+def _join_facts(info: InputFile) -> None:
+    facts = getattr(info, "_facts", None)
+    if facts is not None:
+        facts.join()
+
+
 def _reject_header_lines(
-    con: duckdb.DuckDBPyConnection, table: str, file_index: int, path: Path, info: InputFile
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Columns,
+    file_index: int,
+    path: Path,
+    info: InputFile,
 ) -> None:
     """A record whose fields are the column names is a header, not a person: a header in
     another order than DOJ's stops the run (columns are read by position, so every row would
-    be read wrongly); a header inside the file (files joined together) is rejected."""
+    be read wrongly); a header inside the file (files joined together) is rejected.
+
+    A projected table has no raw columns to look at, and needs none: its scan marked any
+    record that may be a header, and such a file was read raw (`_read_segment`)."""
     if info.has_header:
         with path.open(encoding=info.encoding, errors="replace", newline="") as fh:
             first = next(csv.reader([fh.readline(1024 * 1024).lstrip("\ufeff")]), [])
         _check_header_order(path, 1, [f.strip().upper() for f in first])
+    if not columns.raw:
+        return
     fields = ", ".join(f'upper(trim("{c}"))' for c in DOJ_COLUMNS)
-    names = ", ".join(f"'{c}'" for c in DOJ_COLUMNS)
+    names = _COLUMN_NAMES_SQL
     found = con.execute(
         f"""SELECT source_line, [{fields}] FROM {table}
             WHERE file_index = ? AND upper(trim("{DOJ_COLUMNS[0]}")) IN ({names})
@@ -336,7 +421,7 @@ def _check_header_order(path: Path, line: int, fields: list[str]) -> None:
 def _read_one_file(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    cols: str,
+    columns: Columns,
     file_index: int,
     path: Path,
     info: InputFile,
@@ -352,11 +437,12 @@ def _read_one_file(
             # on any Latin-1 file. Scan a UTF-8 copy instead; lines and records are the same.
             # (A UTF-16 file is copied the same way.)
             scan = _utf8_copy(path, Path(tmpdir), info.encoding)
+            _join_facts(info)  # its blank-line finding is about the original bytes
             info._blank_lines = _has_blank_line(scan)  # type: ignore[attr-defined]
         segment: _Segment | None = _first_segment(path, scan, info, Path(tmpdir))
         while segment is not None:
             next_row_id, segment = _read_segment(
-                con, table, cols, file_index, path, info, segment, next_row_id, tmpdir
+                con, table, columns, file_index, path, info, segment, next_row_id, tmpdir
             )
     finally:
         for name in os.listdir(tmpdir):
@@ -410,7 +496,7 @@ def _first_segment(path: Path, scan: Path, info: InputFile, tmpdir: Path) -> _Se
 def _read_segment(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    cols: str,
+    columns: Columns,
     file_index: int,
     path: Path,
     info: InputFile,
@@ -422,7 +508,7 @@ def _read_segment(
     header = 1 if seg.skip_header else 0
     rejects_before = len(info.rejects)
     con.execute(
-        f"""CREATE TEMP TABLE _seg AS SELECT * FROM read_csv({_sql_str(str(seg.path))},
+        f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql} FROM read_csv({_sql_str(str(seg.path))},
             columns = {_columns_sql()}, header = {"true" if header else "false"},
             auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan',
@@ -437,6 +523,9 @@ def _read_segment(
            FROM _rej GROUP BY line ORDER BY line"""
     ).fetchall()
     good: int = con.execute("SELECT count(*) FROM _seg").fetchone()[0]
+    if not columns.raw and con.execute(f"SELECT bool_or({_MAYBE_HEADER}) FROM _seg").fetchone()[0]:
+        raise _NeedsRawColumns  # a header inside the file, perhaps: `_reject_header_lines`
+    _join_facts(info)
     # Record index (0-based, after the header) of each reject, from DuckDB's record number.
     # DuckDB numbers a blank line (outside quotes) as a line of its own: take those out.
     blanks = _blank_lines(seg.path) if getattr(info, "_blank_lines", False) else []
@@ -510,6 +599,8 @@ def _read_segment(
     # (A file without embedded line ends has one line per record and header, the last one
     # perhaps without its line end. "+ 1" here let one embedded line end go unseen.)
     embedded = getattr(info, "_newlines", 0) > records_in_seg + header or swallow is not None
+    if embedded and not columns.raw:
+        raise _NeedsRawColumns
     nl_expr = "0"
     if embedded:
         concat = " || ".join(f"coalesce(\"{c}\", '')" for c in DOJ_COLUMNS)
@@ -524,12 +615,18 @@ def _read_segment(
         if rows
         else ", (SELECT NULL AS j, NULL AS nl) r"
     )
+    first_line = seg.first_line - 1 + header + 1
+    plain = not (rows or blanks or embedded or columns.raw)
+    if plain and next_row_id == 0 and _is_empty(con, table):
+        _adopt_segment(con, table, file_index, path, first_line)
+        return good, None
     con.execute(
-        f"""INSERT INTO {table}
-            SELECT {next_row_id} + s.rowid, {file_index}, {_sql_str(str(path))},
-                   {seg.first_line - 1 + header + 1} + s.rowid + coalesce(r.j, 0)
-                     + coalesce(r.nl, 0) + coalesce({nl_expr}, 0),
-                   {cols}
+        f"""INSERT INTO {table} BY NAME
+            SELECT {next_row_id} + s.rowid AS row_id, {file_index} AS file_index,
+                   {_sql_str(str(path))} AS source_file,
+                   {first_line} + s.rowid + coalesce(r.j, 0) + coalesce(r.nl, 0)
+                     + coalesce({nl_expr}, 0) AS source_line,
+                   {columns.names_sql}
             FROM _seg s {join}"""
     )
     if blanks:
@@ -568,6 +665,29 @@ def _read_segment(
     if remainder.stat().st_size == 0:
         return next_row_id, None
     return next_row_id, _Segment(remainder, bad_line + 1, skip_header=False)
+
+
+def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
+
+
+def _adopt_segment(
+    con: duckdb.DuckDBPyConnection, table: str, file_index: int, path: Path, first_line: int
+) -> None:
+    """The common case, a first file read whole with no reject, blank line or quoted line
+    end: the scanned table becomes the row table, row k on line `first_line` + k. Copying
+    it instead cost a third of the scan (later files are inserted BY NAME, so the order of
+    the columns does not matter)."""
+    con.execute(
+        f"""ALTER TABLE _seg DROP COLUMN {_MAYBE_HEADER};
+            ALTER TABLE _seg ADD COLUMN row_id BIGINT;
+            ALTER TABLE _seg ADD COLUMN file_index INTEGER DEFAULT {file_index};
+            ALTER TABLE _seg ADD COLUMN source_file VARCHAR DEFAULT {_sql_str(str(path))};
+            ALTER TABLE _seg ADD COLUMN source_line BIGINT;
+            UPDATE _seg SET row_id = rowid, source_line = {first_line} + rowid;
+            DROP TABLE {table};
+            ALTER TABLE _seg RENAME TO {table}"""
+    )
 
 
 def _swallow_line(seg: _Segment, seg_lines: dict[int, int], swallow: tuple) -> int:
@@ -774,10 +894,13 @@ def _read_line_by_line(
     path: Path,
     info: InputFile,
     next_row_id: int,
+    columns: Columns | None = None,
 ) -> int:
     """The slow, sure reader for files DuckDB's scanner refuses: a record is one line, or
     several when a quoted field holds a line end; a record that never closes its quote is
     rejected for its first line only, and reading goes on at the next line."""
+    if columns is not None and not columns.raw:
+        raise _NeedsRawColumns
     raw = path.read_bytes()
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]

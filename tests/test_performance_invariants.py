@@ -1,0 +1,167 @@
+"""What the speed work must never change: the results.
+
+* A statewide run (`--county ALL`) writes one gogen bundle per county folder; each equals,
+  byte for byte, the bundle a one-county run writes for that county's own extract (the
+  whole record of every person with a conviction decided in the county), and its
+  Prop64_Results equals the one-county run's over the statewide file.
+* The same rows split over several files give the same decisions and the same bundle lines.
+* A memory limit of a few times the input (DuckDB spills what does not fit) and one thread give the
+  same bytes as the default.
+* A file that must be read with every raw column (a quoted line end) gives the same facts as
+  the fast projected read would give for the same records.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clearslate.engine.facts import ROW_FACTS
+from clearslate.policy import DEFAULT_POLICY
+from clearslate.run import RunOptions, county_folder, run
+from clearslate.sources.ca_doj import read_doj_files
+from clearslate.synth import generate_doj_file
+
+AS_OF = dt.date(2020, 7, 1)
+BUNDLE = ("All_Results.csv", "All_Results_Condensed.csv", "Prop64_Results.csv")
+# Files that hold the run's own time, not its results.
+TIMED = {"gogen.json", "timings.json"}
+
+
+def run_to(out: Path, inputs: list[Path], counties: list[str] | None, **kw: object) -> Path:
+    run(RunOptions(inputs=inputs, outputs=out, counties=counties, as_of=AS_OF,
+                   policy=DEFAULT_POLICY, **kw))  # type: ignore[arg-type]  # fmt: skip
+    return out
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    return path
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("state") / "state.csv"
+    generate_doj_file(path, county="ALL", rows=6000, seed=5)
+    return path
+
+
+@pytest.fixture(scope="module")
+def statewide(state: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_to(tmp_path_factory.mktemp("run") / "all", [state], None)
+
+
+def test_statewide_run_writes_one_bundle_per_county(statewide: Path) -> None:
+    det = read_rows(statewide / "determinations.csv")
+    county = det[0].index("county")
+    counties = {r[county] for r in det[1:]}
+    assert len(counties) > 10
+    folders = {p.name for p in statewide.iterdir() if p.is_dir()}
+    assert folders == {county_folder(c) for c in counties}
+    for c in counties:
+        prop64 = read_rows(statewide / county_folder(c) / "Prop64_Results.csv")
+        assert len(prop64) - 1 == sum(r[county] == c for r in det[1:])
+        gogen = json.loads((statewide / county_folder(c) / "gogen.json").read_text())
+        assert gogen["county"] == c
+    # no bundle at the top: the statewide summary and determinations are there
+    assert not (statewide / "All_Results.csv").exists()
+    summary = json.loads((statewide / "summary.json").read_text())
+    assert summary["counties"] == "ALL"
+    assert summary["convictions"]["evaluated"] == len(det) - 1
+    manifest = json.loads((statewide / "manifest.json").read_text())
+    listed = {o["file"] for o in manifest["outputs"]}
+    assert {f"{county_folder(c)}/All_Results.csv" for c in counties} <= listed
+
+
+@pytest.mark.parametrize("county", ["LOS ANGELES", "SAN DIEGO"])
+def test_county_bundle_equals_a_one_county_run(
+    state: Path, statewide: Path, tmp_path: Path, county: str
+) -> None:
+    folder = statewide / county_folder(county)
+    # Prop64_Results: the same bytes as a one-county run over the whole statewide file.
+    whole = run_to(tmp_path / "whole", [state], [county])
+    assert (folder / "Prop64_Results.csv").read_bytes() == (
+        whole / "Prop64_Results.csv"
+    ).read_bytes()
+    # The county's extract: every row of every person with a conviction decided there.
+    det = read_rows(statewide / "determinations.csv")
+    subject, where = det[0].index("subject_id"), det[0].index("county")
+    people = {r[subject] for r in det[1:] if r[where] == county}
+    rows = read_rows(state)
+    sid = rows[0].index("SUBJECT_ID")
+    extract = write_rows(
+        tmp_path / "extract.csv", [rows[0]] + [r for r in rows[1:] if r[sid].strip() in people]
+    )
+    one = run_to(tmp_path / "one", [extract], [county])
+    for name in BUNDLE:
+        assert (folder / name).read_bytes() == (one / name).read_bytes(), name
+    # and the county's gogen.json counts as the one-county run's does (lines and time aside)
+    mine, theirs = (json.loads((d / "gogen.json").read_text()) for d in (folder, one))
+    for key in ("lineCount", "processingTimeInSeconds"):
+        mine.pop(key), theirs.pop(key)
+    assert mine == theirs
+
+
+def test_split_files_give_the_same_results(state: Path, tmp_path: Path) -> None:
+    whole = run_to(tmp_path / "whole", [state], ["LOS ANGELES"])
+    rows = read_rows(state)
+    cuts = [1, 1500, 3100, len(rows)]
+    parts = [
+        write_rows(tmp_path / f"part{i}.csv", [rows[0], *rows[a:b]])
+        for i, (a, b) in enumerate(itertools.pairwise(cuts))
+    ]
+    split = run_to(tmp_path / "split", parts, ["LOS ANGELES"])
+    # Bundle: file i's lines are the whole file's lines of its rows.
+    for name in ("All_Results", "All_Results_Condensed", "Prop64_Results"):
+        joined = [line for i in range(1, 4) for line in read_rows(split / f"{name}_{i}.csv")[1:]]
+        assert joined == read_rows(whole / f"{name}.csv")[1:], name
+
+    # Decisions: the same, but for where each row came from.
+    def decisions(d: Path) -> list[list[str]]:
+        det = read_rows(d / "determinations.csv")
+        drop = {det[0].index("source_file"), det[0].index("source_line")}
+        return [[v for i, v in enumerate(r) if i not in drop] for r in det]
+
+    assert decisions(split) == decisions(whole)
+    a, b = (json.loads((d / "summary.json").read_text()) for d in (whole, split))
+    assert a == b
+
+
+def test_tiny_memory_limit_and_one_thread_give_the_same_bytes(state: Path, tmp_path: Path) -> None:
+    big = run_to(tmp_path / "big", [state], ["LOS ANGELES"])
+    tiny = run_to(tmp_path / "tiny", [state], ["LOS ANGELES"], memory_limit="40MB", threads=1)
+    names = sorted(p.name for p in big.iterdir() if p.name not in TIMED)
+    assert names == sorted(p.name for p in tiny.iterdir() if p.name not in TIMED)
+    for name in names:
+        assert (big / name).read_bytes() == (tiny / name).read_bytes(), name
+
+
+def test_a_raw_read_and_a_projected_read_agree(state: Path, tmp_path: Path) -> None:
+    """The projected read falls back to a raw read when a field holds a line end; both must
+    give the same row facts, row ids and source lines as projecting the raw table."""
+    rows = read_rows(state)
+    comment = rows[0].index("COMMENT_TEXT")
+    rows[7][comment] = "TWO\nLINES"  # a quoted line end: this file needs the raw read
+    for name, table in (("plain.csv", rows[:40]), ("newline.csv", rows)):
+        path = write_rows(tmp_path / name, table)
+        con = duckdb.connect()
+        read_doj_files(con, [path], table="projected", select=ROW_FACTS)
+        read_doj_files(con, [path], table="raw")
+        names = ", ".join(n for n, _ in ROW_FACTS)
+        exprs = ", ".join(f"{e} AS {n}" for n, e in ROW_FACTS)
+        head = "row_id, file_index, source_line"
+        assert con.execute(f"SELECT {head}, {names} FROM projected ORDER BY row_id").fetchall() == (
+            con.execute(f"SELECT {head}, {exprs} FROM raw ORDER BY row_id").fetchall()
+        )
