@@ -42,6 +42,9 @@ from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
 BOM = b"\xef\xbb\xbf"
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 1 MB field must read; a runaway record must not
+# DuckDB's default buffer is 16 x max_line_size (1 GiB), capped at the file's size, several at
+# once: a 10M-row file took 16 GB whatever --memory-limit said. Two records' worth is enough.
+SCAN_BUFFER_BYTES = 2 * MAX_RECORD_BYTES
 
 
 class InputError(Exception):
@@ -512,7 +515,8 @@ def _read_segment(
             columns = {_columns_sql()}, header = {"true" if header else "false"},
             auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan',
-            max_line_size = {MAX_RECORD_BYTES}, encoding = 'utf-8',
+            max_line_size = {MAX_RECORD_BYTES}, buffer_size = {SCAN_BUFFER_BYTES},
+            encoding = 'utf-8',
             null_padding = false, allow_quoted_nulls = false,
             nullstr = '\x00'{_newline_option(seg.path)})"""
     )
