@@ -108,6 +108,18 @@ def test_an_earlier_run_is_not_overwritten_without_force(generated: Path, tmp_pa
     run_ok([generated], out, "--force")
 
 
+def test_a_county_not_in_the_file_is_said(generated: Path, tmp_path: Path) -> None:
+    """A misspelt county is a valid run with nothing decided, so it says so (exit 0)."""
+    code, output = run_cli("--input-doj", str(generated), "--county", "LOS ANGELE",
+                           "--compute-at", AS_OF, "--outputs", str(tmp_path / "a"),
+                           "--no-report")  # fmt: skip
+    assert code == 0 and "no conviction was decided" in " ".join(output.split())
+    code, output = run_cli("--input-doj", str(generated), "--county", "LOS ANGELES",
+                           "--compute-at", AS_OF, "--outputs", str(tmp_path / "b"),
+                           "--no-report")  # fmt: skip
+    assert code == 0 and "no conviction was decided" not in " ".join(output.split())
+
+
 def test_run_level_errors_exit_1_with_gogen_err(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, output = run_cli("--input-doj", str(tmp_path / "missing.csv"), "--county", "X",

@@ -362,6 +362,12 @@ def _print_summary(console: Any, result: Any) -> None:
     table.add_row("people with some relief", f"{result.people_with_relief:,}")
     console.print(table)
     console.print(f"{result.seconds:.1f} s, {rate:,.0f} rows/s. Results in {result.outputs}")
+    if result.evaluated == 0 and result.read.rows_read > len(result.read.rejects):
+        # Most often a misspelt county: the run is valid, but say so rather than stay silent.
+        console.print(
+            "[bold]Note:[/] rows were read but no conviction was decided. Check that --county "
+            "names a county of the file as the DOJ writes it (e.g. LOS ANGELES), or use ALL."
+        )
 
 
 @app.command()
