@@ -150,24 +150,12 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = 
     if jurisdiction == "il":
         con.execute("CREATE OR REPLACE TABLE det AS " + IL_DET_SQL.format(source=source))
     else:
+        # Parquet's rows carry file_row_number (their order); the CSV's are numbered here.
+        exclude = "file_row_number, facts" if parquet.exists() else "facts"
         con.execute(
             f"""CREATE OR REPLACE TABLE det AS
-            SELECT {row_id} AS det_id, * EXCLUDE (file_row_number, facts)
-                     REPLACE (nullif(trim(case_number), '') AS case_number),
-                   json_extract_string(facts, '$.prop64_section') AS section,
-                   coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
-                     AS deceased,
-                   coalesce(TRY_CAST(json_extract_string(facts, '$.attempt') AS BOOLEAN), false)
-                     AS attempt,
-                   coalesce(TRY_CAST(json_extract_string(facts, '$.related_charge') AS BOOLEAN),
-                            false) AS related_charge,
-                   NULL::VARCHAR AS offense_class, NULL::DATE AS record_date,
-                   NULL::DATE AS deadline
-            FROM {source}"""
-            if parquet.exists()
-            else f"""CREATE OR REPLACE TABLE det AS
             SELECT {row_id} AS det_id,
-                   * EXCLUDE (facts) REPLACE (nullif(trim(case_number), '') AS case_number),
+                   * EXCLUDE ({exclude}) REPLACE (nullif(trim(case_number), '') AS case_number),
                    json_extract_string(facts, '$.prop64_section') AS section,
                    coalesce(TRY_CAST(json_extract_string(facts, '$.deceased') AS BOOLEAN), false)
                      AS deceased,
