@@ -33,13 +33,12 @@ from clearslate import __version__
 from clearslate.engine.il_decide import FACT_COLUMNS, decide_il
 from clearslate.engine.il_plan import plan_batches, plan_csv
 from clearslate.il_policy import ILPolicy
-from clearslate.outputs.files import atomic_path, write_json, write_text
+from clearslate.outputs.files import atomic_path, sha256_file, write_json, write_text
 from clearslate.run import (
     RunError,
     StopOnSignal,
     _check_output_dir,
     _io_error,
-    _sha256,
     connect,
     exit_for_signal,
     remove_stale_workdirs,
@@ -584,7 +583,7 @@ def _manifest(
                 "path": str(p),
                 "kind": kind,
                 "size": Path(p).stat().st_size,
-                "sha256": _sha256(Path(p)),
+                "sha256": sha256_file(Path(p)),
                 "rows_read": by_path[str(p)].rows_read if str(p) in by_path else None,
                 "rows_accepted": by_path[str(p)].rows_accepted if str(p) in by_path else None,
                 "rows_rejected": by_path[str(p)].rows_rejected if str(p) in by_path else None,
@@ -597,6 +596,7 @@ def _manifest(
             for p in paths
         ],
         "outputs": [
-            {"file": p.name, "size": p.stat().st_size, "sha256": _sha256(p)} for p in sorted(files)
+            {"file": p.name, "size": p.stat().st_size, "sha256": sha256_file(p)}
+            for p in sorted(files)
         ],
     }

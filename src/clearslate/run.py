@@ -9,7 +9,6 @@ import contextlib
 import csv
 import datetime as dt
 import errno
-import hashlib
 import io
 import os
 import re
@@ -30,7 +29,13 @@ from clearslate import __version__
 from clearslate.engine.facts import ROW_FACTS
 from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import write_determinations
-from clearslate.outputs.files import make_private_dir, remove_partials, write_json, write_text
+from clearslate.outputs.files import (
+    make_private_dir,
+    remove_partials,
+    sha256_file,
+    write_json,
+    write_text,
+)
 from clearslate.outputs.gogen_bundle import (
     BUNDLE_ROW_COLUMNS,
     SINGLE,
@@ -139,14 +144,6 @@ def _errors_csv(read: ReadResult) -> str:
     for r in read.rejects:
         w.writerow([r.source_file, r.line, "" if r.column is None else r.column, r.reason])
     return buf.getvalue()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # Temporary folders carry the process id, so that a later run can remove those of a run that
@@ -465,7 +462,11 @@ def _manifest(
             for f in read.files
         ],
         "outputs": [
-            {"file": p.relative_to(out).as_posix(), "size": p.stat().st_size, "sha256": _sha256(p)}
+            {
+                "file": p.relative_to(out).as_posix(),
+                "size": p.stat().st_size,
+                "sha256": sha256_file(p),
+            }
             for p in sorted(files)
             if not p.name.startswith("gogen")  # gogen.json holds the processing time
         ],

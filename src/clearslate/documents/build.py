@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import os
 import shutil
 import tempfile
@@ -85,6 +84,7 @@ from clearslate.outputs.files import (
     atomic_path,
     make_private_dir,
     remove_partials,
+    sha256_file,
     write_json,
 )
 
@@ -173,14 +173,6 @@ def _cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _write_csv(path: Path, header: tuple[str, ...], rows: Iterator[list[Any]] | list) -> None:
@@ -1001,7 +993,7 @@ def _form_items(
 def _file_entry(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
-    return {"file": path.name, "sha256": _sha256(path) if path.is_file() else None}
+    return {"file": path.name, "sha256": sha256_file(path) if path.is_file() else None}
 
 
 def _write_manifest(out: Path, opts: DocumentsOptions, info: RunInfo) -> None:
@@ -1019,7 +1011,7 @@ def _write_manifest(out: Path, opts: DocumentsOptions, info: RunInfo) -> None:
             "clearslate_version": __version__,
             "run": {
                 "folder": info.run_dir.name,
-                "manifest_sha256": _sha256(run_manifest),
+                "manifest_sha256": sha256_file(run_manifest),
                 "as_of": info.as_of.isoformat(),
                 "law_version": info.law_version,
             },
@@ -1040,7 +1032,11 @@ def _write_manifest(out: Path, opts: DocumentsOptions, info: RunInfo) -> None:
                 "date": (opts.date or info.as_of).isoformat(),
             },
             "outputs": [
-                {"file": str(p.relative_to(out)), "size": p.stat().st_size, "sha256": _sha256(p)}
+                {
+                    "file": str(p.relative_to(out)),
+                    "size": p.stat().st_size,
+                    "sha256": sha256_file(p),
+                }
                 for p in files
             ],
         },

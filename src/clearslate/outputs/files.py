@@ -3,6 +3,7 @@ place only when complete. Files holding personal data are readable by their owne
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -52,3 +53,12 @@ def remove_partials(path: Path) -> None:
     """A run that was killed may have left temporary files; they are never results."""
     for p in path.glob(f"{PARTIAL_PREFIX}*"):
         p.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, read in 8 MB chunks (inputs may be gigabytes)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(8 * 1024 * 1024):
+            h.update(chunk)
+    return h.hexdigest()

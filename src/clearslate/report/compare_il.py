@@ -77,7 +77,8 @@ def compare_il_policies(
     from clearslate.engine.il_decide import decide_il
     from clearslate.engine.il_plan import plan_batches
     from clearslate.illinois_run import RunError, il_summary, load_inputs
-    from clearslate.run import _sha256, connect
+    from clearslate.outputs.files import sha256_file
+    from clearslate.run import connect
 
     if len(policies) < 2:
         raise ReportError("give at least two policies to compare (--policy A --policy B).")
@@ -91,7 +92,9 @@ def compare_il_policies(
             except RunError as exc:
                 raise ReportError(str(exc)) from exc
             for recorded in (manifest or {}).get("inputs", []):
-                if recorded.get("sha256") and recorded["sha256"] != _sha256(Path(recorded["path"])):
+                if recorded.get("sha256") and recorded["sha256"] != sha256_file(
+                    Path(recorded["path"])
+                ):
                     raise ReportError(
                         f"{recorded['path']}: changed since the run in {run_dir} (its SHA-256 "
                         "differs from manifest.json). Compare the exports themselves."
