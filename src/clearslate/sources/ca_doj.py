@@ -612,8 +612,10 @@ def _read_segment(
             f"sum(length({concat}) - length(replace({concat}, chr(10), ''))) "
             "OVER (ORDER BY s.rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         )
-    # row_id carries the order, so rows go in as they come (no sort); rows after a reject
-    # move down by the rejects before them (an ASOF join on the few rejects).
+    # Rows after a reject move down by the rejects before them (an ASOF join on the few
+    # rejects). The bundle's files are plain scans of the row table, so the rows must also go
+    # in in input order: a join or a window does not keep it (rows with a reject before them
+    # came last), hence the sort on those rare paths; a plain scan keeps it without one.
     join = (
         "ASOF LEFT JOIN _rejidx r ON s.rowid >= r.g"
         if rows
@@ -631,7 +633,8 @@ def _read_segment(
                    {first_line} + s.rowid + coalesce(r.j, 0) + coalesce(r.nl, 0)
                      + coalesce({nl_expr}, 0) AS source_line,
                    {columns.names_sql}
-            FROM _seg s {join}"""
+            FROM _seg s {join}
+            {"ORDER BY s.rowid" if rows or embedded else ""}"""
     )
     if blanks:
         _skip_blank_lines(con, table, file_index, seg, next_row_id, blanks)
