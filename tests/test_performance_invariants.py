@@ -167,7 +167,6 @@ def test_a_raw_read_and_a_projected_read_agree(state: Path, tmp_path: Path) -> N
         )
 
 
-
 @pytest.mark.parametrize("line_end", [False, True], ids=["rejects", "rejects-and-line-end"])
 def test_the_bundle_keeps_input_order_around_rejects(
     state: Path, tmp_path: Path, line_end: bool
