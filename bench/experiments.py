@@ -9,6 +9,8 @@ insertion order kept) on a generated research file, and prints seconds and peak 
              or without go_csv quoting (and checks that both give the same lines)
     stream   the All_Results file: materialised lines + COPY ORDER BY (the current way) or one
              streamed COPY (concat_ws, POSITIONAL JOIN, header as column name), compared by hash
+    scan     the bulk run's scan as it is now (ROW_FACTS computed in read_csv, 128 MB buffer)
+             against floor A, with and without store_rejects and the 64 MB max_line_size
 
     PYTHONPATH=src python bench/experiments.py reader --input bench/out/doj_la_1000000_s1.csv
 """
@@ -188,9 +190,37 @@ def stream(args: argparse.Namespace, workdir: str) -> None:
             print(f"{path.name:<14} {path.stat().st_size:>12,} bytes  sha256 {_sha(path)}")
 
 
+def scan(args: argparse.Namespace, workdir: str) -> None:
+    from clearslate.engine.facts import ROW_FACTS
+    from clearslate.sources.ca_doj import SCAN_BUFFER_BYTES
+
+    facts = ", ".join(f'{e} AS "{n}"' for n, e in ROW_FACTS)
+    floor = f"read_csv({_sql_path(args.input)}, header = true, all_varchar = true)"
+    strict = _strict(args.input).replace(
+        "new_line = '\\n',", f"new_line = '\\n', buffer_size = {SCAN_BUFFER_BYTES},"
+    )
+    lean = strict.replace(", store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan'", "")
+    small = lean.replace(f"max_line_size = {MAX_RECORD_BYTES}", "max_line_size = 2097152").replace(
+        f"buffer_size = {SCAN_BUFFER_BYTES}", "buffer_size = 33554432"
+    )
+    for _ in range(args.repeat):
+        for label, sql in (
+            ("floor A: count(*), header, all_varchar", f"SELECT count(*) FROM {floor}"),
+            ("count(*), strict options", f"SELECT count(*) FROM {strict}"),
+            ("facts table, strict + store_rejects (now)", f"CREATE TEMP TABLE t AS SELECT {facts} FROM {strict}"),
+            ("facts table, strict, no store_rejects", f"CREATE TEMP TABLE t AS SELECT {facts} FROM {lean}"),
+            ("facts table, no rejects, 2 MB lines", f"CREATE TEMP TABLE t AS SELECT {facts} FROM {small}"),
+            ("facts table, floor A options", f"CREATE TEMP TABLE t AS SELECT {facts} FROM {floor}"),
+            ("facts count(*), strict + store_rejects", f"SELECT count(*) FROM (SELECT {facts} FROM {strict})"),
+        ):  # fmt: skip
+            con = _connect(args.memory_limit, workdir)
+            _timed(label, lambda c=con, s=sql: c.execute(s))
+            con.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("experiment", choices=["reader", "lines", "stream"])
+    ap.add_argument("experiment", choices=["reader", "lines", "stream", "scan"])
     ap.add_argument("--input", type=Path, default=Path("bench/out/doj_la_1000000_s1.csv"))
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--repeat", type=int, default=2)
@@ -198,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.input.exists():
         ap.error(f"{args.input}: no such file (run bench/run_bench.py first to make it)")
     with tempfile.TemporaryDirectory(prefix="clearslate-exp-") as workdir:
-        {"reader": reader, "lines": lines, "stream": stream}[args.experiment](args, workdir)
+        {"reader": reader, "lines": lines, "stream": stream, "scan": scan}[args.experiment](args, workdir)
     return 0
 
 
