@@ -753,6 +753,23 @@ def test_bad_options_are_refused_plainly(tmp_path: Path, option: list[str], mess
     assert result.exit_code == 1 and message in result.output, result.output
 
 
+def test_an_empty_outputs_is_refused_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--outputs ""` was the current folder: a whole run was written there, unasked."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for value in ("", "  "):
+        ran = run_cli([source], tmp_path / "unused", "--outputs", value)
+        assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
+    ran = run_cli([], tmp_path / "unused", "--jurisdiction", "il", "--outputs", "")
+    assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
+    assert list(here.iterdir()) == [] and not (tmp_path / "unused").exists()
+
+
 def _documents(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
     result = runner.invoke(app, ["documents", str(run_dir), "--out", str(out), *extra])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -162,9 +162,22 @@ PolicyOpt = Annotated[
 ]
 
 
+def _outputs(value: str) -> Path:
+    """Typer made `--outputs ""` the current folder (Path("") is "."): a whole run was written
+    there, unasked. There is no folder to write gogen.err to, so it is only said."""
+    if not value.strip():
+        _fail(
+            "--outputs is empty: give the folder for the results, e.g. --outputs results "
+            "(--outputs . for the current folder)."
+        )
+    return Path(value)
+
+
 @app.command()
 def run(
-    outputs: Annotated[Path, typer.Option("--outputs", help="Folder for the results.")],
+    outputs_given: Annotated[
+        str, typer.Option("--outputs", metavar="<path>", help="Folder for the results.")
+    ],
     input_doj: InputOpt = None,
     county: CountyOpt = None,
     compute_at: ComputeAtOpt = None,
@@ -206,6 +219,7 @@ def run(
     Illinois cannabis charge per linked person) and write the results."""
     from clearslate.run import DEFAULT_MEMORY_LIMIT
 
+    outputs = _outputs(outputs_given)
     memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
     if _jurisdiction(jurisdiction) == "il":
         from clearslate.cli_illinois import run_il
