@@ -91,6 +91,23 @@ def _memory_limit(value: str) -> str:
     return value
 
 
+# Path separators (a backslash is one on Windows, where results are often copied) and control
+# characters. A `:` stays allowed: gogen took it, and a script may pass a time of day.
+_NOT_IN_A_FILE_NAME = {"/", "\\"} | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def _file_name_suffix(value: str) -> str:
+    """gogen's suffix goes into every output name (gogen_SUFFIX.json): a `/` made the name a
+    path, and the run failed with "a file could not be written", naming no option."""
+    bad = next((c for c in value if c in _NOT_IN_A_FILE_NAME), None)
+    if bad is not None:
+        raise _Refused(
+            f"--file-name-suffix {value!r}: the suffix must be a plain file-name part, and it "
+            f"holds {bad!r}. Use letters, digits, '-', '_' or '.', e.g. 2020-07."
+        )
+    return value
+
+
 def _counties(value: str) -> list[str] | None:
     names = [c.strip().upper() for c in value.split(",") if c.strip()]
     if not names:
@@ -236,6 +253,12 @@ def run(
 
     console = Console(stderr=True)
     inputs = _split_inputs(input_doj)
+    try:
+        _file_name_suffix(file_name_suffix)
+    except _Refused as exc:
+        # gogen_SUFFIX.err cannot be named: the error goes to the plain gogen.err
+        write_error_file(outputs, "", RunError(str(exc)))
+        _fail(str(exc))
     try:
         as_of = _as_of(compute_at)
         _memory_limit(memory_limit)
