@@ -261,6 +261,47 @@ def test_addresses_and_decisions_override_as_in_california(il: Path, tmp_path: P
     assert len(reviewed) == 1 and reviewed[0]["decided_by"].startswith("decision line 2")
 
 
+def test_a_decision_to_vacate_a_record_of_no_tier_is_refused_on_its_row(
+    il: Path, tmp_path: Path
+) -> None:
+    """A record whose date falls in no deadline tier is a review item (il.crta.review.no_tier);
+    a reviewer's "vacate" for it made a motion group of no tier, whose exhibit matched no row:
+    documents stopped with "internal check failed". Motions are filed per tier, so the row is
+    refused (file, line, column, reason) and every other row still applies."""
+    run = tmp_path / "run"
+    shutil.copytree(il / "run", run)
+    det = run / "determinations.csv"
+    with det.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    review = next(r for r in rows if r["outcome"] == "review")
+    review.update(tier="", deadline="", rule_id="il.crta.review.no_tier")
+    with det.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    not_eligible = next(r for r in rows if r["outcome"] == "not_eligible")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "person_id,record_id,decision,reviewer\n"
+        f"{review['person_id']},{review['record_id']},vacate_and_expunge,A. Reviewer\n"
+        f"{not_eligible['person_id']},{not_eligible['record_id']},vacate_and_expunge,A. Reviewer\n"
+    )
+    out = tmp_path / "o"
+    code, output = cli(str(run), "--out", str(out), "--office", str(il / "office.yaml"),
+                       "--decisions", str(decisions), "--jobs", "1")  # fmt: skip
+    assert code == 0, output
+    assert "1 row(s) of decisions.csv were not applied" in " ".join(output.split())
+    overrides = read_csv(out / "overrides.csv")
+    assert [o["status"] for o in overrides] == ["error", "applied"]
+    assert "falls in no deadline tier" in overrides[0]["error"]
+    errors = read_csv(out / "input_errors.csv")
+    assert [(e["source_file"], e["line"], e["column"]) for e in errors] == [
+        ("decisions.csv", "2", "decision")
+    ]
+    listed = {r["record_id"] for p in out.glob("court/*/*/exhibit.csv") for r in read_csv(p)}
+    assert review["record_id"] not in listed and not_eligible["record_id"] in listed
+
+
 def test_an_unknown_jurisdiction_is_refused(il: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     shutil.copytree(il / "run", run)

@@ -753,6 +753,42 @@ def test_bad_options_are_refused_plainly(tmp_path: Path, option: list[str], mess
     assert result.exit_code == 1 and message in result.output, result.output
 
 
+def test_an_empty_outputs_is_refused_and_nothing_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--outputs ""` was the current folder: a whole run was written there, unasked."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for value in ("", "  "):
+        ran = run_cli([source], tmp_path / "unused", "--outputs", value)
+        assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
+    ran = run_cli([], tmp_path / "unused", "--jurisdiction", "il", "--outputs", "")
+    assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
+    assert list(here.iterdir()) == [] and not (tmp_path / "unused").exists()
+
+
+@pytest.mark.parametrize("suffix", ["a/b", "../x", "a\\b", "a\x00b", "a\nb"])
+def test_a_file_name_suffix_that_is_no_file_name_part_is_refused(
+    tmp_path: Path, suffix: str
+) -> None:
+    """A `/` in --file-name-suffix failed late with "a file could not be written"; it is now
+    refused before anything is read (the input here does not even exist)."""
+    out = tmp_path / "out"
+    ran = run_cli([tmp_path / "missing.csv"], out, "--file-name-suffix", suffix)
+    assert ran.code == 1 and "must be a plain file-name part" in ran.output, ran.output
+    assert "no such file" not in ran.output  # refused before the input is looked at
+    assert json.loads((out / "gogen.err").read_text())[""]["errorMessage"]
+    assert [p.name for p in out.iterdir()] == ["gogen.err"]
+    # a suffix that is a plain name part still runs
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    ran = run_cli([source], tmp_path / "ok", "--file-name-suffix", "2020-07_v1.b")
+    assert ran.code == 0 and (tmp_path / "ok" / "gogen_2020-07_v1.b.json").exists()
+
+
 def _documents(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
     result = runner.invoke(app, ["documents", str(run_dir), "--out", str(out), *extra])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output

@@ -120,6 +120,30 @@ def test_a_county_not_in_the_file_is_said(generated: Path, tmp_path: Path) -> No
     assert code == 0 and "no conviction was decided" not in " ".join(output.split())
 
 
+def test_a_file_whose_every_row_is_rejected_is_said(tmp_path: Path) -> None:
+    """Such a file (too few fields on every line; tab or semicolon delimiters) is a complete
+    run (exit 0, every row in errors.csv), and ended without a word about it."""
+    good = tmp_path / "good.csv"
+    generate_doj_file(good, county="LOS ANGELES", rows=50, seed=3)
+    header, *lines = good.read_text().splitlines()
+    short = tmp_path / "short.csv"  # every data row cut to 90 of its 95 fields
+    short.write_text("\n".join([header, *(",".join(ln.split(",")[:90]) for ln in lines)]) + "\n")
+    code, output = run_cli("--input-doj", str(short), "--input-doj", str(good), "--county",
+                           "LOS ANGELES", "--compute-at", AS_OF, "--outputs",
+                           str(tmp_path / "a"), "--no-report")  # fmt: skip
+    said = " ".join(output.split())
+    assert code == 0, output
+    assert f"every one of the 50 rows of {short} was rejected" in said, output
+    assert "see errors.csv" in said and "Is it a DOJ research file" in said
+    assert f"rows of {good}" not in said
+    errors = read_csv(tmp_path / "a" / "errors.csv")
+    assert len(errors) == 50 and {e["source_file"] for e in errors} == {str(short)}
+    # a file with some good rows gets no such note
+    code, output = run_cli("--input-doj", str(good), "--county", "LOS ANGELES", "--compute-at",
+                           AS_OF, "--outputs", str(tmp_path / "b"), "--no-report")  # fmt: skip
+    assert code == 0 and "was rejected" not in " ".join(output.split())
+
+
 def test_run_level_errors_exit_1_with_gogen_err(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, output = run_cli("--input-doj", str(tmp_path / "missing.csv"), "--county", "X",

@@ -91,6 +91,23 @@ def _memory_limit(value: str) -> str:
     return value
 
 
+# Path separators (a backslash is one on Windows, where results are often copied) and control
+# characters. A `:` stays allowed: gogen took it, and a script may pass a time of day.
+_NOT_IN_A_FILE_NAME = {"/", "\\"} | {chr(c) for c in range(32)} | {"\x7f"}
+
+
+def _file_name_suffix(value: str) -> str:
+    """gogen's suffix goes into every output name (gogen_SUFFIX.json): a `/` made the name a
+    path, and the run failed with "a file could not be written", naming no option."""
+    bad = next((c for c in value if c in _NOT_IN_A_FILE_NAME), None)
+    if bad is not None:
+        raise _Refused(
+            f"--file-name-suffix {value!r}: the suffix must be a plain file-name part, and it "
+            f"holds {bad!r}. Use letters, digits, '-', '_' or '.', e.g. 2020-07."
+        )
+    return value
+
+
 def _counties(value: str) -> list[str] | None:
     names = [c.strip().upper() for c in value.split(",") if c.strip()]
     if not names:
@@ -162,9 +179,22 @@ PolicyOpt = Annotated[
 ]
 
 
+def _outputs(value: str) -> Path:
+    """Typer made `--outputs ""` the current folder (Path("") is "."): a whole run was written
+    there, unasked. There is no folder to write gogen.err to, so it is only said."""
+    if not value.strip():
+        _fail(
+            "--outputs is empty: give the folder for the results, e.g. --outputs results "
+            "(--outputs . for the current folder)."
+        )
+    return Path(value)
+
+
 @app.command()
 def run(
-    outputs: Annotated[Path, typer.Option("--outputs", help="Folder for the results.")],
+    outputs_given: Annotated[
+        str, typer.Option("--outputs", metavar="<path>", help="Folder for the results.")
+    ],
     input_doj: InputOpt = None,
     county: CountyOpt = None,
     compute_at: ComputeAtOpt = None,
@@ -206,6 +236,7 @@ def run(
     Illinois cannabis charge per linked person) and write the results."""
     from clearslate.run import DEFAULT_MEMORY_LIMIT
 
+    outputs = _outputs(outputs_given)
     memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
     if _jurisdiction(jurisdiction) == "il":
         from clearslate.cli_illinois import run_il
@@ -222,6 +253,12 @@ def run(
 
     console = Console(stderr=True)
     inputs = _split_inputs(input_doj)
+    try:
+        _file_name_suffix(file_name_suffix)
+    except _Refused as exc:
+        # gogen_SUFFIX.err cannot be named: the error goes to the plain gogen.err
+        write_error_file(outputs, "", RunError(str(exc)))
+        _fail(str(exc))
     try:
         as_of = _as_of(compute_at)
         _memory_limit(memory_limit)
@@ -348,6 +385,7 @@ def _estimate_rows(inputs: list[Path]) -> int:
 
 
 def _print_summary(console: Any, result: Any) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     rate = result.read.rows_read / result.seconds if result.seconds else 0.0
@@ -362,6 +400,16 @@ def _print_summary(console: Any, result: Any) -> None:
     table.add_row("people with some relief", f"{result.people_with_relief:,}")
     console.print(table)
     console.print(f"{result.seconds:.1f} s, {rate:,.0f} rows/s. Results in {result.outputs}")
+    for f in result.read.files:
+        if f.data_records and not f.accepted:
+            # Still a complete run (bad rows never stop one), but most often the wrong file or
+            # another delimiter: say so rather than leave it to be found in errors.csv.
+            console.print(
+                f"[bold]Note:[/] every one of the {f.data_records:,} rows of {escape(f.path)} "
+                "was rejected: see errors.csv. Is it a DOJ research file (95 comma-separated "
+                "fields on each line)?",
+                soft_wrap=True,
+            )
     if result.evaluated == 0 and result.read.rows_read > len(result.read.rejects):
         # Most often a misspelt county: the run is valid, but say so rather than stay silent.
         console.print(

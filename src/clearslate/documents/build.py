@@ -472,7 +472,7 @@ def _make(
             decisions = read_decisions(opts.decisions, where.decisions)
         except DecisionsFileError as exc:
             raise DocumentsError(str(exc)) from None
-        match_decisions(con, decisions)
+        match_decisions(con, decisions, where.tiered_decisions)
         for r in decisions.errors:
             input_errors.append(RowError(opts.decisions.name, r.line, r.column, r.error))
         if decisions.errors:

@@ -188,9 +188,13 @@ def read_decisions(path: Path, allowed: tuple[str, ...] = DECISIONS) -> Decision
     return out
 
 
-def match_decisions(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> None:
+def match_decisions(
+    con: duckdb.DuckDBPyConnection, decisions: Decisions, tiered: tuple[str, ...] = ()
+) -> None:
     """Match each good row to one conviction of the run (table ``det``) and create the table
-    ``overrides(det_id, decision, reviewer, note, line)`` of the rows that apply."""
+    ``overrides(det_id, decision, reviewer, note, line)`` of the rows that apply. ``tiered``:
+    the decisions that file a conviction in a motion of its deadline tier (``det.tier``,
+    Illinois), refused for a record that falls in no tier."""
     pending = [r for r in decisions.rows if r.status != "error"]
     con.execute(
         """CREATE OR REPLACE TEMP TABLE dec_in (line BIGINT, subject_id VARCHAR,
@@ -226,12 +230,15 @@ def match_decisions(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> Non
                GROUP BY i.line"""
         ).fetchall()
     )
-    outcomes = dict(
-        con.execute(
-            "SELECT det_id, outcome FROM det WHERE det_id IN (SELECT unnest($1))",
+    # California's det has no tier: every conviction can be filed in a motion
+    has_tier = "nullif(trim(tier), '') IS NOT NULL" if tiered else "true"
+    outcomes: dict[int, tuple[str, bool]] = {
+        det_id: (outcome, in_tier)
+        for det_id, outcome, in_tier in con.execute(
+            f"SELECT det_id, outcome, {has_tier} FROM det WHERE det_id IN (SELECT unnest($1))",
             [sorted({i for ids in (*by_count.values(), *by_line.values()) for i in ids})],
         ).fetchall()
-    )
+    }
     decided: dict[int, Override] = {}
     for r in pending:
         ids_count = by_count.get(r.line) if r.cnt_order else None
@@ -262,7 +269,17 @@ def match_decisions(con: duckdb.DuckDBPyConnection, decisions: Decisions) -> Non
             continue
         det_id = ids[0]
         r.det_id = det_id
-        r.previous_outcome = outcomes.get(det_id, "")
+        r.previous_outcome, in_a_tier = outcomes.get(det_id, ("", True))
+        if r.decision in tiered and not in_a_tier:
+            # the motions are filed per court and tier: one of no tier would list nothing
+            _fail(
+                r,
+                "decision",
+                "the record falls in no deadline tier (its record date is after the 2013-2019 "
+                "tier or unknown), and motions to vacate are filed per tier: decide "
+                "not_eligible, or clear it outside clearslate",
+            )
+            continue
         first = decided.get(det_id)
         if first is not None:
             if first.decision == r.decision:

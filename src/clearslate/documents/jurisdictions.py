@@ -57,6 +57,9 @@ class Jurisdiction:
     extra_fields: tuple[str, ...]  # exhibit fields beyond data.EXHIBIT_FIELDS
     csv_columns: tuple[tuple[str, Callable[[int, dict[str, Any]], Any]], ...]
     section_prefix: str  # "HS " before a section number in the motion's list
+    # decisions that put a conviction in a motion filed per deadline tier (Illinois): a row
+    # of --decisions that says one for a record of no tier is refused
+    tiered_decisions: tuple[str, ...] = ()
 
     def title(self, relief: str, track: str) -> str:
         return self.titles.get(f"{relief}/{track}") or self.titles.get(relief, relief)
@@ -193,6 +196,7 @@ IL = Jurisdiction(
         ("decided_by", lambda n, r: r["decided_by"] or ""),
     ),
     section_prefix="720 ILCS 550/",
+    tiered_decisions=("vacate_and_expunge", "eligible_on_motion"),
 )
 
 JURISDICTIONS = {"ca": CA, "il": IL}
