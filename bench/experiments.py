@@ -199,7 +199,9 @@ def scan(args: argparse.Namespace, workdir: str) -> None:
     strict = _strict(args.input).replace(
         "new_line = '\\n',", f"new_line = '\\n', buffer_size = {SCAN_BUFFER_BYTES},"
     )
-    lean = strict.replace(", store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan'", "")
+    lean = strict.replace(
+        ", store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan'", ""
+    )
     small = lean.replace(f"max_line_size = {MAX_RECORD_BYTES}", "max_line_size = 2097152").replace(
         f"buffer_size = {SCAN_BUFFER_BYTES}", "buffer_size = 33554432"
     )
@@ -228,7 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.input.exists():
         ap.error(f"{args.input}: no such file (run bench/run_bench.py first to make it)")
     with tempfile.TemporaryDirectory(prefix="clearslate-exp-") as workdir:
-        {"reader": reader, "lines": lines, "stream": stream, "scan": scan}[args.experiment](args, workdir)
+        {"reader": reader, "lines": lines, "stream": stream, "scan": scan}[args.experiment](
+            args, workdir
+        )
     return 0
 
 

@@ -53,6 +53,23 @@ def test_bom_header_is_not_a_person(tmp_path: Path) -> None:
     assert con.execute("SELECT SUBJECT_ID FROM doj_rows").fetchall() == [("00000001",)]
 
 
+@pytest.mark.parametrize("end", ["\n", ""], ids=["line-end", "no-last-line-end"])
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_blank_lines_move_later_records_down(tmp_path: Path, end: str, projected: bool) -> None:
+    """A blank line is looked for only when the file has more lines than records: one blank
+    line in a file whose last line has no line end makes as many lines as records and header,
+    and must still be seen."""
+    from clearslate.engine.facts import ROW_FACTS
+
+    text = csv_text([good(1)]) + "\n" + csv_text([good(2), good(3)], header=False)
+    path = tmp_path / "blank.csv"
+    path.write_text(text.removesuffix("\n") + end)
+    con = duckdb.connect()
+    result = read_doj_files(con, [path], select=ROW_FACTS if projected else None)
+    assert result.rows_read == 3 and not result.rejects
+    assert lines_of(con) == [2, 4, 5]
+
+
 def test_crlf(tmp_path: Path) -> None:
     path = tmp_path / "crlf.csv"
     path.write_bytes(csv_text([good(1), good(2)]).replace("\n", "\r\n").encode())
