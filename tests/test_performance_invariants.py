@@ -17,6 +17,7 @@ import csv
 import datetime as dt
 import itertools
 import json
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -83,6 +84,30 @@ def test_statewide_run_writes_one_bundle_per_county(statewide: Path) -> None:
     manifest = json.loads((statewide / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}
     assert {f"{county_folder(c)}/All_Results.csv" for c in counties} <= listed
+
+
+def test_a_forced_run_leaves_no_county_folder_of_the_earlier_run(
+    state: Path, statewide: Path, tmp_path: Path
+) -> None:
+    """--force over a statewide run: the counties this run does not decide must not keep the
+    earlier run's folders (they would look like this run's results); the office's own
+    files stay."""
+    out = tmp_path / "out"
+    shutil.copytree(statewide, out)
+    (out / "notes.txt").write_text("the office's own")
+    (out / "LOS_ANGELES" / "checked.txt").write_text("the office's own")
+    run_to(out, [state], ["LOS ANGELES", "SAN DIEGO"], force=True)
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert folders == ["LOS_ANGELES", "SAN_DIEGO"]
+    assert (out / "notes.txt").exists() and (out / "LOS_ANGELES" / "checked.txt").exists()
+    listed = {o["file"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    unlisted = TIMED | {"manifest.json", "notes.txt", "checked.txt"}
+    on_disk = {
+        p.relative_to(out).as_posix()
+        for p in out.rglob("*")
+        if p.is_file() and p.name not in unlisted and not p.name.startswith("report.")
+    }
+    assert on_disk == listed
 
 
 @pytest.mark.parametrize("county", ["LOS ANGELES", "SAN DIEGO"])

@@ -39,6 +39,7 @@ from clearslate.run import (
     StopOnSignal,
     _check_output_dir,
     _io_error,
+    clear_earlier_run,
     connect,
     exit_for_signal,
     remove_stale_workdirs,
@@ -368,8 +369,7 @@ def run_illinois(opts: ILRunOptions, stage: Stage = lambda _s, _c: None) -> ILRu
     started = time.perf_counter()
     out = opts.outputs
     _check_output_dir(out, "", opts.force)
-    # From here on the folder holds no complete run (see run.run).
-    (out / "manifest.json").unlink(missing_ok=True)
+    clear_earlier_run(out)
     remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
     stop = StopOnSignal()

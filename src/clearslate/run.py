@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import errno
 import io
+import json
 import os
 import re
 import shutil
@@ -138,6 +139,33 @@ def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
     remove_partials(out)
 
 
+def clear_earlier_run(out: Path) -> None:
+    """With --force: from here on the folder holds no complete run. The earlier run's
+    manifest goes first (it must not survive an interrupted run and vouch for files that are
+    no longer its own), then the files it lists, and county folders left empty: a county
+    that an earlier statewide run had and this one has not must not look like a result."""
+    manifest = out / "manifest.json"
+    try:
+        listed = [o["file"] for o in json.loads(manifest.read_text(encoding="utf-8"))["outputs"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        listed = []
+    manifest.unlink(missing_ok=True)
+    root = out.resolve()
+    folders: set[Path] = set()
+    for name in listed:
+        path = (out / str(name)).resolve()
+        if path.parent != root and root not in path.parents:
+            continue  # not a name this program writes
+        path.unlink(missing_ok=True)
+        if path.parent != root:
+            folders.add(path.parent)
+    for folder in folders:
+        for own in folder.glob("gogen*.json"):  # unlisted: it holds the processing time
+            own.unlink()
+        with contextlib.suppress(OSError):  # not empty: files of the office's own stay
+            folder.rmdir()
+
+
 def _errors_csv(read: ReadResult) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
@@ -158,9 +186,7 @@ def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     out = opts.outputs
     _check_output_dir(out, opts.file_name_suffix, opts.force)
     (out / f"gogen{suffix}.err").unlink(missing_ok=True)
-    # From here on the folder holds no complete run: with --force, the earlier run's manifest
-    # must not survive an interrupted run and vouch for files that are no longer its own.
-    (out / "manifest.json").unlink(missing_ok=True)
+    clear_earlier_run(out)
     remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
     stop = StopOnSignal()
