@@ -19,8 +19,6 @@ import importlib
 import io
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,13 +34,9 @@ from clearslate.il_policy import ILPolicy
 from clearslate.outputs.files import atomic_path, sha256_file, write_json, write_text
 from clearslate.run import (
     RunError,
-    StopOnSignal,
     _check_output_dir,
-    _io_error,
     clear_earlier_run,
-    connect,
-    exit_for_signal,
-    remove_stale_workdirs,
+    run_database,
 )
 from clearslate.sources.il_canonical import (
     DISPOSITIONS,
@@ -370,26 +364,8 @@ def run_illinois(opts: ILRunOptions, stage: Stage = lambda _s, _c: None) -> ILRu
     out = opts.outputs
     _check_output_dir(out, "", opts.force)
     clear_earlier_run(out)
-    remove_stale_workdirs()
-    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
-    stop = StopOnSignal()
-    try:
-        with stop:
-            con = connect(opts, workdir)  # type: ignore[arg-type]  # reads memory_limit, threads
-            stop.con = con
-            try:
-                return _run(con, opts, out, started, stage)
-            finally:
-                stop.con = None
-                con.close()
-    except BaseException as exc:
-        if stop.signum is not None:
-            exit_for_signal(stop.signum, f"{out} holds no complete run (no manifest.json).")
-        if isinstance(exc, OSError | duckdb.IOException):
-            raise _io_error(exc, opts, workdir) from exc  # type: ignore[arg-type]
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with run_database(opts, f"{out} holds no complete run (no manifest.json).") as con:
+        return _run(con, opts, out, started, stage)
 
 
 def _run(

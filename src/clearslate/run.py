@@ -19,11 +19,11 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 
 import duckdb
 
@@ -104,7 +104,7 @@ def county_label(counties: Sequence[str] | None) -> str:
     return "ALL" if counties is None else ",".join(counties)
 
 
-def connect(opts: RunOptions, workdir: Path) -> duckdb.DuckDBPyConnection:
+def connect(opts: RunSettings, workdir: Path) -> duckdb.DuckDBPyConnection:
     """An embedded DuckDB that spills to `workdir` instead of growing past its memory limit."""
     config: dict[str, Any] = {
         "memory_limit": opts.memory_limit,
@@ -187,6 +187,31 @@ def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     _check_output_dir(out, opts.file_name_suffix, opts.force)
     (out / f"gogen{suffix}.err").unlink(missing_ok=True)
     clear_earlier_run(out)
+    left = (
+        f"{out} holds no complete run (no manifest.json) and no partial file; run again to "
+        "start afresh."
+    )
+    with run_database(opts, left) as con:
+        return _run(con, opts, out, suffix, started, stage)
+
+
+class RunSettings(Protocol):
+    """What a run's database needs of its options (California's and Illinois's alike)."""
+
+    outputs: Path
+    memory_limit: str
+    threads: int | None
+
+    @property
+    def inputs(self) -> Sequence[Path]: ...
+
+
+@contextlib.contextmanager
+def run_database(opts: RunSettings, left: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The embedded DuckDB of one run, in a temporary folder of its own that goes when the run
+    ends. Ctrl-C and SIGTERM stop the run cleanly and exit saying `left` (what the results
+    folder holds); a full or failing disk and memory beyond the limit become a RunError that
+    says what to do."""
     remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
     stop = StopOnSignal()
@@ -195,17 +220,13 @@ def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
             con = connect(opts, workdir)
             stop.con = con
             try:
-                return _run(con, opts, out, suffix, started, stage)
+                yield con
             finally:
                 stop.con = None
                 con.close()
     except BaseException as exc:
         if stop.signum is not None:
-            exit_for_signal(
-                stop.signum,
-                f"{out} holds no complete run (no manifest.json) and no partial file; run "
-                "again to start afresh.",
-            )
+            exit_for_signal(stop.signum, left)
         if isinstance(exc, OSError | duckdb.IOException):
             raise _io_error(exc, opts, workdir) from exc
         if isinstance(exc, duckdb.OutOfMemoryException | duckdb.FatalException):
@@ -267,7 +288,7 @@ def exit_for_signal(signum: int, left: str) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
-def _io_error(exc: BaseException, opts: RunOptions, workdir: Path) -> RunError:
+def _io_error(exc: BaseException, opts: RunSettings, workdir: Path) -> RunError:
     """A disk that is full or fails, said plainly. DuckDB's message is not repeated (it names
     files, and this message must be one a person can act on)."""
     text = f"{exc} {getattr(exc, 'filename', '') or ''}"
