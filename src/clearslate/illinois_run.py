@@ -31,7 +31,8 @@ from clearslate import __version__
 from clearslate.engine.il_decide import FACT_COLUMNS, decide_il
 from clearslate.engine.il_plan import plan_batches, plan_csv
 from clearslate.il_policy import ILPolicy
-from clearslate.outputs.files import atomic_path, sha256_file, write_json, write_text
+from clearslate.outputs.determinations import write_table_files
+from clearslate.outputs.files import sha256_file, write_json, write_text
 from clearslate.run import (
     RunError,
     _check_output_dir,
@@ -455,17 +456,7 @@ def il_determinations_select(table: str = "il_determinations") -> str:
 
 
 def write_il_determinations(con: duckdb.DuckDBPyConnection, out: Path) -> list[Path]:
-    query = il_determinations_select()
-    written = []
-    for name, options in (
-        ("determinations.csv", "FORMAT csv, HEADER true"),
-        ("determinations.parquet", "FORMAT parquet, COMPRESSION zstd"),
-    ):
-        path = out / name
-        with atomic_path(path) as tmp:
-            con.execute(f"COPY ({query}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' ({options})")
-        written.append(path)
-    return written
+    return write_table_files(con, il_determinations_select(), out, "determinations")
 
 
 def _errors_csv(read: ILRead) -> str:

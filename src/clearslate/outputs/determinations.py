@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from clearslate.outputs.files import atomic_path
+from clearslate.outputs.files import copy_to
 
 # The facts every determination carries (its explanation), in this order.
 FACT_COLUMNS: tuple[str, ...] = (
@@ -40,14 +40,19 @@ def determinations_select(table: str = "determinations") -> str:
 
 
 def write_determinations(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[Path]:
-    query = determinations_select()
+    return write_table_files(con, determinations_select(), out_dir, "determinations")
+
+
+def write_table_files(
+    con: duckdb.DuckDBPyConnection, query: str, out_dir: Path, stem: str
+) -> list[Path]:
+    """`query`'s rows as `stem`.csv and `stem`.parquet, in its row order."""
     written = []
-    for name, options in (
-        ("determinations.csv", "FORMAT csv, HEADER true"),
-        ("determinations.parquet", "FORMAT parquet, COMPRESSION zstd"),
+    for suffix, options in (
+        (".csv", "FORMAT csv, HEADER true"),
+        (".parquet", "FORMAT parquet, COMPRESSION zstd"),
     ):
-        path = out_dir / name
-        with atomic_path(path) as tmp:
-            con.execute(f"COPY ({query}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' ({options})")
+        path = out_dir / f"{stem}{suffix}"
+        copy_to(con, query, path, options)
         written.append(path)
     return written

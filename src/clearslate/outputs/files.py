@@ -9,7 +9,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
 
 PRIVATE_FILE = 0o600
 PRIVATE_DIR = 0o700
@@ -29,6 +32,21 @@ def atomic_path(path: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def copy_to(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
+    """DuckDB's COPY of `query` to `path`, whole or none, in the query's row order, on one
+    thread. A parallel COPY that keeps the order holds each thread's row group of output in
+    memory until its turn (some 100 MB each for the gogen bundle's lines): at 10M rows it ran
+    out of memory at the default 1GB. On one thread it streams, and was faster as well (1M
+    rows: All_Results 1.7-2.3 s against 5.4 s, determinations.csv 0.75 s against 1.1-1.5 s)."""
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    con.execute("SET threads = 1")
+    try:
+        with atomic_path(path) as tmp:
+            con.execute(f"COPY ({query}) TO '{str(tmp).replace(chr(39), chr(39) * 2)}' ({options})")
+    finally:
+        con.execute(f"SET threads = {threads}")
 
 
 def write_text(path: Path, text: str) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from clearslate.outputs.files import atomic_path
+from clearslate.outputs.files import copy_to
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
@@ -159,12 +159,12 @@ def _copy_lines(con: duckdb.DuckDBPyConnection, line: str, header: str, where: s
     """One streamed COPY: a plain scan of doj_rows (filters keep the input order, and no
     join or sort is involved), the line as the single column and the header as its name."""
     name = header.replace('"', '""')
-    with atomic_path(path) as tmp:
-        con.execute(
-            f"""COPY (SELECT {line} AS "{name}" FROM doj_rows WHERE {where})
-                TO '{str(tmp).replace("'", "''")}'
-                (FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f')"""
-        )
+    copy_to(
+        con,
+        f'''SELECT {line} AS "{name}" FROM doj_rows WHERE {where}''',
+        path,
+        "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
+    )
 
 
 def write_bundle(
