@@ -5,7 +5,6 @@ clearslate where they called gogen. Heavy modules are imported inside the comman
 from __future__ import annotations
 
 import datetime as dt
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -23,6 +22,8 @@ from clearslate.cli_illinois import (
 )
 
 if TYPE_CHECKING:
+    from clearslate.cli_explain import ExplanationTree
+    from clearslate.engine.explain import SubjectExplanation
     from clearslate.policy import Policy
 
 app = typer.Typer(
@@ -452,10 +453,9 @@ def explain(
     if subject is None:
         typer.echo("clearslate: Missing option '--subject'.", err=True)
         raise typer.Exit(2)
-    import dataclasses
-
     import duckdb
 
+    from clearslate.cli_explain import show_explanation
     from clearslate.engine.explain import explain_subject
     from clearslate.sources.ca_doj import InputError, read_doj_files
 
@@ -474,39 +474,33 @@ def explain(
     result = explain_subject(con, subject, policy=pol, as_of=as_of, counties=counties)
     if result is None:
         _fail(f"no rows with SUBJECT_ID {subject!r} in the input.")
-    if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
-        return
-    _print_explanation(result)
+    show_explanation(result, as_json, _explanation_tree)
 
 
-def _print_explanation(result: Any) -> None:
-    from rich.console import Console
+def _explanation_tree(result: SubjectExplanation) -> ExplanationTree:
     from rich.markup import escape as e
-    from rich.tree import Tree
 
-    # Data is shown as it is: no markup, no emoji codes (":a:" is a subsection, not a symbol).
-    console = Console(emoji=False, highlight=False)
-    root = Tree(
-        f"[bold]{e(result.subject_id)}[/] {e(result.name)} (DOB {e(result.dob)}): "
-        f"{result.convictions_on_record} conviction(s) on record"
-    )
-    record = root.add("record")
+    from clearslate.cli_explain import ExplanationTree
+
+    record: list[str] = []
     for r in result.record:
         kind = "felony" if r["felony"] else "misdemeanor/infraction"
-        record.add(e(f"{r['date'] or 'date unknown'}  {r['code_section']}  {kind}  {r['county']}"))
-    for c in result.convictions:
-        node = root.add(
-            f"[bold]{e(c.code_section_raw)}[/] on {c.conviction_date or 'unknown date'} "
-            f"({e(c.source_file)}:{c.source_line}) → [bold]{c.outcome}[/]: {e(c.reason)}"
+        record.append(
+            e(f"{r['date'] or 'date unknown'}  {r['code_section']}  {kind}  {r['county']}")
         )
-        for step in c.steps:
-            mark = "✔" if step.holds else "·"
-            node.add(e(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]"))
-        facts = node.add("facts")
-        for key, value in c.facts.items():
-            facts.add(e(f"{key} = {value}"))
-    console.print(root)
+    return ExplanationTree(
+        header=f"[bold]{e(result.subject_id)}[/] {e(result.name)} (DOB {e(result.dob)}): "
+        f"{result.convictions_on_record} conviction(s) on record",
+        record=record,
+        decisions=[
+            (
+                f"[bold]{e(c.code_section_raw)}[/] on {c.conviction_date or 'unknown date'} "
+                f"({e(c.source_file)}:{c.source_line}) → [bold]{c.outcome}[/]: {e(c.reason)}",
+                c,
+            )
+            for c in result.convictions
+        ],
+    )
 
 
 @app.command()

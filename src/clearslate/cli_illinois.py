@@ -8,9 +8,13 @@ its heavy parts only when run, so `clearslate --help` stays fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from clearslate.cli_explain import ExplanationTree
+    from clearslate.engine.il_explain import PersonExplanation
 
 illinois_app = typer.Typer(
     help="Illinois (CRTA): synthetic court and state-police exports, linking people.",
@@ -141,11 +145,9 @@ def run_il(
 
 def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
     """`clearslate explain --jurisdiction il --person ID`: one person's rule tree."""
-    import dataclasses
-    import json
-
     import duckdb
 
+    from clearslate.cli_explain import show_explanation
     from clearslate.engine.il_explain import explain_person
     from clearslate.illinois_run import RunError, load_inputs
 
@@ -160,39 +162,34 @@ def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
     result = explain_person(con, person, policy=opts.policy, as_of=opts.as_of)
     if result is None:
         _fail(f"no records of person {person!r} in the input.")
-    if as_json:
-        typer.echo(json.dumps(dataclasses.asdict(result), indent=2, default=str))
-        return
-    _print_explanation(result)
+    show_explanation(result, as_json, _explanation_tree)
 
 
-def _print_explanation(result: Any) -> None:
-    from rich.console import Console
+def _explanation_tree(result: PersonExplanation) -> ExplanationTree:
     from rich.markup import escape as e
-    from rich.tree import Tree
 
-    console = Console(emoji=False, highlight=False)
-    root = Tree(
-        f"[bold]{e(result.person_id)}[/] {e(result.name)} (DOB {e(str(result.dob))}): "
-        f"{result.records_on_file} record(s) on file"
+    from clearslate.cli_explain import ExplanationTree
+
+    return ExplanationTree(
+        header=f"[bold]{e(result.person_id)}[/] {e(result.name)} (DOB {e(str(result.dob))}): "
+        f"{result.records_on_file} record(s) on file",
+        record=[
+            e(
+                f"{r['date'] or 'date unknown'}  {r['statute'] or '?'}  "
+                f"{r['disposition'] or '?'}  {r['source']}  {r['court'] or ''}"
+            )
+            for r in result.record
+        ],
+        decisions=[
+            (
+                f"[bold]{e(c.statute_raw or '?')}[/] on {c.record_date or 'unknown date'} "
+                f"({e(c.source_file)}:{c.source_line}, tier {c.tier or '-'}) → [bold]{c.outcome}[/]"
+                f"{' (' + c.review_reason + ')' if c.review_reason else ''}: {e(c.reason)}",
+                c,
+            )
+            for c in result.charges
+        ],
     )
-    record = root.add("record")
-    for r in result.record:
-        record.add(e(f"{r['date'] or 'date unknown'}  {r['statute'] or '?'}  "
-                     f"{r['disposition'] or '?'}  {r['source']}  {r['court'] or ''}"))  # fmt: skip
-    for c in result.charges:
-        node = root.add(
-            f"[bold]{e(c.statute_raw or '?')}[/] on {c.record_date or 'unknown date'} "
-            f"({e(c.source_file)}:{c.source_line}, tier {c.tier or '-'}) → [bold]{c.outcome}[/]"
-            f"{' (' + c.review_reason + ')' if c.review_reason else ''}: {e(c.reason)}"
-        )
-        for step in c.steps:
-            mark = "✔" if step.holds else "·"
-            node.add(e(f"{mark} {step.rule_id}: {step.reason} [{step.citation}]"))
-        facts = node.add("facts")
-        for key, value in c.facts.items():
-            facts.add(e(f"{key} = {value}"))
-    console.print(root)
 
 
 @illinois_app.command("plan")
