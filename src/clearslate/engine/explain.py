@@ -104,20 +104,24 @@ def _conviction_steps(
             JOIN (SELECT row_id AS _row_id, {conds} FROM evaluated) c ON c._row_id = d.row_id
             ORDER BY d.row_id"""
     ).fetchall()
-    result = []
-    for row in rows:
-        holds = row[12:]
-        steps = []
-        for rule, h in zip(rules, holds, strict=True):
-            steps.append(RuleStep(rule.rule_id, bool(h), rule.outcome, rule.reason, rule.citation))
-            if h:
-                break
-        result.append(
-            ConvictionExplanation(
-                row_id=row[0], source_file=row[1], source_line=row[2],
-                code_section_raw=row[3], conviction_date=row[4], outcome=row[5],
-                determination=row[6], reason=row[7], citation=row[8], rule_id=row[9],
-                steps=steps, facts=json.loads(row[10]),
-            )
-        )  # fmt: skip
-    return result
+    return [
+        ConvictionExplanation(
+            row_id=row[0], source_file=row[1], source_line=row[2],
+            code_section_raw=row[3], conviction_date=row[4], outcome=row[5],
+            determination=row[6], reason=row[7], citation=row[8], rule_id=row[9],
+            steps=rule_steps(rules, row[12:]), facts=json.loads(row[10]),
+        )
+        for row in rows
+    ]  # fmt: skip
+
+
+def rule_steps(rules: Sequence[Rule], holds: Sequence[Any]) -> list[RuleStep]:
+    """Every rule tried on one decided row, in order, up to and including the first whose
+    condition holds: the rules are first-match, so that one decided and the rest were never
+    reached (California and Illinois alike). `holds` is each rule's condition on the row."""
+    steps: list[RuleStep] = []
+    for rule, h in zip(rules, holds, strict=True):
+        steps.append(RuleStep(rule.rule_id, bool(h), rule.outcome, rule.reason, rule.citation))
+        if h:
+            break
+    return steps

@@ -16,7 +16,7 @@ from typing import Any
 import duckdb
 
 from clearslate.engine.decide import Rule
-from clearslate.engine.explain import RuleStep
+from clearslate.engine.explain import RuleStep, rule_steps
 from clearslate.engine.il_decide import FACT_COLUMNS, decide_il
 from clearslate.il_policy import ILPolicy
 
@@ -101,13 +101,7 @@ def _steps(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> list[ChargeExpl
             JOIN (SELECT record_id AS _id, {conds} FROM il_evaluated) c ON c._id = d.record_id
             ORDER BY d.record_date DESC NULLS LAST, d.record_id"""
     ).fetchall()
-    result = []
-    for row in rows:
-        steps = []
-        for rule, holds in zip(rules, row[14:], strict=True):
-            steps.append(RuleStep(rule.rule_id, bool(holds), rule.outcome, rule.reason,
-                                  rule.citation))  # fmt: skip
-            if holds:
-                break
-        result.append(ChargeExplanation(*row[:12], steps=steps, facts=json.loads(row[12])))
-    return result
+    return [
+        ChargeExplanation(*row[:12], steps=rule_steps(rules, row[14:]), facts=json.loads(row[12]))
+        for row in rows
+    ]
