@@ -18,17 +18,14 @@ hypothesis and written to the system's temporary folder). The exit code is 1 if 
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import sys
-import time
-import traceback
 from pathlib import Path
-from tempfile import TemporaryDirectory, gettempdir
+from typing import Any
 
 import duckdb
-from hypothesis import HealthCheck, Phase, given, seed, settings
+from _common import run_property
 from hypothesis import strategies as st
 
 from clearslate.sources.ca_doj import (
@@ -101,7 +98,17 @@ def build(
     return (b"\xef\xbb\xbf" if bom else b"") + data.encode("utf-8"), expected
 
 
-_stats = {"examples": 0, "rows": 0, "failures": 0}
+def file_strategies(max_pieces: int) -> dict[str, st.SearchStrategy[Any]]:
+    """The arguments of `build`, drawn: up to `max_pieces` pieces and the file's form."""
+    return {
+        "pieces": st.lists(_piece, max_size=max_pieces),
+        "header": st.booleans(),
+        "bom": st.booleans(),
+        "crlf": st.booleans(),
+    }
+
+
+_stats = {"examples": 0, "rows": 0}
 
 
 def check(data: bytes, expected: list[tuple[str, int, str]], latin1: bool, tmp: Path) -> None:
@@ -142,53 +149,22 @@ def read_line_by_line(path: Path) -> tuple[list[tuple[str, int]], list[int]]:
     return kept, [r.line for r in info.rejects]
 
 
+def example(
+    tmp: Path, pieces: list[tuple[str, str]], header: bool, bom: bool, crlf: bool, latin1: bool
+) -> None:
+    data, expected = build(pieces, header, bom, crlf)
+    check(data, expected, latin1, tmp)
+
+
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--examples", type=int, default=2000)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    failures: list[str] = []
-
-    with TemporaryDirectory(prefix="clearslate-fuzz-") as tmpdir:
-        tmp = Path(tmpdir)
-
-        @settings(
-            max_examples=args.examples,
-            deadline=None,
-            database=None,
-            phases=[Phase.generate, Phase.shrink],
-            suppress_health_check=list(HealthCheck),
-        )
-        @seed(args.seed)
-        @given(
-            pieces=st.lists(_piece, max_size=25),
-            header=st.booleans(),
-            bom=st.booleans(),
-            crlf=st.booleans(),
-            latin1=st.booleans(),
-        )
-        def prop(pieces, header, bom, crlf, latin1) -> None:
-            data, expected = build(pieces, header, bom, crlf)
-            check(data, expected, latin1, tmp)
-
-        started = time.monotonic()
-        try:
-            prop()
-        except Exception:
-            _stats["failures"] += 1
-            failures.append(traceback.format_exc())
-        seconds = time.monotonic() - started
-    print(
-        f"fuzz_reader: {_stats['examples']} inputs tried ({_stats['rows']} records), "
-        f"{len(failures)} failing property, {seconds:.0f} s"
+    return run_property(
+        "fuzz_reader",
+        default_examples=2000,
+        tmp_prefix="clearslate-fuzz-",
+        strategies={**file_strategies(max_pieces=25), "latin1": st.booleans()},
+        example=example,
+        tried=lambda: f"{_stats['examples']} inputs tried ({_stats['rows']} records)",
     )
-    if failures:
-        report = Path(gettempdir()) / "fuzz_reader_failure.txt"
-        report.write_text(failures[0])
-        print(failures[0][-3000:], file=sys.stderr)
-        print(f"the whole report (with the shrunk failing input): {report}", file=sys.stderr)
-        return 1
-    return 0
 
 
 if __name__ == "__main__":
