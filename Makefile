@@ -42,16 +42,16 @@ demo: $(STAMP)
 	@echo "Illinois:      $(DEMO)/illinois/results (determinations, batch plan, report; documents/)"
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests $(wildcard bench)
-	$(BIN)/ruff format --check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench) $(wildcard fuzz)
+	$(BIN)/ruff format --check src tests $(wildcard bench) $(wildcard fuzz)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests $(wildcard bench)
+	$(BIN)/ruff check src tests $(wildcard bench) $(wildcard fuzz)
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests $(wildcard bench)
-	$(BIN)/ruff check --fix src tests $(wildcard bench)
+	$(BIN)/ruff format src tests $(wildcard bench) $(wildcard fuzz)
+	$(BIN)/ruff check --fix src tests $(wildcard bench) $(wildcard fuzz)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_bench.py
