@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clearslate.engine.facts import ROW_FACTS
 from clearslate.sources.ca_doj import InputError, read_doj_files
 
 from doj import conviction, csv_text, row, write
@@ -59,8 +60,6 @@ def test_blank_lines_move_later_records_down(tmp_path: Path, end: str, projected
     """A blank line is looked for only when the file has more lines than records: one blank
     line in a file whose last line has no line end makes as many lines as records and header,
     and must still be seen."""
-    from clearslate.engine.facts import ROW_FACTS
-
     text = csv_text([good(1)]) + "\n" + csv_text([good(2), good(3)], header=False)
     path = tmp_path / "blank.csv"
     path.write_text(text.removesuffix("\n") + end)

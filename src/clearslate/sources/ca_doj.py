@@ -454,9 +454,10 @@ def _read_one_file(
             # at 64 MB), more than the default --memory-limit: the run died of "Out of Memory"
             # on any Latin-1 file. Scan a UTF-8 copy instead; lines and records are the same.
             # (A UTF-16 file is copied the same way.)
+            # (Its lines are the file's: `_file_has_blank_line` looks at the copy as it would
+            # at the file, and the file's line count, if anything too high for UTF-16, only
+            # makes it look when it need not.)
             scan = _utf8_copy(path, Path(tmpdir), info.encoding)
-            _join_facts(info)  # its blank-line finding is about the original bytes
-            info._blank_lines = _has_blank_line(scan)  # type: ignore[attr-defined]
         segment: _Segment | None = _first_segment(path, scan, info, Path(tmpdir))
         while segment is not None:
             next_row_id, segment = _read_segment(
