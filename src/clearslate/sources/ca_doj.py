@@ -258,6 +258,10 @@ def _line_of_offset(path: Path, offsets: list[int]) -> dict[int, int]:
 
 _MAYBE_HEADER = "_maybe_header"
 _COLUMN_NAMES_SQL = ", ".join(f"'{c}'" for c in DOJ_COLUMNS)
+# The same names as one pattern. In the scan, `IN (95 names)` (or list_contains) made DuckDB
+# join the rows with the list, and the join lost the input order: beyond one row group
+# (122,880 rows) the row table was out of order, and with it row ids, lines and the bundle.
+_COLUMN_NAMES_PATTERN = "|".join(re.escape(c) for c in DOJ_COLUMNS)
 
 
 class Columns:
@@ -280,7 +284,9 @@ class Columns:
         self.scan_sql = self.select_sql
         if not self.raw:
             first = f'upper(trim("{DOJ_COLUMNS[0]}"))'
-            self.scan_sql += f", {first} IN ({_COLUMN_NAMES_SQL}) AS {_MAYBE_HEADER}"
+            self.scan_sql += (
+                f", regexp_full_match({first}, '{_COLUMN_NAMES_PATTERN}') AS {_MAYBE_HEADER}"
+            )
 
 
 class _NeedsRawColumns(Exception):
