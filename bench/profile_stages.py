@@ -7,7 +7,7 @@ inclusive seconds, the process's peak RSS so far (ru_maxrss) at the end of the s
 the SQL statements that took at least --min-sql seconds.
 
     PYTHONPATH=src python bench/profile_stages.py --input bench/out/doj_la_1000000_s1.csv \
-        --outputs /tmp/prof [--no-gogen-bundle] [--memory-limit 1GB]
+        --outputs /tmp/prof [--no-gogen-bundle] [--statewide] [--memory-limit 1GB]
 """
 
 from __future__ import annotations
@@ -48,6 +48,8 @@ WRAP = [
     ("clearslate.run", "_write_bundles"),
     ("clearslate.run", "build_bundle_rows"),
     ("clearslate.run", "write_bundle"),
+    ("clearslate.run", "write_county_bundles"),
+    ("clearslate.outputs.gogen_bundle", "_copy_by_folder"),
     ("clearslate.run", "write_determinations"),
     ("clearslate.run", "_errors_csv"),
     ("clearslate.run", "gogen_summary"),
@@ -143,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--no-gogen-bundle", action="store_true")
+    ap.add_argument("--statewide", action="store_true", help="--county ALL")
     ap.add_argument("--min-sql", type=float, default=0.2, help="show SQL at least this long")
     ap.add_argument("--json", type=Path, help="also write the events as JSON")
     args = ap.parse_args(argv)
@@ -156,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     opts = RunOptions(
         inputs=args.input,
         outputs=args.outputs,
-        counties=[COUNTY],
+        counties=None if args.statewide else [COUNTY],
         as_of=COMPUTE_AT,
         policy=load_policy(policy_path),
         policy_source=str(policy_path),

@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 from clearslate.engine.facts import ROW_FACTS
+from clearslate.outputs.gogen_bundle import BUNDLE_LINE, BUNDLE_ROW_COLUMNS, prepare_bundle
 from clearslate.policy import DEFAULT_POLICY
 from clearslate.run import RunOptions, county_folder, run
 from clearslate.sources.ca_doj import read_doj_files
@@ -226,3 +227,76 @@ def test_the_row_table_keeps_input_order_beyond_one_row_group(tmp_path: Path) ->
         """SELECT count(*), count(*) FILTER (subject_id::BIGINT <> row_id
                                               OR source_line <> row_id + 2) FROM doj_rows"""
     ).fetchone() == (300_000, 0)
+
+
+# Go's encoding/csv: a field is quoted when it holds , " CR or LF, starts with a Unicode
+# space, or is exactly \. (an oracle written from Go's rules, apart from the code's regex)
+GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
+    chr(c) for c in range(0x2000, 0x200B)
+)
+
+
+def go_line(fields: list[str]) -> str:
+    def field(f: str) -> str:
+        if f and (f == "\\." or f[0] in GO_SPACES or any(c in f for c in ',"\r\n')):
+            return '"' + f.replace('"', '""') + '"'
+        return f
+
+    return ",".join(field(f) for f in fields)
+
+
+def write_lines(path: Path, lines: list[str], end: str = "\n", bom: bool = False) -> Path:
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(x + end for x in lines).encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["as-go", "every-field-quoted", "bare-leading-space", "last-line-quoted", "crlf-bom"],
+)
+def test_the_bundle_does_not_depend_on_how_the_input_quotes(
+    state: Path, tmp_path: Path, variant: str
+) -> None:
+    """A file's lines are written as they are only when they are what Go writes; any other
+    quoting (all fields, none where Go quotes, one line only) gives the same bytes."""
+    rows = read_rows(state)[:1500]
+    rows[3][rows[0].index("COMMENT_TEXT")] = '  PADDED, WITH "QUOTES"'
+    rows[4][rows[0].index("COMMENT_TEXT")] = "\\."
+    as_go = write_lines(tmp_path / "as-go.csv", [go_line(r) for r in rows])
+    if variant == "every-field-quoted":
+        lines = [",".join('"' + f.replace('"', '""') + '"' for f in r) for r in rows]
+    elif variant == "bare-leading-space":
+        lines = [go_line(r).replace(',"          ",', ",          ,") for r in rows]
+    elif variant == "last-line-quoted":
+        lines = [go_line(r) for r in rows[:-1]] + [",".join(f'"{f}"' for f in rows[-1])]
+    else:
+        lines = [go_line(r) for r in rows]
+    path = write_lines(tmp_path / "in.csv", lines, "\r\n", bom=True) if variant == "crlf-bom" \
+        else write_lines(tmp_path / "in.csv", lines)  # fmt: skip
+    assert variant == "as-go" or path.read_bytes() != as_go.read_bytes()
+    expected = run_to(tmp_path / "expected", [as_go], ["LOS ANGELES"])
+    out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
+    for name in BUNDLE:
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+    # and what Go writes is the input's fields, quoted as Go does
+    written = (out / "All_Results.csv").read_text(encoding="utf-8").split("\n")[1:-1]
+    assert [line[: len(go_line(r))] for line, r in zip(written, rows[1:], strict=True)] == [
+        go_line(r) for r in rows[1:]
+    ]
+
+
+def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_path: Path) -> None:
+    """The bundle's full line is left to be read from the file only for a file of one record
+    per line; a file with a reject gets it computed in the scan."""
+    rows = read_rows(state)[:300]
+    good = write_rows(tmp_path / "good.csv", rows)
+    bad = write_rows(tmp_path / "bad.csv", [*rows[:100], rows[100][:-1], *rows[100:]])
+    con = duckdb.connect()
+    prepare_bundle(con)
+    read = read_doj_files(
+        con, [good, bad], select=[*ROW_FACTS, *BUNDLE_ROW_COLUMNS], deferred=[BUNDLE_LINE]
+    )
+    assert [f.lean for f in read.files] == [True, False]
+    assert con.execute(
+        "SELECT file_index, count(q_all) FROM doj_rows GROUP BY ALL ORDER BY 1"
+    ).fetchall() == [(0, 0), (1, 299)]

@@ -11,11 +11,19 @@ The CSV text is assembled in SQL and streamed by DuckDB's COPY; no row passes th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
-from clearslate.outputs.files import copy_to
+if TYPE_CHECKING:
+    import pyarrow
+
+from clearslate.outputs.files import atomic_path, copy_to, one_thread
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
@@ -29,6 +37,24 @@ GO_CSV_MACRO = (
     f"WHEN regexp_matches(v, '{_GO_NEEDS_QUOTES}') "
     """THEN '"' || replace(v, '"', '""') || '"' ELSE coalesce(v, '') END"""
 )
+
+
+# A line that is already what Go writes for its fields: each field either bare (empty, or
+# without `,` `"` CR LF, not starting with a Go space, not `\.`) or quoted because Go would
+# quote it (it holds `,` `""` CR LF, starts with a space, or is `\.`). A research file's lines
+# mostly are (DOJ's padded fields come quoted); such a line is written as it is, unparsed.
+_GO_BARE = (
+    r'(?:[^",\r\n\\' + _GO_SPACE[2:-1] + r'][^",\r\n]*'
+    r'|\\(?:[^.",\r\n][^",\r\n]*|\.[^",\r\n]+)?)?'
+)
+_GO_QUOTED_TEXT = r'(?:[^"]|"")'
+_GO_QUOTED = (
+    rf'"(?:{_GO_SPACE[1:]}{_GO_QUOTED_TEXT}*'
+    rf'|{_GO_QUOTED_TEXT}*(?:[,\r\n]|""){_GO_QUOTED_TEXT}*|\\\.)"'
+)
+_GO_FIELD = f"(?:{_GO_BARE}|{_GO_QUOTED})"
+GO_LINE = f"^{_GO_FIELD}(?:,{_GO_FIELD})*$"
+_NOT_A_GO_LINE = "clearslate: a line is not as Go writes it"
 
 
 def bundle_file_names(n_files: int, suffix: str) -> list[dict[str, str]]:
@@ -66,13 +92,18 @@ def _quoted_line(columns: tuple[str, ...]) -> str:
 # file, so the raw columns need not be kept. The eligibility part of the line is set after
 # the decisions, by an UPDATE of the few rows that have one (`build_bundle_rows`); the files
 # are then plain scans of this one table, which keep the input order without a sort.
+# The full line is only computed for a file whose lines cannot be read as they are (see
+# `read_doj_files(deferred=)` and `FileText`): BUNDLE_LINE.
+BUNDLE_LINE = ("q_all", _quoted_line(DOJ_COLUMNS))
 BUNDLE_ROW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("q_all", _quoted_line(DOJ_COLUMNS)),
     ("q_condensed", _quoted_line(CONDENSED_COLUMNS)),
     ("bundle_folder", "NULL::VARCHAR"),  # where the row's eligibility record goes
     ("bundle_eligibility", "NULL::VARCHAR"),  # the 18 columns there
     ("bundle_other", "NULL::VARCHAR"),  # the 18 columns elsewhere, if not all empty
-    ("bundle_folders", "NULL::VARCHAR[]"),  # statewide: the folders that show the row
+    # statewide: the folders that show the row, joined by commas. (Text, not a list: DuckDB
+    # updates a list column by deleting and inserting the row, which moved the updated rows
+    # to the end of the table, out of the input order the files are written in.)
+    ("bundle_folders", "NULL::VARCHAR"),
 )
 
 # The 18 columns of a row without an eligibility record: all empty.
@@ -144,7 +175,7 @@ def build_bundle_rows(
         # DOJ extract for that county holds), not every row of the state.
         con.execute(
             """UPDATE doj_rows SET bundle_folders = f.folders
-               FROM (SELECT d.subject_id, list(DISTINCT b.folder ORDER BY b.folder) AS folders
+               FROM (SELECT d.subject_id, string_agg(DISTINCT b.folder, ',' ORDER BY b.folder) AS folders
                      FROM determinations d JOIN bundle_eligibility b USING (row_id)
                      GROUP BY d.subject_id) f
                WHERE doj_rows.subject_id = f.subject_id"""
@@ -155,16 +186,74 @@ def _header(columns: tuple[str, ...]) -> str:
     return ",".join(list(columns) + list(ELIGIBILITY_COLUMNS))
 
 
-def _copy_lines(con: duckdb.DuckDBPyConnection, line: str, header: str, where: str, path: Path):
-    """One streamed COPY: a plain scan of doj_rows (filters keep the input order, and no
-    join or sort is involved), the line as the single column and the header as its name."""
-    name = header.replace('"', '""')
-    copy_to(
-        con,
-        f'''SELECT {line} AS "{name}" FROM doj_rows WHERE {where}''',
-        path,
-        "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'",
+@dataclass(frozen=True)
+class FileText:
+    """An input file whose row-table rows hold no full line (q_all is NULL: the reader's
+    lean files, `InputFile.lean`): SQL scans of its records as the lines they are, one row
+    per record in the row table's order (column `line`), and parsed into the DOJ columns."""
+
+    lines_sql: str
+    records_sql: str
+
+
+_COPY_OPTIONS = "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'"
+# What the files need of a row besides its DOJ fields.
+_ROW_PARTS = "file_index, bundle_folder, bundle_eligibility, bundle_other, bundle_folders"
+
+
+def _eligibility(folder: str) -> str:
+    """The 18 eligibility columns of a row as written in `folder` (an SQL expression)."""
+    return (
+        f"CASE WHEN bundle_folder = {folder} THEN bundle_eligibility "
+        f"ELSE coalesce(bundle_other, '{_NO_ELIGIBILITY}') END"
     )
+
+
+def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tuple[str, str]:
+    """(FROM, line): input file i's rows with their 95 DOJ fields as Go writes them, in
+    input order. A lean file's lines are read from the file beside its rows (a positional
+    join: both are in input order), each checked to be as Go writes it: the first that is
+    not stops the COPY with _NOT_A_GO_LINE (as does a row without its line, which cannot be);
+    or from `go_lines`, the table of its records quoted as Go does."""
+    if text is None:
+        return f"(SELECT q_all AS line, * FROM doj_rows WHERE file_index = {file_index})", "line"
+    rows = f"(SELECT {_ROW_PARTS} FROM doj_rows WHERE file_index = {file_index})"
+    lines = go_lines or f"(SELECT line FROM {text.lines_sql})"
+    ok = "true" if go_lines else f"regexp_full_match(line, '{GO_LINE}')"
+    checked = (
+        f"CASE WHEN file_index IS NOT NULL AND {ok} THEN line ELSE error('{_NOT_A_GO_LINE}') END"
+    )
+    return f"({lines} POSITIONAL JOIN {rows})", checked
+
+
+def _with_full_rows(
+    con: duckdb.DuckDBPyConnection,
+    file_index: int,
+    text: FileText | None,
+    write: Callable[[str, str], None],
+) -> None:
+    """Call write(FROM, line) with input file i's full rows; if a lean file's line is not as
+    Go writes it, again with its records quoted as Go does (read again, in parallel)."""
+    try:
+        write(*_full_rows(file_index, text))
+    except duckdb.Error as exc:
+        if text is None or _NOT_A_GO_LINE not in str(exc):
+            raise
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _go_lines AS
+                SELECT {_quoted_line(DOJ_COLUMNS)} AS line FROM {text.records_sql}"""
+        )
+        write(*_full_rows(file_index, text, "_go_lines"))
+        con.execute("DROP TABLE _go_lines")
+
+
+def _copy_lines(
+    con: duckdb.DuckDBPyConnection, line: str, source: str, header: str, path: Path
+) -> None:
+    """One streamed COPY: each row's line under `header`, in `source`'s order (plain scans,
+    filters and positional joins keep the input order without a sort)."""
+    name = header.replace('"', '""')
+    copy_to(con, f'SELECT {line} AS "{name}" FROM {source}', path, _COPY_OPTIONS)
 
 
 def write_bundle(
@@ -172,32 +261,149 @@ def write_bundle(
     out_dir: Path,
     n_files: int,
     suffix: str,
-    folder: str = SINGLE,
-    statewide: bool = False,
+    texts: Sequence[FileText | None] = (),
 ) -> list[Path]:
-    """Write the three CSVs per input file for one folder; return the paths written."""
-    mine = f"bundle_folder = '{folder.replace(chr(39), chr(39) * 2)}'"
-    eligibility = f"CASE WHEN {mine} THEN bundle_eligibility ELSE coalesce(bundle_other, '{_NO_ELIGIBILITY}') END"
-    rows = (
-        f"list_contains(bundle_folders, '{folder.replace(chr(39), chr(39) * 2)}')"
-        if statewide
-        else "true"
-    )
+    """Write the three CSVs per input file of a one-county run; return the paths written.
+    `texts[i]`, if given, is where input file i's lines are read from (its rows have no q_all)."""
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
-        in_file = f"file_index = {file_index}"
-        for kind, columns, line, where in (
-            ("all", DOJ_COLUMNS, "q_all", rows),
-            ("condensed", CONDENSED_COLUMNS, "q_condensed", rows),
-            ("prop64", DOJ_COLUMNS, "q_all", mine),
-        ):
-            path = out_dir / names[kind]
-            _copy_lines(
-                con,
-                f"{line} || ',' || {eligibility}",
-                _header(columns),
-                f"{in_file} AND {where}",
-                path,
-            )
-            written.append(path)
+        paths = {kind: out_dir / name for kind, name in names.items()}
+        text = texts[file_index] if texts else None
+        _with_full_rows(con, file_index, text, partial(_write_full, con, paths))
+        _copy_lines(
+            con,
+            f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
+            f"doj_rows WHERE file_index = {file_index}",
+            _header(CONDENSED_COLUMNS),
+            paths["condensed"],
+        )
+        written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
+
+
+_SINGLE_SQL = f"'{SINGLE}'"
+
+
+def _write_full(
+    con: duckdb.DuckDBPyConnection, paths: dict[str, Path], rows: str, line: str
+) -> None:
+    full = f"{line} || ',' || {_eligibility(_SINGLE_SQL)}"
+    _copy_lines(con, full, rows, _header(DOJ_COLUMNS), paths["all"])
+    mine = f"{rows} WHERE bundle_folder = {_SINGLE_SQL}"
+    _copy_lines(con, full, mine, _header(DOJ_COLUMNS), paths["prop64"])
+
+
+def write_county_bundles(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    folders: Sequence[str],
+    n_files: int,
+    suffix: str,
+    texts: Sequence[FileText | None] = (),
+) -> list[Path]:
+    """Statewide: the three CSVs per input file in every county folder, each kind written for
+    all folders by one COPY partitioned by folder (three filtered scans per county before:
+    the statewide run cost twice a one-county run). A county's All_Results holds the whole
+    record of each person it decides (`bundle_folders`); its Prop64_Results, its own rows."""
+    written: list[Path] = []
+    for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
+        text = texts[file_index] if texts else None
+        write = partial(_write_full_by_folder, con, out, folders, names, written)
+        _with_full_rows(con, file_index, text, write)
+        rows = f"(SELECT q_condensed, {_ROW_PARTS} FROM doj_rows WHERE file_index = {file_index})"
+        written += _copy_by_folder(
+            con,
+            f"q_condensed || ',' || {_eligibility('folder')}",
+            _in_each_folder(rows),
+            _header(CONDENSED_COLUMNS),
+            out / names["condensed"],
+            folders,
+        )
+    return written
+
+
+def _in_each_folder(rows: str) -> str:
+    """`rows` once per folder that shows it, with that `folder`."""
+    return f"(SELECT *, unnest(string_split(bundle_folders, ',')) AS folder FROM {rows})"
+
+
+def _write_full_by_folder(
+    con: duckdb.DuckDBPyConnection,
+    out: Path,
+    folders: Sequence[str],
+    names: dict[str, str],
+    written: list[Path],
+    rows: str,
+    line: str,
+) -> None:
+    header = _header(DOJ_COLUMNS)
+    written += _copy_by_folder(
+        con,
+        f"{line} || ',' || {_eligibility('folder')}",
+        _in_each_folder(rows),
+        header,
+        out / names["all"],
+        folders,
+    )
+    mine = f"(SELECT *, bundle_folder AS folder FROM {rows} WHERE bundle_folder IS NOT NULL)"
+    written += _copy_by_folder(
+        con, f"{line} || ',' || bundle_eligibility", mine, header, out / names["prop64"], folders
+    )
+
+
+def _copy_by_folder(
+    con: duckdb.DuckDBPyConnection,
+    line: str,
+    source: str,
+    header: str,
+    path: Path,
+    folders: Sequence[str],
+) -> list[Path]:
+    """Each row's line into `<folder>/<name>` beside `path`, for `source`'s `folder`, in one
+    streamed pass (a folder without a row gets the header alone, as a one-county run's).
+
+    DuckDB's own `COPY … PARTITION_BY` does not keep the rows' order within a folder, so
+    the query's ordered result is split here, batch by batch, with Arrow: each folder's
+    lines of a batch are one write of their bytes, never a Python string."""
+    import pyarrow.compute as pc  # only a statewide run needs it, not --help
+
+    dests = {folder: path.parent / folder / path.name for folder in folders}
+    with ExitStack() as stack:
+        out = {}
+        for folder, dest in dests.items():
+            out[folder] = stack.enter_context(stack.enter_context(atomic_path(dest)).open("wb"))
+            out[folder].write(header.encode() + b"\n")
+        with one_thread(con):
+            result = con.sql(f"SELECT {line} || chr(10) AS line, folder FROM {source}")
+            for batch in result.to_arrow_reader(_BATCH_ROWS):
+                # The batch's rows by folder (a stable sort: each folder's rows keep their
+                # order), then each folder's run of lines in one write.
+                by_folder = pc.sort_indices(batch.column(1))
+                lines, folders_of = batch.column(0).take(by_folder), batch.column(1).take(by_folder)
+                runs = pc.run_end_encode(folders_of)
+                start = 0
+                for folder, end in zip(
+                    runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True
+                ):
+                    if folder not in out:
+                        raise RuntimeError(f"{path.name}: a row for folder {folder}, not decided")
+                    out[folder].write(_text_bytes(lines.slice(start, end - start)))
+                    start = end
+    return list(dests.values())
+
+
+_BATCH_ROWS = 100_000  # some 90 MB of lines at most
+
+
+def _text_bytes(texts: pyarrow.Array) -> memoryview:
+    """The bytes of an Arrow string array's values, one after the other (its data buffer
+    between its first and last offsets)."""
+    import pyarrow as pa
+
+    _validity, offsets, data = texts.buffers()
+    width = 8 if pa.types.is_large_string(texts.type) else 4
+    first, last = (
+        int.from_bytes(offsets[width * i : width * (i + 1)], "little")
+        for i in (texts.offset, texts.offset + len(texts))
+    )
+    return memoryview(data)[first:last] if data is not None else memoryview(b"")

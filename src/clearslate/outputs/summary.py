@@ -24,6 +24,8 @@ def _relief_counts(
             SELECT cv.subject_id, cv.felony, cv.event_date,
                    coalesce({outcome_expr}, 'none') AS outcome
             FROM convictions cv LEFT JOIN {table} d ON d.row_id = cv.row_id
+            -- only a person with a conviction in `table` can have one cleared
+            WHERE cv.subject_id IN (SELECT subject_id FROM {table})
         ),
         per_subject AS (
             SELECT subject_id,

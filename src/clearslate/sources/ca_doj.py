@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import codecs
 import csv
-import hashlib
 import os
 import re
 import tempfile
@@ -67,12 +66,15 @@ class InputFile:
 
     path: str
     size: int
-    sha256: str = ""
+    sha256: str = ""  # set by the caller that needs it (the run's manifest)
     encoding: str = "utf-8"
     has_header: bool = False
     data_records: int = 0  # records after the header: accepted + rejected
     accepted: int = 0
     rejects: list[Reject] = field(default_factory=list)
+    # Read lean (`read_doj_files(deferred=)`): its records are its lines, one for one, in
+    # order, none rejected, and its deferred columns were left NULL (`record_lines_sql`).
+    lean: bool = False
 
 
 @dataclass
@@ -128,16 +130,14 @@ def check_input_path(path: Path) -> None:
 
 
 def _file_facts(path: Path, info: InputFile) -> None:
-    """SHA-256 and the number of lines, in one pass (run in a thread beside DuckDB's scan)."""
-    digest = hashlib.sha256()
+    """The number of lines (run in a thread beside DuckDB's scan). The file's SHA-256 is the
+    caller's to take, when it has a core to spare (run.py: beside the one-thread writers)."""
     newlines = 0
     last = b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(8 * 1024 * 1024):
-            digest.update(chunk)
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
-    info.sha256 = digest.hexdigest()
     info._newlines = newlines  # type: ignore[attr-defined]
     info._lines = newlines + (last != b"\n")  # type: ignore[attr-defined]
 
@@ -273,8 +273,9 @@ class Columns:
     column to find their physical line; such a file is read raw first and projected after
     (`_NeedsRawColumns`), so the result is the same either way."""
 
-    def __init__(self, select: Sequence[tuple[str, str]] | None = None) -> None:
+    def __init__(self, select: Sequence[tuple[str, str]] | None = None, lean: bool = False) -> None:
         self.raw = select is None
+        self.lean = lean  # only for a file whose records are its lines (see read_doj_files)
         pairs = [(c, f'"{c}"') for c in DOJ_COLUMNS] if select is None else list(select)
         self.names = [name for name, _ in pairs]
         self.names_sql = ", ".join(f'"{n}"' for n in self.names)
@@ -291,6 +292,11 @@ class Columns:
 
 class _NeedsRawColumns(Exception):
     """A projected read met a file that needs every raw column (see `Columns`)."""
+
+
+class _NotLean(Exception):
+    """A lean read met a file whose records are not its lines one for one (see
+    `read_doj_files`)."""
 
 
 def _create_row_table(con: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
@@ -310,39 +316,98 @@ def read_doj_files(
     paths: list[Path],
     table: str = "doj_rows",
     select: Sequence[tuple[str, str]] | None = None,
+    deferred: Sequence[tuple[str, str]] = (),
 ) -> ReadResult:
     """Read every file into `table`; return what was read and rejected per file.
 
     `table` has `row_id`, `file_index`, `source_file`, `source_line` and the 95 raw columns,
-    or, with `select`, the named expressions over them instead (see `Columns`)."""
+    or, with `select`, the named expressions over them instead (see `Columns`).
+
+    `deferred` names further text expressions that a caller needs only where it cannot read
+    a record's text from the file itself: they are left NULL for a file whose records are
+    its lines one for one (no reject, blank line or quoted line end, UTF-8: the common case,
+    `InputFile.lean`), and computed in the scan for the others, which are read a second time
+    for it. (The gogen bundle's quoted line is one: quoting 95 fields as Go does was most of
+    a full run's scan, and a research file's lines are mostly already what Go writes.)"""
     for i, p in enumerate(paths):
         check_input_path(p)
         for earlier in paths[:i]:
             if os.path.samefile(p, earlier):
                 raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
-    columns = Columns(select)
-    _create_row_table(con, table, columns)
+    whole = Columns(None if select is None else [*select, *deferred])
+    _create_row_table(con, table, whole)
+    ways = [whole]
+    if deferred and select is not None:
+        nulls = [(name, "NULL::VARCHAR") for name, _ in deferred]
+        ways.insert(0, Columns([*select, *nulls], lean=True))
     files: list[InputFile] = []
     next_row_id = 0
     for file_index, path in enumerate(paths):
-        info = InputFile(path=str(path), size=path.stat().st_size)
-        try:
-            next_row_id = _read_file(con, table, columns, file_index, path, info, next_row_id)
-        except _NeedsRawColumns:
-            # Rare: read this file raw into a table of its own, then keep the projection.
-            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-            info = InputFile(path=str(path), size=path.stat().st_size)
-            raw = Columns()
-            _create_row_table(con, "_doj_raw", raw)
-            after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id)
-            con.execute(
-                f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
-                    source_line, {columns.select_sql} FROM _doj_raw"""
-            )
-            con.execute("DROP TABLE _doj_raw")
-            next_row_id = after
+        for columns in ways:
+            try:
+                info, next_row_id = _read_projected(
+                    con, table, columns, whole, file_index, path, next_row_id
+                )
+            except _NotLean:
+                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                continue
+            break
         files.append(info)
     return ReadResult(files=files)
+
+
+def _read_projected(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Columns,
+    whole: Columns,
+    file_index: int,
+    path: Path,
+    next_row_id: int,
+) -> tuple[InputFile, int]:
+    info = InputFile(path=str(path), size=path.stat().st_size, lean=columns.lean)
+    try:
+        return info, _read_file(con, table, columns, file_index, path, info, next_row_id)
+    except _NeedsRawColumns:
+        # Rare: read this file raw into a table of its own, then keep the whole projection.
+        con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+        info = InputFile(path=str(path), size=path.stat().st_size)
+        raw = Columns()
+        _create_row_table(con, "_doj_raw", raw)
+        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id)
+        con.execute(
+            f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
+                source_line, {whole.select_sql} FROM _doj_raw"""
+        )
+        con.execute("DROP TABLE _doj_raw")
+        return info, after
+
+
+def record_lines_sql(info: InputFile) -> str:
+    """A scan of a lean file's records as text (column `line`): the file's lines after the
+    header, as they are, one row per record in the row table's order."""
+    # No quote, and a delimiter that a research file has no use for: a record's line is one
+    # field. A line that holds it after all fails the strict read, and the caller falls back.
+    path = Path(info.path)
+    return f"""read_csv({_sql_str(info.path)}, columns = {{'line': 'VARCHAR'}},
+        header = {str(info.has_header).lower()}, auto_detect = false, delim = '\x01',
+        quote = '', escape = '', strict_mode = true, max_line_size = {MAX_RECORD_BYTES},
+        buffer_size = {SCAN_BUFFER_BYTES}, encoding = 'utf-8', null_padding = false,
+        nullstr = '\x00'{_newline_option(path)})"""
+
+
+def records_sql(info: InputFile) -> str:
+    """A scan of a lean file's records, parsed into the 95 DOJ columns, as the reader read them."""
+    return f"read_csv({_sql_str(info.path)}, {_scan_options(Path(info.path), info.has_header)})"
+
+
+def _scan_options(path: Path, header: bool) -> str:
+    return f"""columns = {_columns_sql()}, header = {"true" if header else "false"},
+            auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
+            max_line_size = {MAX_RECORD_BYTES}, buffer_size = {SCAN_BUFFER_BYTES},
+            encoding = 'utf-8',
+            null_padding = false, allow_quoted_nulls = false,
+            nullstr = '\x00'{_newline_option(path)}"""
 
 
 def _read_file(
@@ -354,7 +419,7 @@ def _read_file(
     info: InputFile,
     next_row_id: int,
 ) -> int:
-    # Hash and count newlines in a thread while DuckDB scans (joined where first needed).
+    # Count newlines in a thread while DuckDB scans (joined where first needed).
     facts = threading.Thread(target=_file_facts, args=(path, info), daemon=True)
     info._facts = facts  # type: ignore[attr-defined]
     facts.start()
@@ -534,13 +599,8 @@ def _read_segment(
     rejects_before = len(info.rejects)
     con.execute(
         f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql} FROM read_csv({_sql_str(str(seg.path))},
-            columns = {_columns_sql()}, header = {"true" if header else "false"},
-            auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-            store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan',
-            max_line_size = {MAX_RECORD_BYTES}, buffer_size = {SCAN_BUFFER_BYTES},
-            encoding = 'utf-8',
-            null_padding = false, allow_quoted_nulls = false,
-            nullstr = '\x00'{_newline_option(seg.path)})"""
+            {_scan_options(seg.path, bool(header))},
+            store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"""
     )
     # One row per rejected record (DuckDB may report several errors for one record).
     rej = con.execute(
@@ -646,6 +706,8 @@ def _read_segment(
     )
     first_line = seg.first_line - 1 + header + 1
     plain = not (rows or blanks or embedded or columns.raw)
+    if columns.lean and not (plain and seg.path == path and seg.first_line == 1):
+        raise _NotLean
     if plain and next_row_id == 0 and _is_empty(con, table):
         _adopt_segment(con, table, file_index, path, first_line)
         return good, None
