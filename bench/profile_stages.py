@@ -49,7 +49,6 @@ WRAP = [
     ("clearslate.run", "build_bundle_rows"),
     ("clearslate.run", "write_bundle"),
     ("clearslate.run", "write_county_bundles"),
-    ("clearslate.outputs.gogen_bundle", "_copy_by_folder"),
     ("clearslate.run", "write_determinations"),
     ("clearslate.run", "_errors_csv"),
     ("clearslate.run", "gogen_summary"),

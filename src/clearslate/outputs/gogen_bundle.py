@@ -198,7 +198,9 @@ class FileText:
 
 _COPY_OPTIONS = "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'"
 # What the files need of a row besides its DOJ fields.
-_ROW_PARTS = "file_index, bundle_folder, bundle_eligibility, bundle_other, bundle_folders"
+_ROW_PARTS = (
+    "file_index, q_condensed, bundle_folder, bundle_eligibility, bundle_other, bundle_folders"
+)
 
 
 def _eligibility(folder: str) -> str:
@@ -213,7 +215,7 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
     """(FROM, line): input file i's rows with their 95 DOJ fields as Go writes them, in
     input order. A lean file's lines are read from the file beside its rows (a positional
     join: both are in input order), each checked to be as Go writes it: the first that is
-    not stops the COPY with _NOT_A_GO_LINE (as does a row without its line, which cannot be);
+    not stops the writing with _NOT_A_GO_LINE (as does a row without its line, which cannot be);
     or from `go_lines`, the table of its records quoted as Go does."""
     if text is None:
         return f"(SELECT q_all AS line, * FROM doj_rows WHERE file_index = {file_index})", "line"
@@ -301,33 +303,24 @@ def write_county_bundles(
     suffix: str,
     texts: Sequence[FileText | None] = (),
 ) -> list[Path]:
-    """Statewide: the three CSVs per input file in every county folder, each kind written for
-    all folders by one COPY partitioned by folder (three filtered scans per county before:
-    the statewide run cost twice a one-county run). A county's All_Results holds the whole
-    record of each person it decides (`bundle_folders`); its Prop64_Results, its own rows."""
+    """Statewide: the three CSVs per input file in each county folder; return the paths.
+
+    One ordered pass per input file writes all of them: each row's full and condensed lines,
+    once per folder that shows it (`bundle_folders`), split by folder here with Arrow, batch
+    by batch (a stable sort of the batch by folder, then one write of each folder's bytes; no
+    Python string per row); Prop64_Results is the full lines of the rows decided in the
+    folder. Three COPYs per county before cost twice a one-county run; DuckDB's own
+    `COPY … PARTITION_BY` does not keep the rows' order within a partition. (For one county
+    the COPYs stay: DuckDB's CSV writer is faster than this Arrow route for one file.)"""
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         text = texts[file_index] if texts else None
-        write = partial(_write_full_by_folder, con, out, folders, names, written)
+        write = partial(_write_county_files, con, out, folders, names, written)
         _with_full_rows(con, file_index, text, write)
-        rows = f"(SELECT q_condensed, {_ROW_PARTS} FROM doj_rows WHERE file_index = {file_index})"
-        written += _copy_by_folder(
-            con,
-            f"q_condensed || ',' || {_eligibility('folder')}",
-            _in_each_folder(rows),
-            _header(CONDENSED_COLUMNS),
-            out / names["condensed"],
-            folders,
-        )
     return written
 
 
-def _in_each_folder(rows: str) -> str:
-    """`rows` once per folder that shows it, with that `folder`."""
-    return f"(SELECT *, unnest(string_split(bundle_folders, ',')) AS folder FROM {rows})"
-
-
-def _write_full_by_folder(
+def _write_county_files(
     con: duckdb.DuckDBPyConnection,
     out: Path,
     folders: Sequence[str],
@@ -336,68 +329,53 @@ def _write_full_by_folder(
     rows: str,
     line: str,
 ) -> None:
-    header = _header(DOJ_COLUMNS)
-    written += _copy_by_folder(
-        con,
-        f"{line} || ',' || {_eligibility('folder')}",
-        _in_each_folder(rows),
-        header,
-        out / names["all"],
-        folders,
-    )
-    mine = f"(SELECT *, bundle_folder AS folder FROM {rows} WHERE bundle_folder IS NOT NULL)"
-    written += _copy_by_folder(
-        con, f"{line} || ',' || bundle_eligibility", mine, header, out / names["prop64"], folders
-    )
+    import pyarrow.compute as pc  # not for --help: only a statewide run needs it
 
-
-def _copy_by_folder(
-    con: duckdb.DuckDBPyConnection,
-    line: str,
-    source: str,
-    header: str,
-    path: Path,
-    folders: Sequence[str],
-) -> list[Path]:
-    """Each row's line into `<folder>/<name>` beside `path`, for `source`'s `folder`, in one
-    streamed pass (a folder without a row gets the header alone, as a one-county run's).
-
-    DuckDB's own `COPY … PARTITION_BY` does not keep the rows' order within a folder, so
-    the query's ordered result is split here, batch by batch, with Arrow: each folder's
-    lines of a batch are one write of their bytes, never a Python string."""
-    import pyarrow.compute as pc  # only a statewide run needs it, not --help
-
-    dests = {folder: path.parent / folder / path.name for folder in folders}
+    eligibility = _eligibility("folder")
+    query = f"""SELECT {line} || ',' || {eligibility} || chr(10) AS full_line,
+                       q_condensed || ',' || {eligibility} || chr(10) AS condensed_line,
+                       folder, coalesce(bundle_folder = folder, false) AS decided_here
+                FROM (SELECT *, unnest(string_split(bundle_folders, ',')) AS folder
+                      FROM {rows})"""
+    headers = {
+        "all": _header(DOJ_COLUMNS),
+        "condensed": _header(CONDENSED_COLUMNS),
+        "prop64": _header(DOJ_COLUMNS),
+    }
+    paths = {(f, kind): out / f / names[kind] for f in folders for kind in headers}
     with ExitStack() as stack:
-        out = {}
-        for folder, dest in dests.items():
-            out[folder] = stack.enter_context(stack.enter_context(atomic_path(dest)).open("wb"))
-            out[folder].write(header.encode() + b"\n")
+        files = {}
+        for key, path in paths.items():
+            tmp = stack.enter_context(atomic_path(path))
+            files[key] = stack.enter_context(tmp.open("wb", buffering=0))
+            files[key].write(headers[key[1]].encode() + b"\n")
         with one_thread(con):
-            result = con.sql(f"SELECT {line} || chr(10) AS line, folder FROM {source}")
-            for batch in result.to_arrow_reader(_BATCH_ROWS):
+            for batch in con.sql(query).to_arrow_reader(_BATCH_ROWS):
                 # The batch's rows by folder (a stable sort: each folder's rows keep their
-                # order), then each folder's run of lines in one write.
-                by_folder = pc.sort_indices(batch.column(1))
-                lines, folders_of = batch.column(0).take(by_folder), batch.column(1).take(by_folder)
-                runs = pc.run_end_encode(folders_of)
-                start = 0
-                for folder, end in zip(
-                    runs.values.to_pylist(), runs.run_ends.to_pylist(), strict=True
+                # order), then each folder's run of rows: one write per file.
+                batch = batch.take(pc.sort_indices(batch.column("folder")))
+                runs = pc.run_end_encode(batch.column("folder"))
+                ends = runs.run_ends.to_pylist()
+                for folder, start, end in zip(
+                    runs.values.to_pylist(), [0, *ends], ends, strict=False
                 ):
-                    if folder not in out:
-                        raise RuntimeError(f"{path.name}: a row for folder {folder}, not decided")
-                    out[folder].write(_text_bytes(lines.slice(start, end - start)))
-                    start = end
-    return list(dests.values())
+                    if (folder, "all") not in files:
+                        raise RuntimeError(f"a row for folder {folder}, which was not decided")
+                    part = batch.slice(start, end - start)
+                    full = part.column("full_line")
+                    files[folder, "all"].write(_text_bytes(full))
+                    files[folder, "condensed"].write(_text_bytes(part.column("condensed_line")))
+                    files[folder, "prop64"].write(_text_bytes(full.filter(part["decided_here"])))
+    written += paths.values()
 
 
-_BATCH_ROWS = 100_000  # some 90 MB of lines at most
+_BATCH_ROWS = 20_000  # some 25 MB of lines
 
 
-def _text_bytes(texts: pyarrow.Array) -> memoryview:
+def _text_bytes(texts: pyarrow.Array) -> bytes:
     """The bytes of an Arrow string array's values, one after the other (its data buffer
-    between its first and last offsets)."""
+    between its first and last offsets). A copy: writing a view of Arrow's memory took
+    twice as long as copying it and writing the copy."""
     import pyarrow as pa
 
     _validity, offsets, data = texts.buffers()
@@ -406,4 +384,4 @@ def _text_bytes(texts: pyarrow.Array) -> memoryview:
         int.from_bytes(offsets[width * i : width * (i + 1)], "little")
         for i in (texts.offset, texts.offset + len(texts))
     )
-    return memoryview(data)[first:last] if data is not None else memoryview(b"")
+    return bytes(memoryview(data)[first:last]) if data is not None else b""

@@ -14,21 +14,22 @@ from clearslate.policy import Policy
 
 def _relief_counts(
     con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.date, table: str
-) -> dict:
-    """gogen's three impact counts for one flow. `outcome_expr` gives each evaluated
-    conviction's outcome; every other conviction (other counties, other offences) stays."""
+) -> dict[str, dict[str, int]]:
+    """gogen's three impact counts for one flow, per folder of `table`. `outcome_expr` gives
+    each evaluated conviction's outcome; every other conviction (other counties, other
+    offences) stays. Only a person with a conviction in the folder can have one cleared."""
     window_start = f"DATE '{as_of.isoformat()}' - INTERVAL 7 YEAR"
-    row = con.execute(
+    rows = con.execute(
         f"""
-        WITH c AS (
-            SELECT cv.subject_id, cv.felony, cv.event_date,
+        WITH people AS (SELECT DISTINCT folder, subject_id FROM {table}),
+        c AS (
+            SELECT p.folder, cv.subject_id, cv.felony, cv.event_date,
                    coalesce({outcome_expr}, 'none') AS outcome
-            FROM convictions cv LEFT JOIN {table} d ON d.row_id = cv.row_id
-            -- only a person with a conviction in `table` can have one cleared
-            WHERE cv.subject_id IN (SELECT subject_id FROM {table})
+            FROM people p JOIN convictions cv USING (subject_id)
+            LEFT JOIN {table} d ON d.row_id = cv.row_id AND d.folder = p.folder
         ),
         per_subject AS (
-            SELECT subject_id,
+            SELECT folder, subject_id,
                    count(*) FILTER (WHERE felony) AS felonies,
                    count(*) FILTER (WHERE felony AND outcome NOT IN ('dismiss', 'reduce'))
                      AS felonies_left,
@@ -36,18 +37,22 @@ def _relief_counts(
                    count(*) FILTER (WHERE event_date > {window_start}) AS recent,
                    count(*) FILTER (WHERE event_date > {window_start} AND outcome <> 'dismiss')
                      AS recent_left
-            FROM c GROUP BY subject_id
+            FROM c GROUP BY folder, subject_id
         )
-        SELECT count(*) FILTER (WHERE felonies > 0 AND felonies_left = 0),
+        SELECT folder,
+               count(*) FILTER (WHERE felonies > 0 AND felonies_left = 0),
                count(*) FILTER (WHERE convictions_left = 0),
                count(*) FILTER (WHERE recent > 0 AND recent_left = 0)
-        FROM per_subject
+        FROM per_subject GROUP BY folder
         """
-    ).fetchone()
+    ).fetchall()
     return {
-        "CountSubjectsNoFelony": row[0],
-        "CountSubjectsNoConviction": row[1],
-        "CountSubjectsNoConvictionLast7Years": row[2],
+        folder: {
+            "CountSubjectsNoFelony": no_felony,
+            "CountSubjectsNoConviction": no_conviction,
+            "CountSubjectsNoConvictionLast7Years": no_recent,
+        }
+        for folder, no_felony, no_conviction, no_recent in rows
     }
 
 
@@ -61,62 +66,112 @@ def gogen_summary(
     as_of: dt.date,
     table: str = "determinations",
 ) -> dict[str, Any]:
-    """gogen's `gogen.json`: keys in gogen's order, maps sorted, dates RFC 3339. `table`:
-    the determinations it counts (a statewide run writes one per county folder)."""
-    earliest = con.execute(
-        f"SELECT min(conviction_date) FROM {table} WHERE prop64_section IS NOT NULL"
-    ).fetchone()[0]
-    by_section = dict(
-        con.execute(
-            f"""SELECT prop64_section, count(*) FROM {table}
-               WHERE prop64_section IS NOT NULL GROUP BY 1 ORDER BY 1"""
-        ).fetchall()
+    """gogen's `gogen.json`: keys in gogen's order, maps sorted, dates RFC 3339, counting
+    the determinations of `table`."""
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _one_folder AS SELECT *, '' AS folder FROM {table}")
+    return gogen_summaries(
+        con,
+        counties={"": county},
+        line_counts={"": line_count},
+        seconds=seconds,
+        policy=policy,
+        as_of=as_of,
+        table="_one_folder",
+    )[""]
+
+
+def gogen_summaries(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    counties: dict[str, str],
+    line_counts: dict[str, int],
+    seconds: float,
+    policy: Policy,
+    as_of: dt.date,
+    table: str,
+) -> dict[str, dict[str, Any]]:
+    """gogen.json for each folder (`counties`: folder -> county name) of `table`, the
+    determinations with the `folder` they are written in: each count one query for all
+    folders (a statewide run once made seven queries a county)."""
+
+    def per_folder(sql: str) -> dict[str, Any]:
+        return {folder: value for folder, value in con.execute(sql).fetchall()}
+
+    def maps(sql: str) -> dict[str, dict[str, int]]:
+        found: dict[str, dict[str, int]] = {}
+        for folder, key, n in con.execute(sql).fetchall():
+            found.setdefault(folder, {})[key] = n
+        return found
+
+    earliest = per_folder(
+        f"""SELECT folder, min(conviction_date) FROM {table}
+            WHERE prop64_section IS NOT NULL GROUP BY folder"""
     )
-    totals = con.execute(
-        f"""SELECT count(DISTINCT subject_id) FILTER (WHERE prop64_section IS NOT NULL),
+    by_section = maps(
+        f"""SELECT folder, prop64_section, count(*) FROM {table}
+            WHERE prop64_section IS NOT NULL GROUP BY ALL ORDER BY 1, 2"""
+    )
+    totals = {
+        folder: rest
+        for folder, *rest in con.execute(
+            f"""SELECT folder,
+                  count(DISTINCT subject_id) FILTER (WHERE prop64_section IS NOT NULL),
                   count(*) FILTER (WHERE felony AND prop64_section IS NOT NULL),
                   count(*) FILTER (WHERE NOT felony AND prop64_section IS NOT NULL),
                   count(DISTINCT subject_id) FILTER (WHERE outcome IN ('dismiss', 'reduce'))
-           FROM {table}"""
-    ).fetchone()
-    reasons = dict(
-        con.execute(
-            f"SELECT reason, count(*) FROM {table} WHERE outcome = 'dismiss' GROUP BY 1"
+               FROM {table} GROUP BY folder"""
         ).fetchall()
-    )
-    reductions = dict(
-        con.execute(
-            f"SELECT reason, count(*) FROM {table} WHERE outcome = 'reduce' GROUP BY 1"
-        ).fetchall()
-    )
-    additional = {
-        r: n
-        for r, n in sorted(reasons.items())
-        if not r.startswith("Dismiss all HS") and r != "Misdemeanor or Infraction"
     }
-    return {
-        "county": county,
-        # With no conviction to date, gogen wrote the wall clock; we write the as-of date.
-        "earliestConviction": f"{(earliest or as_of).isoformat()}T00:00:00Z",
-        "lineCount": line_count,
-        "processingTimeInSeconds": round(seconds, 6),
-        "reliefWithCurrentEligibilityChoices": _relief_counts(con, "d.outcome", as_of, table),
-        "reliefWithDismissAllProp64": _relief_counts(
-            con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of, table
+    reasons = maps(
+        f"SELECT folder, reason, count(*) FROM {table} WHERE outcome = 'dismiss' GROUP BY ALL"
+    )
+    reductions = maps(
+        f"SELECT folder, reason, count(*) FROM {table} WHERE outcome = 'reduce' GROUP BY ALL"
+    )
+    current = _relief_counts(con, "d.outcome", as_of, table)
+    dismiss_all = _relief_counts(
+        con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of, table
+    )
+    none = dict.fromkeys(
+        (
+            "CountSubjectsNoFelony",
+            "CountSubjectsNoConviction",
+            "CountSubjectsNoConvictionLast7Years",
         ),
-        "prop64ConvictionsCountInCountyByCodeSection": by_section,
-        "subjectsWithProp64ConvictionCountInCounty": totals[0],
-        "prop64FelonyConvictionsCountInCounty": totals[1],
-        "prop64NonFelonyConvictionsCountInCounty": totals[2],
-        "subjectsWithSomeReliefCount": totals[3],
-        "convictionDismissalCountByCodeSection": {
-            s: reasons.get(f"Dismiss all HS {s} convictions", 0) for s in sorted(policy.dismiss)
-        },
-        "convictionReductionCountByCodeSection": {
-            s: reductions.get(f"Reduce all HS {s} convictions", 0) for s in sorted(policy.reduce)
-        },
-        "convictionDismissalCountByAdditionalRelief": additional,
-    }
+        0,
+    )
+    summaries = {}
+    for folder, county in counties.items():
+        dismissed = reasons.get(folder, {})
+        reduced = reductions.get(folder, {})
+        total = totals.get(folder, [0, 0, 0, 0])
+        summaries[folder] = {
+            "county": county,
+            # With no conviction to date, gogen wrote the wall clock; we write the as-of date.
+            "earliestConviction": f"{(earliest.get(folder) or as_of).isoformat()}T00:00:00Z",
+            "lineCount": line_counts.get(folder, 0),
+            "processingTimeInSeconds": round(seconds, 6),
+            "reliefWithCurrentEligibilityChoices": current.get(folder, none),
+            "reliefWithDismissAllProp64": dismiss_all.get(folder, none),
+            "prop64ConvictionsCountInCountyByCodeSection": by_section.get(folder, {}),
+            "subjectsWithProp64ConvictionCountInCounty": total[0],
+            "prop64FelonyConvictionsCountInCounty": total[1],
+            "prop64NonFelonyConvictionsCountInCounty": total[2],
+            "subjectsWithSomeReliefCount": total[3],
+            "convictionDismissalCountByCodeSection": {
+                s: dismissed.get(f"Dismiss all HS {s} convictions", 0)
+                for s in sorted(policy.dismiss)
+            },
+            "convictionReductionCountByCodeSection": {
+                s: reduced.get(f"Reduce all HS {s} convictions", 0) for s in sorted(policy.reduce)
+            },
+            "convictionDismissalCountByAdditionalRelief": {
+                r: n
+                for r, n in sorted(dismissed.items())
+                if not r.startswith("Dismiss all HS") and r != "Misdemeanor or Infraction"
+            },
+        }
+    return summaries
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int]:

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 
 from clearslate.engine.pipeline import decide_rows
-from clearslate.outputs.files import make_private_dir, remove_partials, write_text
+from clearslate.outputs.files import make_private_dir, remove_partials, sha256_file, write_text
 from clearslate.outputs.summary import gogen_summary
 from clearslate.policy import DEFAULT_POLICY, Policy
 from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
@@ -208,7 +208,7 @@ def _check_inputs_unchanged(source: CompareSource, read: ReadResult) -> None:
     if source.manifest is None:
         return
     for recorded, now in zip(source.manifest["inputs"], read.files, strict=True):
-        if recorded.get("sha256") and recorded["sha256"] != now.sha256:
+        if recorded.get("sha256") and recorded["sha256"] != sha256_file(Path(now.path)):
             raise ReportError(
                 f"{now.path}: changed since the run in {source.run_dir} (its SHA-256 differs "
                 "from manifest.json). Compare the file itself with --county and --compute-at."
