@@ -69,6 +69,21 @@ def test_blank_lines_move_later_records_down(tmp_path: Path, end: str, projected
     assert lines_of(con) == [2, 4, 5]
 
 
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_a_lone_cr_line_in_an_lf_file_is_one_blank_line(tmp_path: Path, projected: bool) -> None:
+    """DuckDB numbers a line that holds a CR alone as two lines in a file of LF line ends:
+    a quote opened after it and never closed was taken for the next record, one good row
+    was counted that was not there, and the run stopped with "internal check failed"
+    (found by the CLI fuzz test)."""
+    open_quote = csv_text([good(2)], header=False).replace("11359 HS", '"11359 HS', 1)
+    path = tmp_path / "lone-cr.csv"  # then a Latin-1 line: read again from a UTF-8 copy
+    path.write_bytes((csv_text([]) + "\r\n" + open_quote).encode() + "Ñ\n".encode("latin-1"))
+    con = duckdb.connect()
+    result = read_doj_files(con, [path], select=ROW_FACTS if projected else None)
+    assert [r.line for r in result.rejects] == [3, 4]
+    assert result.rows_read == 2 and result.rows_accepted == 0 == len(lines_of(con))
+
+
 def test_crlf(tmp_path: Path) -> None:
     path = tmp_path / "crlf.csv"
     path.write_bytes(csv_text([good(1), good(2)]).replace("\n", "\r\n").encode())

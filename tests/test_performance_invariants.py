@@ -278,6 +278,7 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
     # and what Go writes is the input's fields, quoted as Go does
     written = (out / "All_Results.csv").read_text(encoding="utf-8").split("\n")[1:-1]
     assert [line[: len(go_line(r))] for line, r in zip(written, rows[1:], strict=True)] == [

@@ -10,8 +10,11 @@ The CSV text is assembled in SQL and streamed by DuckDB's COPY; no row passes th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -23,7 +26,7 @@ import duckdb
 if TYPE_CHECKING:
     import pyarrow
 
-from clearslate.outputs.files import atomic_path, copy_to, one_thread
+from clearslate.outputs.files import PARTIAL_PREFIX, atomic_path, copy_to, one_thread
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
@@ -214,39 +217,84 @@ def _eligibility(folder: str) -> str:
 def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tuple[str, str]:
     """(FROM, line): input file i's rows with their 95 DOJ fields as Go writes them, in
     input order. A lean file's lines are read from the file beside its rows (a positional
-    join: both are in input order), each checked to be as Go writes it: the first that is
-    not stops the writing with _NOT_A_GO_LINE (as does a row without its line, which cannot be);
-    or from `go_lines`, the table of its records quoted as Go does."""
+    join: both are in input order), or from `go_lines`, the table of its records quoted as
+    Go does. A row without its line, or a line without its row (which cannot be), stops the
+    writing with _NOT_A_GO_LINE."""
     if text is None:
         return f"(SELECT q_all AS line, * FROM doj_rows WHERE file_index = {file_index})", "line"
     rows = f"(SELECT {_ROW_PARTS} FROM doj_rows WHERE file_index = {file_index})"
     lines = go_lines or f"(SELECT line FROM {text.lines_sql})"
-    ok = "true" if go_lines else f"regexp_full_match(line, '{GO_LINE}')"
     checked = (
-        f"CASE WHEN file_index IS NOT NULL AND {ok} THEN line ELSE error('{_NOT_A_GO_LINE}') END"
+        "CASE WHEN file_index IS NOT NULL AND line IS NOT NULL THEN line "
+        f"ELSE error('{_NOT_A_GO_LINE}') END"
     )
     return f"({lines} POSITIONAL JOIN {rows})", checked
 
 
+# write(FROM, line, at): write the full rows, each file `path` at `at(path)`.
+_FullWriter = Callable[[str, str, Callable[[Path], Path]], None]
+
+
 def _with_full_rows(
-    con: duckdb.DuckDBPyConnection,
-    file_index: int,
-    text: FileText | None,
-    write: Callable[[str, str], None],
+    con: duckdb.DuckDBPyConnection, file_index: int, text: FileText | None, write: _FullWriter
 ) -> None:
-    """Call write(FROM, line) with input file i's full rows; if a lean file's line is not as
-    Go writes it, again with its records quoted as Go does (read again, in parallel)."""
+    """Call `write` with input file i's full rows. A lean file's lines are written as they
+    are, under temporary names, while a second thread checks that each is as Go writes it
+    (one regular expression over 800 MB is 3 s of one core, and the writers' one-thread
+    COPYs leave the other free); then they take their names, or, if a line is not as Go
+    writes it, the files are written from the file's records quoted as Go does (read again,
+    in parallel)."""
+    if text is None:
+        write(*_full_rows(file_index, None), _as_is)
+        return
+    unchecked: dict[Path, Path] = {}
+
+    def at(path: Path) -> Path:
+        unchecked[path] = path.with_name(f"{PARTIAL_PREFIX}unchecked-{path.name}")
+        return unchecked[path]
+
+    check = con.cursor()
     try:
-        write(*_full_rows(file_index, text))
-    except duckdb.Error as exc:
-        if text is None or _NOT_A_GO_LINE not in str(exc):
-            raise
-        con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _go_lines AS
-                SELECT {_quoted_line(DOJ_COLUMNS)} AS line FROM {text.records_sql}"""
-        )
-        write(*_full_rows(file_index, text, "_go_lines"))
-        con.execute("DROP TABLE _go_lines")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
+            try:
+                write(*_full_rows(file_index, text), at)
+                written = True
+            except BaseException as exc:
+                if not (isinstance(exc, duckdb.Error) and _NOT_A_GO_LINE in str(exc)):
+                    with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
+                        check.interrupt()
+                    raise
+                written = False
+    finally:
+        check.close()
+    if written and all_go_lines.result():
+        for path, tmp in unchecked.items():
+            os.replace(tmp, path)
+        return
+    for tmp in unchecked.values():
+        tmp.unlink(missing_ok=True)
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _go_lines AS
+            SELECT {_quoted_line(DOJ_COLUMNS)} AS line FROM {text.records_sql}"""
+    )
+    write(*_full_rows(file_index, text, "_go_lines"), _as_is)
+    con.execute("DROP TABLE _go_lines")
+
+
+def _as_is(path: Path) -> Path:
+    return path
+
+
+def _all_go_lines(cursor: duckdb.DuckDBPyConnection, lines_sql: str) -> bool:
+    """Whether every line of a file is as Go writes its fields (`GO_LINE`)."""
+    try:
+        found = cursor.execute(
+            f"SELECT bool_and(regexp_full_match(line, '{GO_LINE}')) FROM {lines_sql}"
+        ).fetchone()
+    except duckdb.Error:  # a line the one-field read cannot take: not one to copy as it is
+        return False
+    return found is not None and found[0] is not False
 
 
 def _copy_lines(
@@ -287,12 +335,16 @@ _SINGLE_SQL = f"'{SINGLE}'"
 
 
 def _write_full(
-    con: duckdb.DuckDBPyConnection, paths: dict[str, Path], rows: str, line: str
+    con: duckdb.DuckDBPyConnection,
+    paths: dict[str, Path],
+    rows: str,
+    line: str,
+    at: Callable[[Path], Path],
 ) -> None:
     full = f"{line} || ',' || {_eligibility(_SINGLE_SQL)}"
-    _copy_lines(con, full, rows, _header(DOJ_COLUMNS), paths["all"])
+    _copy_lines(con, full, rows, _header(DOJ_COLUMNS), at(paths["all"]))
     mine = f"{rows} WHERE bundle_folder = {_SINGLE_SQL}"
-    _copy_lines(con, full, mine, _header(DOJ_COLUMNS), paths["prop64"])
+    _copy_lines(con, full, mine, _header(DOJ_COLUMNS), at(paths["prop64"]))
 
 
 def write_county_bundles(
@@ -315,19 +367,21 @@ def write_county_bundles(
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         text = texts[file_index] if texts else None
-        write = partial(_write_county_files, con, out, folders, names, written)
-        _with_full_rows(con, file_index, text, write)
+        paths = {(f, kind): out / f / names[kind] for f in folders for kind in _KINDS}
+        _with_full_rows(con, file_index, text, partial(_write_county_files, con, paths))
+        written += paths.values()
     return written
+
+
+_KINDS = ("all", "condensed", "prop64")
 
 
 def _write_county_files(
     con: duckdb.DuckDBPyConnection,
-    out: Path,
-    folders: Sequence[str],
-    names: dict[str, str],
-    written: list[Path],
+    paths: dict[tuple[str, str], Path],
     rows: str,
     line: str,
+    at: Callable[[Path], Path],
 ) -> None:
     import pyarrow.compute as pc  # not for --help: only a statewide run needs it
 
@@ -342,11 +396,10 @@ def _write_county_files(
         "condensed": _header(CONDENSED_COLUMNS),
         "prop64": _header(DOJ_COLUMNS),
     }
-    paths = {(f, kind): out / f / names[kind] for f in folders for kind in headers}
     with ExitStack() as stack:
         files = {}
         for key, path in paths.items():
-            tmp = stack.enter_context(atomic_path(path))
+            tmp = stack.enter_context(atomic_path(at(path)))
             files[key] = stack.enter_context(tmp.open("wb", buffering=0))
             files[key].write(headers[key[1]].encode() + b"\n")
         with one_thread(con):
@@ -366,7 +419,6 @@ def _write_county_files(
                     files[folder, "all"].write(_text_bytes(full))
                     files[folder, "condensed"].write(_text_bytes(part.column("condensed_line")))
                     files[folder, "prop64"].write(_text_bytes(full.filter(part["decided_here"])))
-    written += paths.values()
 
 
 _BATCH_ROWS = 20_000  # some 25 MB of lines

@@ -171,19 +171,24 @@ def _has_blank_line(path: Path) -> bool:
     return False
 
 
-def _blank_lines(path: Path) -> list[int]:
-    """Physical lines (1-based) that are blank and outside any quoted field. Only called
-    when `_has_blank_line` found one: a plain loop over the lines."""
-    blanks, inside = [], False
+def _blank_lines(path: Path) -> tuple[list[int], list[int]]:
+    """Physical lines (1-based) that are blank and outside any quoted field; and those of
+    them that hold a CR alone before their LF, which DuckDB numbers as two lines in a file
+    of LF line ends. Only called when `_has_blank_line` found one: a plain loop over the
+    lines."""
+    blanks, lone_crs, inside = [], [], False
+    lf_file = bool(_newline_option(path))
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
             if number == 1 and line.startswith(BOM):
                 line = line[len(BOM) :]
             if not inside and not line.strip(b"\r\n"):
                 blanks.append(number)
+                if lf_file and line == b"\r\n":
+                    lone_crs.append(number)
             if line.count(b'"') % 2:
                 inside = not inside
-    return blanks
+    return blanks, lone_crs
 
 
 def _has_header(path: Path) -> tuple[bool, bool]:
@@ -615,14 +620,14 @@ def _read_segment(
     # Record index (0-based, after the header) of each reject, from DuckDB's record number.
     # DuckDB numbers a blank line (outside quotes) as a line of its own: take those out.
     has_blank = _file_has_blank_line(info, seg, good + len(rej), header)
-    blanks = _blank_lines(seg.path) if has_blank else []
+    blanks, lone_crs = _blank_lines(seg.path) if has_blank else ([], [])
     # DuckDB's line_byte_position is one byte after the start of its csv_line, and that text
     # starts with the line ends of the blank lines before the record: after two blank lines
     # it pointed into them, not at the record. Move it to the record's first byte.
     rej = [_locate(seg.path, r) for r in rej]
     at = _line_of_offset(seg.path, [int(r[1]) for r in rej]) if blanks and rej else {}
     rej_records = [
-        (int(r[0]) - 1 - header - (bisect.bisect_left(blanks, at[int(r[1])]) if blanks else 0), r)
+        (int(r[0]) - 1 - header - _blank_before(blanks, lone_crs, at.get(int(r[1]), 0)), r)
         for r in rej
     ]
     # A rejected record spanning several lines, of which a later one is a whole record by
@@ -872,6 +877,11 @@ def _record_start(line_byte_position: int, csv_line: str | None) -> int:
     if csv_line is None:
         return line_byte_position
     return max(line_byte_position - 1 + len(csv_line) - len(csv_line.lstrip("\r\n")), 0)
+
+
+def _blank_before(blanks: list[int], lone_crs: list[int], line: int) -> int:
+    """How many lines DuckDB counted for the blank lines before physical `line`."""
+    return bisect.bisect_left(blanks, line) + bisect.bisect_left(lone_crs, line)
 
 
 def _skip_blank_lines(
