@@ -306,6 +306,9 @@ def _copy_lines(
     copy_to(con, f'SELECT {line} AS "{name}" FROM {source}', path, _COPY_OPTIONS)
 
 
+_SINGLE_SQL = f"'{SINGLE}'"
+
+
 def write_bundle(
     con: duckdb.DuckDBPyConnection,
     out_dir: Path,
@@ -329,9 +332,6 @@ def write_bundle(
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
-
-
-_SINGLE_SQL = f"'{SINGLE}'"
 
 
 def _write_full(
