@@ -5,7 +5,8 @@ gogen-behaviour.md section 4), so BEAR and the scripts offices wrote around it k
 Where clearslate's values differ on purpose (a gogen bug fixed), docs/gogen-differences.md
 says so.
 
-The CSV text is assembled in SQL and streamed by DuckDB's COPY; no row passes through Python.
+The CSV text is assembled in SQL and streamed by DuckDB's COPY (a statewide run splits one
+ordered result by county folder with Arrow); no row becomes a Python object.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ _GO_QUOTED = (
 )
 _GO_FIELD = f"(?:{_GO_BARE}|{_GO_QUOTED})"
 GO_LINE = f"^{_GO_FIELD}(?:,{_GO_FIELD})*$"
-_NOT_A_GO_LINE = "clearslate: a line is not as Go writes it"
+# A row of the table and the line read beside it that do not pair up (which cannot be: the
+# lines are then quoted from the records instead).
+_UNPAIRED = "clearslate: a row and its line do not pair up"
 
 
 def bundle_file_names(n_files: int, suffix: str) -> list[dict[str, str]]:
@@ -218,15 +221,15 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
     """(FROM, line): input file i's rows with their 95 DOJ fields as Go writes them, in
     input order. A lean file's lines are read from the file beside its rows (a positional
     join: both are in input order), or from `go_lines`, the table of its records quoted as
-    Go does. A row without its line, or a line without its row (which cannot be), stops the
-    writing with _NOT_A_GO_LINE."""
+    Go does. A row without its line, or a line without its row, stops the writing with
+    _UNPAIRED."""
     if text is None:
         return f"(SELECT q_all AS line, * FROM doj_rows WHERE file_index = {file_index})", "line"
     rows = f"(SELECT {_ROW_PARTS} FROM doj_rows WHERE file_index = {file_index})"
     lines = go_lines or f"(SELECT line FROM {text.lines_sql})"
     checked = (
         "CASE WHEN file_index IS NOT NULL AND line IS NOT NULL THEN line "
-        f"ELSE error('{_NOT_A_GO_LINE}') END"
+        f"ELSE error('{_UNPAIRED}') END"
     )
     return f"({lines} POSITIONAL JOIN {rows})", checked
 
@@ -261,7 +264,7 @@ def _with_full_rows(
                 write(*_full_rows(file_index, text), at)
                 written = True
             except BaseException as exc:
-                if not (isinstance(exc, duckdb.Error) and _NOT_A_GO_LINE in str(exc)):
+                if not (isinstance(exc, duckdb.Error) and _UNPAIRED in str(exc)):
                     with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
                         check.interrupt()
                     raise

@@ -393,12 +393,9 @@ def record_lines_sql(info: InputFile) -> str:
     header, as they are, one row per record in the row table's order."""
     # No quote, and a delimiter that a research file has no use for: a record's line is one
     # field. A line that holds it after all fails the strict read, and the caller falls back.
-    path = Path(info.path)
     return f"""read_csv({_sql_str(info.path)}, columns = {{'line': 'VARCHAR'}},
-        header = {str(info.has_header).lower()}, auto_detect = false, delim = '\x01',
-        quote = '', escape = '', strict_mode = true, max_line_size = {MAX_RECORD_BYTES},
-        buffer_size = {SCAN_BUFFER_BYTES}, encoding = 'utf-8', null_padding = false,
-        nullstr = '\x00'{_newline_option(path)})"""
+        delim = '\x01', quote = '', escape = '',
+        {_read_options(Path(info.path), info.has_header)})"""
 
 
 def records_sql(info: InputFile) -> str:
@@ -407,11 +404,15 @@ def records_sql(info: InputFile) -> str:
 
 
 def _scan_options(path: Path, header: bool) -> str:
-    return f"""columns = {_columns_sql()}, header = {"true" if header else "false"},
-            auto_detect = false, delim = ',', quote = '"', escape = '"', strict_mode = true,
-            max_line_size = {MAX_RECORD_BYTES}, buffer_size = {SCAN_BUFFER_BYTES},
-            encoding = 'utf-8',
-            null_padding = false, allow_quoted_nulls = false,
+    return f"""columns = {_columns_sql()}, delim = ',', quote = '"', escape = '"',
+            allow_quoted_nulls = false, {_read_options(path, header)}"""
+
+
+def _read_options(path: Path, header: bool) -> str:
+    """What every read of a research file sets (strict, bounded, UTF-8, its line ends)."""
+    return f"""header = {"true" if header else "false"}, auto_detect = false,
+            strict_mode = true, max_line_size = {MAX_RECORD_BYTES},
+            buffer_size = {SCAN_BUFFER_BYTES}, encoding = 'utf-8', null_padding = false,
             nullstr = '\x00'{_newline_option(path)}"""
 
 
@@ -627,7 +628,13 @@ def _read_segment(
     rej = [_locate(seg.path, r) for r in rej]
     at = _line_of_offset(seg.path, [int(r[1]) for r in rej]) if blanks and rej else {}
     rej_records = [
-        (int(r[0]) - 1 - header - _blank_before(blanks, lone_crs, at.get(int(r[1]), 0)), r)
+        (
+            int(r[0])
+            - 1
+            - header
+            - (_blank_before(blanks, lone_crs, at[int(r[1])]) if blanks else 0),
+            r,
+        )
         for r in rej
     ]
     # A rejected record spanning several lines, of which a later one is a whole record by
