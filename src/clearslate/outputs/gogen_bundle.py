@@ -257,19 +257,25 @@ def _with_full_rows(
         return unchecked[path]
 
     check = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1)
+    all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
     try:
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
-            try:
-                write(*_full_rows(file_index, text), at)
-                written = True
-            except BaseException as exc:
-                if not (isinstance(exc, duckdb.Error) and _UNPAIRED in str(exc)):
-                    with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
-                        check.interrupt()
-                    raise
-                written = False
+        try:
+            write(*_full_rows(file_index, text), at)
+            written = True
+        except duckdb.Error as exc:
+            if _UNPAIRED not in str(exc):
+                raise
+            written = False
+        all_go_lines.result()  # wait here, where a signal stops the check too
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
+            check.interrupt()
+        raise
     finally:
+        # Only once the check has ended may its cursor close (a run stopped by SIGTERM hung
+        # once in CI; closing the cursor under its running query is the likely cause).
+        pool.shutdown(wait=True)
         check.close()
     if written and all_go_lines.result():
         for path, tmp in unchecked.items():
