@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from clearslate.shipped_yaml import load_yaml
 
 PROP64_SECTIONS = ("11357", "11358", "11359", "11360")
 
@@ -33,7 +33,7 @@ class Prop64Law:
 @cache
 def _document() -> dict[str, Any]:
     text = resources.files("clearslate.laws").joinpath("data/ca_prop64.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def prop64_law(as_of: dt.date) -> Prop64Law:

@@ -15,7 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from clearslate.shipped_yaml import load_yaml
 
 UNBOUNDED = float("inf")
 
@@ -62,7 +62,7 @@ class CrtaLaw:
 @cache
 def _document() -> dict[str, Any]:
     text = resources.files("clearslate.laws").joinpath("data/il_crta.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def _bands(tables: list[dict[str, Any]]) -> tuple[Band, ...]:

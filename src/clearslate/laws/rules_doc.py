@@ -18,8 +18,6 @@ from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from clearslate.engine.decide import DETERMINATION, Rule, build_rules, check_rules
 from clearslate.laws.ca_prop64 import _document, prop64_law
 from clearslate.policy import (
@@ -33,6 +31,7 @@ from clearslate.policy import (
     Policy,
     load_policy,
 )
+from clearslate.shipped_yaml import load_yaml
 from clearslate.statutes import load_catalogue
 
 # The rule words say "the as-of date"; this date only fills the SQL, which the page omits.
@@ -286,7 +285,7 @@ def _flat(value: Any) -> str:
 
 
 def _statute_catalogue() -> list[str]:
-    raw = yaml.safe_load(
+    raw = load_yaml(
         resources.files("clearslate.statutes").joinpath("data/ca_offences.yaml").read_text("utf-8")
     )
     cat = load_catalogue()

@@ -32,6 +32,7 @@ from typing import Any
 
 import yaml
 
+from clearslate.shipped_yaml import load_yaml
 from clearslate.statutes.normalise import (
     HEAD_LEN,
     Charge,
@@ -540,7 +541,7 @@ def _read(path: Path) -> Catalogue:
     except OSError as exc:
         raise StatuteDataError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise StatuteDataError(f"{path}: not valid YAML: {exc}") from None
     return _build(data, str(path))

@@ -27,7 +27,7 @@ from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
+from clearslate.shipped_yaml import load_yaml
 
 CANNABIS_ACT = "720-550"
 ATTEMPT_ID = "il:720-5:8-4"
@@ -153,7 +153,7 @@ class ViolentEntry:
 @cache
 def _catalogue_document() -> dict[str, Any]:
     text = resources.files("clearslate.statutes").joinpath("data/il_offences.yaml")
-    return yaml.safe_load(text.read_text("utf-8"))
+    return load_yaml(text.read_text("utf-8"))
 
 
 @cache

@@ -1,0 +1,46 @@
+"""Output files are whole or absent, and keep their query's row order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clearslate.outputs.files import copy_each, copy_to
+
+# Beyond one row group (122,880 rows), where a parallel writer could reorder.
+ROWS = "SELECT i, 'row ' || i AS text FROM range(300000) t(i) ORDER BY i"
+
+
+def test_files_written_at_once_hold_what_one_at_a_time_writes(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS {ROWS}; SET threads = 3")
+    copy_to(con, "SELECT * FROM t", tmp_path / "one.csv", "FORMAT csv, HEADER true")
+    copy_each(
+        con,
+        [
+            ("SELECT * FROM t", tmp_path / "each.csv", "FORMAT csv, HEADER true"),
+            ("SELECT * FROM t", tmp_path / "each.parquet", "FORMAT parquet"),
+        ],
+    )
+    assert (tmp_path / "each.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    in_order = con.execute(
+        f"SELECT bool_and(i = n - 1), count(*) FROM (SELECT i, row_number() OVER () AS n "
+        f"FROM '{tmp_path / 'each.parquet'}')"
+    ).fetchone()
+    assert in_order == (True, 300000)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 3  # restored
+
+
+def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
+    con = duckdb.connect()
+    con.execute(f"CREATE TABLE t AS {ROWS}")
+    failing = "SELECT i, CASE WHEN i = 299999 THEN error('bad row') END FROM t"
+    for copies in (
+        [("SELECT * FROM t", tmp_path / "a.csv", "FORMAT csv"), (failing, tmp_path / "b.csv", "FORMAT csv")],
+        [(failing, tmp_path / "a.csv", "FORMAT csv"), ("SELECT * FROM t", tmp_path / "b.csv", "FORMAT csv")],
+    ):  # fmt: skip
+        with pytest.raises(duckdb.Error, match="bad row"):
+            copy_each(con, copies)
+        assert list(tmp_path.iterdir()) == []  # no file, and no partial one
