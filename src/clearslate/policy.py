@@ -56,6 +56,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from clearslate.shipped_yaml import load_yaml
+
 __all__ = [
     "DEFAULT_POLICY",
     "DEFAULT_RELATED_SECTIONS",
@@ -265,7 +267,7 @@ def _catalogue_related(path: Path) -> tuple[str, ...] | None:
     or an id that is not a non-Prop 64 statute id, gives None (gogen's list is used).
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         entries = data["catalogues"]["related"]["entries"]
     except Exception:
         return None

@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
@@ -370,11 +370,29 @@ def _run(
     # The inputs' SHA-256, for the manifest, on the core the one-thread writers leave free
     # (hashed beside the scan, it took a CPU-second per 800 MB from a scan that uses both).
     hashing = ThreadPoolExecutor(max_workers=1)
+    try:
+        return _write_outputs(con, opts, out, suffix, started, read, law.version_id, hashing)
+    finally:
+        hashing.shutdown(wait=False, cancel_futures=True)  # a stop waits for one file at most
+
+
+def _write_outputs(
+    con: duckdb.DuckDBPyConnection,
+    opts: RunOptions,
+    out: Path,
+    suffix: str,
+    started: float,
+    read: ReadResult,
+    law_version: str,
+    hashing: ThreadPoolExecutor,
+) -> RunResult:
     input_digests = hashing.submit(lambda: [sha256_file(Path(f.path)) for f in read.files])
-    hashing.shutdown(wait=False)
     files: list[Path] = []
+    digests: dict[Path, Future[str]] = {}
     if opts.gogen_bundle:
         files += _write_bundles(con, opts, out, read, started)
+        # The bundle's own digests too (a gigabyte), while the rest is written.
+        digests = {p: hashing.submit(sha256_file, p) for p in files}
     files += write_determinations(con, out)
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
@@ -406,7 +424,7 @@ def _run(
     for f, digest in zip(read.files, input_digests.result(), strict=True):
         f.sha256 = digest
     # The manifest is written last: its presence says the run completed.
-    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, out, files))
+    write_json(out / "manifest.json", _manifest(opts, read, law_version, out, files, digests))
     return RunResult(
         outputs=out,
         read=read,
@@ -508,13 +526,21 @@ def _check_accounting(con: duckdb.DuckDBPyConnection, read: ReadResult) -> None:
 
 
 def _manifest(
-    opts: RunOptions, read: ReadResult, law_version: str, out: Path, files: list[Path]
+    opts: RunOptions,
+    read: ReadResult,
+    law_version: str,
+    out: Path,
+    files: list[Path],
+    hashed: dict[Path, Future[str]],
 ) -> dict[str, Any]:
-    # gogen.json holds the processing time, so it is left out. The outputs are hashed two at
-    # a time (hashlib lets go of the GIL): a gigabyte of bundle took a second and more.
+    # gogen.json holds the processing time, so it is left out. The outputs not `hashed`
+    # already are hashed two at a time (hashlib lets go of the GIL).
     listed = sorted(p for p in files if not p.name.startswith("gogen"))
     with ThreadPoolExecutor(max_workers=2) as pool:
-        digests = list(pool.map(sha256_file, listed))
+        for p in listed:
+            if p not in hashed:
+                hashed[p] = pool.submit(sha256_file, p)
+        digests = [hashed[p].result() for p in listed]
     return {
         "clearslate_version": __version__,
         "as_of": opts.as_of.isoformat(),

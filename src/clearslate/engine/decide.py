@@ -722,7 +722,7 @@ def build_evaluated(
     related = _related_match(policy)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE evaluated AS
+        CREATE OR REPLACE VIEW evaluated AS
         WITH firsts AS (
             SELECT subject_id,
                    min(coalesce(conviction_date, DATE '0001-01-01'))
@@ -787,7 +787,16 @@ def decide(
         CREATE OR REPLACE TABLE {table} AS
         WITH picked AS (SELECT *, {_case(rules, "index")} AS rule_index FROM evaluated)
         SELECT p.*,
-               r.outcome, r.reason, r.citation, r.rule_id, r.reason_code,
+               r.outcome, r.reason,
+               -- Still serving: the same relief comes by recall and resentencing
+               -- (HS 11361.8(a)-(c)); not for misdemeanours (HS 11361.8(e), (f) either
+               -- way), nor for related convictions, which HS 11361.8 does not reach.
+               CASE WHEN p.sentence_end > {asof} AND r.outcome IN ('dismiss', 'reduce')
+                         AND coalesce(p.felony, true) AND NOT p.related_charge
+                    THEN CASE r.outcome WHEN 'dismiss' THEN {_q(law.cite("dismiss_serving"))}
+                                        ELSE {_q(law.cite("reduce_serving"))} END
+                    ELSE r.citation END AS citation,
+               r.rule_id, r.reason_code,
                coalesce(nullif(r.determination, ''),
                         CASE r.outcome WHEN 'dismiss' THEN 'Eligible for Dismissal'
                                        WHEN 'reduce' THEN 'Eligible for Reduction'
@@ -812,14 +821,4 @@ def decide(
             [r.reason_code for r in rules],
             [r.determination for r in rules],
         ],
-    )
-    # Still serving: the same relief comes by recall and resentencing (HS 11361.8(a)-(c)).
-    con.execute(
-        f"""UPDATE {table} SET citation = CASE outcome
-                 WHEN 'dismiss' THEN {_q(law.cite("dismiss_serving"))}
-                 ELSE {_q(law.cite("reduce_serving"))} END
-            WHERE sentence_status = 'serving' AND outcome IN ('dismiss', 'reduce')
-              -- not for misdemeanours (HS 11361.8(e), (f) either way), nor for related
-              -- convictions, which HS 11361.8 does not reach
-              AND coalesce(felony, true) AND NOT related_charge"""
     )
