@@ -24,6 +24,7 @@ import duckdb
 import pytest
 
 from clearslate.engine.facts import ROW_FACTS
+from clearslate.outputs import gogen_bundle
 from clearslate.outputs.gogen_bundle import BUNDLE_LINE, BUNDLE_ROW_COLUMNS, prepare_bundle
 from clearslate.policy import DEFAULT_POLICY
 from clearslate.run import RunOptions, county_folder, run
@@ -139,6 +140,19 @@ def test_county_bundle_equals_a_one_county_run(
     for key in ("lineCount", "processingTimeInSeconds"):
         mine.pop(key), theirs.pop(key)
     assert mine == theirs
+
+
+def test_county_files_do_not_depend_on_the_batches_they_are_split_in(
+    state: Path, statewide: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The statewide split by folder, batch by batch: in batches of 7 rows, some hold one
+    folder's rows (written as they come) and some several folders' interleaved (sorted
+    first); the files are the same bytes as in batches of 20,000."""
+    monkeypatch.setattr(gogen_bundle, "_BATCH_ROWS", 7)
+    small = run_to(tmp_path / "small", [state], None)
+    for folder in (p for p in statewide.iterdir() if p.is_dir()):
+        for name in BUNDLE:
+            assert (small / folder.name / name).read_bytes() == (folder / name).read_bytes()
 
 
 def test_split_files_give_the_same_results(state: Path, tmp_path: Path) -> None:

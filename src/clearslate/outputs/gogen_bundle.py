@@ -15,12 +15,12 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
@@ -258,25 +258,29 @@ def _with_full_rows(
 
     check = con.cursor()
     pool = ThreadPoolExecutor(max_workers=1)
-    all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
-    try:
+    # One thread from the start, for the check too (a cursor shares the setting): setting it
+    # while the check ran on two waited for the check's task (1.35 s, statewide, 1M rows).
+    with one_thread(con):
+        all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
         try:
-            write(*_full_rows(file_index, text), at)
-            written = True
-        except duckdb.Error as exc:
-            if _UNPAIRED not in str(exc):
-                raise
-            written = False
-        all_go_lines.result()  # wait here, where a signal stops the check too
-    except BaseException:
-        with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
-            check.interrupt()
-        raise
-    finally:
-        # Only once the check has ended may its cursor close (a run stopped by SIGTERM hung
-        # once in CI; closing the cursor under its running query is the likely cause).
-        pool.shutdown(wait=True)
-        check.close()
+            try:
+                write(*_full_rows(file_index, text), at)
+                written = True
+            except duckdb.Error as exc:
+                if _UNPAIRED not in str(exc):
+                    raise
+                written = False
+            all_go_lines.result()  # wait here, where a signal stops the check too
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
+                check.interrupt()
+            raise
+        finally:
+            # Only once the check has ended may its cursor close (a run stopped by SIGTERM
+            # hung once in CI; closing the cursor under its running query is the likely
+            # cause).
+            pool.shutdown(wait=True)
+            check.close()
     if written and all_go_lines.result():
         for path, tmp in unchecked.items():
             os.replace(tmp, path)
@@ -411,23 +415,44 @@ def _write_county_files(
             tmp = stack.enter_context(atomic_path(at(path)))
             files[key] = stack.enter_context(tmp.open("wb", buffering=0))
             files[key].write(headers[key[1]].encode() + b"\n")
+        # A batch is written by a thread of its own while the next one is made (writing
+        # took a third of this pass on the one thread); one batch at most waits.
+        writer = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        written: Future[None] | None = None
         with one_thread(con):
             for batch in con.sql(query).to_arrow_reader(_BATCH_ROWS):
                 # The batch's rows by folder (a stable sort: each folder's rows keep their
-                # order), then each folder's run of rows: one write per file.
-                batch = batch.take(pc.sort_indices(batch.column("folder")))
-                runs = pc.run_end_encode(batch.column("folder"))
+                # order; not needed when each folder's rows are together already), then
+                # each folder's run of rows: one write per file.
+                folder = batch.column("folder")
+                runs = pc.run_end_encode(folder)
+                if len(runs.values) > pc.count_distinct(folder).as_py():
+                    batch = batch.take(pc.sort_indices(folder))
+                    runs = pc.run_end_encode(batch.column("folder"))
                 ends = runs.run_ends.to_pylist()
-                for folder, start, end in zip(
+                parts: list[tuple[BinaryIO, bytes]] = []
+                for name, start, end in zip(
                     runs.values.to_pylist(), [0, *ends], ends, strict=False
                 ):
-                    if (folder, "all") not in files:
-                        raise RuntimeError(f"a row for folder {folder}, which was not decided")
+                    if (name, "all") not in files:
+                        raise RuntimeError(f"a row for folder {name}, which was not decided")
                     part = batch.slice(start, end - start)
                     full = part.column("full_line")
-                    files[folder, "all"].write(_text_bytes(full))
-                    files[folder, "condensed"].write(_text_bytes(part.column("condensed_line")))
-                    files[folder, "prop64"].write(_text_bytes(full.filter(part["decided_here"])))
+                    parts += [
+                        (files[name, "all"], _text_bytes(full)),
+                        (files[name, "condensed"], _text_bytes(part.column("condensed_line"))),
+                        (files[name, "prop64"], _text_bytes(full.filter(part["decided_here"]))),
+                    ]
+                if written is not None:
+                    written.result()
+                written = writer.submit(_write_parts, parts)
+        if written is not None:
+            written.result()
+
+
+def _write_parts(parts: list[tuple[BinaryIO, bytes]]) -> None:
+    for file, data in parts:
+        file.write(data)
 
 
 _BATCH_ROWS = 20_000  # some 25 MB of lines
