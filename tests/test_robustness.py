@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -32,6 +33,9 @@ from typer.testing import CliRunner
 
 import clearslate
 from clearslate.cli import app
+from clearslate.outputs import gogen_bundle
+from clearslate.policy import DEFAULT_POLICY
+from clearslate.run import RunOptions, run
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
 from clearslate.synth import generate_doj_file
 
@@ -608,6 +612,27 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     assert json.loads((out / "summary.json").read_text())["rows"]["read"] == 2
     assert (out / "manifest.json").exists() and not list(out.glob(".partial-*"))
     assert not list(tmp.iterdir()), "a killed run's temporary folders were not removed"
+
+
+def test_a_stop_while_the_lines_are_checked_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that arrives while the run waits for the Go-line check: the bundle files
+    written meanwhile under their unchecked names go too (they were left behind once, when a
+    SIGTERM came at that moment). The stop is raised where the signal handler raises it."""
+
+    def stopped(_cursor: object, _lines_sql: str) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gogen_bundle, "_all_go_lines", stopped)
+    path = tmp_path / "la.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(RunOptions(inputs=[path], outputs=out, counties=["LOS ANGELES"],
+                       as_of=dt.date(2020, 7, 1), policy=DEFAULT_POLICY))  # fmt: skip
+    assert not list(out.glob(".partial-*"))
+    assert not (out / "manifest.json").exists()
 
 
 def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(

@@ -274,6 +274,8 @@ def _with_full_rows(
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
                 check.interrupt()
+            for tmp in unchecked.values():  # and leaves no file behind
+                tmp.unlink(missing_ok=True)
             raise
         finally:
             # Only once the check has ended may its cursor close (a run stopped by SIGTERM
