@@ -11,6 +11,13 @@ import duckdb
 
 from clearslate.policy import Policy
 
+# gogen's three impact counts of a flow, in gogen's order.
+_RELIEF_COUNTS = (
+    "CountSubjectsNoFelony",
+    "CountSubjectsNoConviction",
+    "CountSubjectsNoConvictionLast7Years",
+)
+
 
 def _relief_counts(
     con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.date, table: str
@@ -46,14 +53,7 @@ def _relief_counts(
         FROM per_subject GROUP BY folder
         """
     ).fetchall()
-    return {
-        folder: {
-            "CountSubjectsNoFelony": no_felony,
-            "CountSubjectsNoConviction": no_conviction,
-            "CountSubjectsNoConvictionLast7Years": no_recent,
-        }
-        for folder, no_felony, no_conviction, no_recent in rows
-    }
+    return {folder: dict(zip(_RELIEF_COUNTS, counts, strict=True)) for folder, *counts in rows}
 
 
 def gogen_summary(
@@ -94,18 +94,17 @@ def gogen_summaries(
     determinations with the `folder` they are written in: each count one query for all
     folders (a statewide run once made seven queries a county)."""
 
-    def per_folder(sql: str) -> dict[str, Any]:
-        return {folder: value for folder, value in con.execute(sql).fetchall()}
-
     def maps(sql: str) -> dict[str, dict[str, int]]:
         found: dict[str, dict[str, int]] = {}
         for folder, key, n in con.execute(sql).fetchall():
             found.setdefault(folder, {})[key] = n
         return found
 
-    earliest = per_folder(
-        f"""SELECT folder, min(conviction_date) FROM {table}
-            WHERE prop64_section IS NOT NULL GROUP BY folder"""
+    earliest = dict(
+        con.execute(
+            f"""SELECT folder, min(conviction_date) FROM {table}
+                WHERE prop64_section IS NOT NULL GROUP BY folder"""
+        ).fetchall()
     )
     by_section = maps(
         f"""SELECT folder, prop64_section, count(*) FROM {table}
@@ -132,14 +131,7 @@ def gogen_summaries(
     dismiss_all = _relief_counts(
         con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of, table
     )
-    none = dict.fromkeys(
-        (
-            "CountSubjectsNoFelony",
-            "CountSubjectsNoConviction",
-            "CountSubjectsNoConvictionLast7Years",
-        ),
-        0,
-    )
+    none = dict.fromkeys(_RELIEF_COUNTS, 0)
     summaries = {}
     for folder, county in counties.items():
         dismissed = reasons.get(folder, {})
