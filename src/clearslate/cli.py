@@ -82,8 +82,10 @@ def _memory_limit(value: str) -> str:
     """Checked by DuckDB itself, before the run: a bad size was an "unexpected error"."""
     import duckdb
 
+    from clearslate import database
+
     try:
-        duckdb.connect(config={"memory_limit": value}).close()
+        database.connect(config={"memory_limit": value}).close()
     except duckdb.Error:
         raise _Refused(
             f"--memory-limit {value!r}: not a size DuckDB understands. Write e.g. 1GB, 4GB "
@@ -453,8 +455,8 @@ def explain(
     if subject is None:
         typer.echo("clearslate: Missing option '--subject'.", err=True)
         raise typer.Exit(2)
-    import duckdb
 
+    from clearslate import database
     from clearslate.cli_explain import show_explanation
     from clearslate.engine.explain import explain_subject
     from clearslate.sources.ca_doj import InputError, read_doj_files
@@ -466,7 +468,7 @@ def explain(
         pol, _ = _policy(policy, eligibility_options)
     except _Refused as exc:
         _fail(str(exc))
-    con = duckdb.connect()
+    con = database.connect()
     try:
         read_doj_files(con, inputs)
     except InputError as exc:

@@ -145,8 +145,7 @@ def run_il(
 
 def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
     """`clearslate explain --jurisdiction il --person ID`: one person's rule tree."""
-    import duckdb
-
+    from clearslate import database
     from clearslate.cli_explain import show_explanation
     from clearslate.engine.il_explain import explain_person
     from clearslate.illinois_run import RunError, load_inputs
@@ -154,7 +153,7 @@ def explain_il(person: str | None, as_json: bool, **inputs: Any) -> None:
     if not person:
         _fail("--person is required with --jurisdiction il: the linked person's id.")
     opts = _options(None, **inputs)
-    con = duckdb.connect()
+    con = database.connect()
     try:
         load_inputs(con, opts)
     except RunError as exc:
@@ -206,6 +205,7 @@ def plan(
     from rich.console import Console
     from rich.table import Table
 
+    from clearslate import database
     from clearslate.engine.il_plan import PLAN_COLUMNS, plan_batches
 
     manifest = run_dir / "manifest.json"
@@ -215,7 +215,7 @@ def plan(
         _fail(f"{run_dir}: not a completed run folder (no readable manifest.json).")
     if meta.get("jurisdiction") != "il":
         _fail(f"{run_dir}: not an Illinois run (manifest jurisdiction is not 'il').")
-    con = duckdb.connect()
+    con = database.connect()
     source = str(run_dir / "determinations.parquet").replace("'", "''")
     try:
         con.execute(f"CREATE TABLE d AS SELECT * FROM read_parquet('{source}')")

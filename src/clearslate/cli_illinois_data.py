@@ -63,8 +63,7 @@ def link(
     warnings.csv and summary.json in --out."""
     import json
 
-    import duckdb
-
+    from clearslate import database
     from clearslate.link.settings import LinkSettingsError, load_link_settings
     from clearslate.sources.il_mapping import MappingError
     from clearslate.sources.il_reader import InputError, read_illinois
@@ -73,7 +72,7 @@ def link(
         _fail("give at least one export: --court FILE and/or --isp FILE.")
     if out.exists() and not out.is_dir():
         _fail(f"{out}: exists and is not a folder; give a folder for --out.")
-    con = duckdb.connect()
+    con = database.connect()
     try:
         link_settings = load_link_settings(settings)
         read = read_illinois(con, court or [], isp or [], court_mapping, isp_mapping)

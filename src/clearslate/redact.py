@@ -77,6 +77,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate import database
 from clearslate.engine.decide import _plus_years, add_years
 from clearslate.engine.facts import build_facts
 from clearslate.laws.ca_prop64 import prop64_law
@@ -160,7 +161,7 @@ def redact(
     stop = StopOnSignal()
     try:
         with stop:
-            con = duckdb.connect(
+            con = database.connect(
                 ":memory:",
                 config={
                     "memory_limit": memory_limit,

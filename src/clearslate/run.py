@@ -27,7 +27,7 @@ from typing import Any, NoReturn, Protocol
 
 import duckdb
 
-from clearslate import __version__
+from clearslate import __version__, database
 from clearslate.engine.facts import ROW_FACTS
 from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import write_determinations
@@ -122,7 +122,7 @@ def connect(opts: RunSettings, workdir: Path) -> duckdb.DuckDBPyConnection:
     }
     if opts.threads:
         config["threads"] = opts.threads
-    con = duckdb.connect(":memory:", config=config)
+    con = database.connect(":memory:", config=config)
     # Track query progress (for the CLI's bar) without DuckDB printing its own.
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
     return con

@@ -28,7 +28,7 @@ from typing import Any
 
 import duckdb
 
-from clearslate import __version__
+from clearslate import __version__, database
 from clearslate.documents.addresses import (
     Address,
     AddressFileError,
@@ -430,7 +430,7 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
         raise DocumentsError(str(exc)) from None
     _prepare_out(opts.out, opts.force)
     workdir = Path(tempfile.mkdtemp(prefix="clearslate-docs-"))
-    con = duckdb.connect(
+    con = database.connect(
         ":memory:",
         config={
             "memory_limit": opts.memory_limit,

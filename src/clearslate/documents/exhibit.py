@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import xlsxwriter
 
+from clearslate import database
 from clearslate.documents.data import EXHIBIT_FIELDS
 from clearslate.documents.jurisdictions import JURISDICTIONS, Column
 from clearslate.documents.layout import (
@@ -103,7 +103,7 @@ class Rendered:
 
 
 def _read(path: Path) -> Iterator[dict[str, Any]]:
-    con = duckdb.connect(config={"threads": 1})
+    con = database.connect(config={"threads": 1})
     con.execute("SET enable_progress_bar = false")
     try:
         cur = con.execute(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import duckdb
 
-from clearslate.outputs.files import copy_to
+from clearslate.outputs.files import copy_each
 
 # The facts every determination carries (its explanation), in this order.
 FACT_COLUMNS: tuple[str, ...] = (
@@ -46,13 +46,10 @@ def write_determinations(con: duckdb.DuckDBPyConnection, out_dir: Path) -> list[
 def write_table_files(
     con: duckdb.DuckDBPyConnection, query: str, out_dir: Path, stem: str
 ) -> list[Path]:
-    """`query`'s rows as `stem`.csv and `stem`.parquet, in its row order."""
-    written = []
-    for suffix, options in (
-        (".csv", "FORMAT csv, HEADER true"),
-        (".parquet", "FORMAT parquet, COMPRESSION zstd"),
-    ):
-        path = out_dir / f"{stem}{suffix}"
-        copy_to(con, query, path, options)
-        written.append(path)
-    return written
+    """`query`'s rows as `stem`.csv and `stem`.parquet, in its row order, written at once."""
+    copies = [
+        (query, out_dir / f"{stem}.csv", "FORMAT csv, HEADER true"),
+        (query, out_dir / f"{stem}.parquet", "FORMAT parquet, COMPRESSION zstd"),
+    ]
+    copy_each(con, copies)
+    return [path for _, path, _ in copies]

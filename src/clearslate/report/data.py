@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate import database
 from clearslate.report.spec import BY_LABEL, BY_SIZE, BY_SORT, Jurisdiction, Section, jurisdiction
 
 
@@ -136,7 +137,7 @@ def load_run(run_dir: Path) -> RunData:
     timings = run_dir / "timings.json"
     seconds = read_json(timings).get("seconds") if timings.is_file() else None
 
-    con = duckdb.connect()
+    con = database.connect()
     try:
         facts = jur.open_view(con, run_dir, manifest)
         outcomes = dict.fromkeys(jur.outcomes, 0)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-import duckdb
+from clearslate import database
 
 __all__ = ["AddressStats", "generate_addresses"]
 
@@ -148,7 +148,7 @@ def generate_addresses(run_dir: Path, output: Path, *, seed: int = 0) -> Address
         if parquet.exists()
         else f"read_csv('{run_dir / 'determinations.csv'}', all_varchar = true)"
     ).replace("\\", "/")
-    con = duckdb.connect()
+    con = database.connect()
     try:
         people = con.execute(
             f"""SELECT subject_id, first(cii_number ORDER BY source_line),

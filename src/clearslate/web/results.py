@@ -16,6 +16,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate import database
 from clearslate.engine.explain import SubjectExplanation, explain_subject
 from clearslate.engine.il_explain import PersonExplanation, explain_person
 from clearslate.il_policy import ILPolicy
@@ -63,7 +64,7 @@ LAYOUTS = {"ca": CA, "il": IL}
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "256MB"})
+    return database.connect(":memory:", config={"threads": 1, "memory_limit": "256MB"})
 
 
 def _source(results: Path, layout: Layout = CA) -> str:
@@ -192,7 +193,7 @@ def index_rows(run_dir: Path, inputs: list[Path]) -> None:
     path = run_dir / "rows.duckdb"
     tmp = run_dir / "rows.duckdb.partial"
     tmp.unlink(missing_ok=True)
-    with duckdb.connect(str(tmp)) as con:
+    with database.connect(str(tmp)) as con:
         read_doj_files(con, inputs)
     tmp.replace(path)
 

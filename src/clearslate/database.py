@@ -1,0 +1,30 @@
+"""The one way clearslate opens an embedded DuckDB, with the setting every database needs.
+
+DuckDB 2.0.0 writes a COPY's file through its asynchronous I/O threads (`async_threads`, 8 by
+default). When such a COPY stops before its end (a bad row, a full disk, an interrupt from
+Ctrl-C or SIGTERM), its query aborts the writes still queued, and that can deadlock for good:
+the query's thread holds the write queue's lock while it waits for the queued write tasks
+(`AsyncWriteQueue::AbortWrites` → `TaskExecutor::DrainTasks`), and the I/O thread running one
+of them waits for that same lock (`ManagedAsyncWriteStreamQueue::SchedulePendingWritesInternal`).
+Seen with gdb on a process that hung; a failing one-thread COPY of 5,000 rows, repeated, hung
+within 2 to 1,436 tries in each of three runs, and never in 2,000 tries with `async_threads = 0`
+(tests/test_output_files.py). With no async threads the COPY writes on its own thread; its
+speed did not change (determinations at 1M rows, CSV and Parquet: within noise).
+
+Every `duckdb.connect` in clearslate goes through `connect` (ruff bans the direct call)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+# See above: no asynchronous file writes, so that a stopped COPY always returns.
+SAFE_CONFIG: dict[str, Any] = {"async_threads": 0}
+
+
+def connect(
+    database: str = ":memory:", config: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """`duckdb.connect(database, config)` with SAFE_CONFIG added."""
+    return duckdb.connect(database, config={**(config or {}), **SAFE_CONFIG})  # noqa: TID251

@@ -1,0 +1,74 @@
+"""Output files are whole or absent, keep their query's row order, and a COPY that fails
+always returns."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from clearslate import database
+from clearslate.outputs.files import copy_each, copy_to
+
+# Beyond one row group (122,880 rows), where a parallel writer could reorder.
+ROWS = "SELECT i, 'row ' || i AS text FROM range(300000) t(i) ORDER BY i"
+
+
+def test_files_written_at_once_hold_what_one_at_a_time_writes(tmp_path: Path) -> None:
+    con = database.connect()
+    con.execute(f"CREATE TABLE t AS {ROWS}; SET threads = 3")
+    copy_to(con, "SELECT * FROM t", tmp_path / "one.csv", "FORMAT csv, HEADER true")
+    copy_each(
+        con,
+        [
+            ("SELECT * FROM t", tmp_path / "each.csv", "FORMAT csv, HEADER true"),
+            ("SELECT * FROM t", tmp_path / "each.parquet", "FORMAT parquet"),
+        ],
+    )
+    assert (tmp_path / "each.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    in_order = con.execute(
+        f"SELECT bool_and(i = n - 1), count(*) FROM (SELECT i, row_number() OVER () AS n "
+        f"FROM '{tmp_path / 'each.parquet'}')"
+    ).fetchone()
+    assert in_order == (True, 300000)
+    assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 3  # restored
+
+
+def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
+    con = database.connect()
+    con.execute(f"CREATE TABLE t AS {ROWS}")
+    failing = "SELECT i, CASE WHEN i = 299999 THEN error('bad row') END FROM t"
+    for copies in (
+        [("SELECT * FROM t", tmp_path / "a.csv", "FORMAT csv"), (failing, tmp_path / "b.csv", "FORMAT csv")],
+        [(failing, tmp_path / "a.csv", "FORMAT csv"), ("SELECT * FROM t", tmp_path / "b.csv", "FORMAT csv")],
+    ):  # fmt: skip
+        with pytest.raises(duckdb.Error, match="bad row"):
+            copy_each(con, copies)
+        assert list(tmp_path.iterdir()) == []  # no file, and no partial one
+
+
+def test_a_copy_that_fails_always_returns(tmp_path: Path) -> None:
+    """DuckDB 2.0.0's asynchronous file writes could deadlock a COPY that stopped early
+    (clearslate.database): this loop hung within 2 to 1,436 tries on a plain connection. It
+    runs in a child process, so that a hang fails the test instead of stopping the suite."""
+    script = textwrap.dedent(
+        f"""
+        import duckdb
+        from clearslate import database
+        con = database.connect()
+        con.execute("CREATE TABLE t AS SELECT i, 'row ' || i AS text FROM range(5000) t(i)")
+        con.execute("SET threads = 1")
+        failing = "SELECT i, CASE WHEN i = 4999 THEN error('bad row') END FROM t"
+        for n in range(1000):
+            for options in ("FORMAT csv", "FORMAT parquet"):
+                try:
+                    con.execute(f"COPY ({{failing}}) TO '{tmp_path}/x' ({{options}})")
+                except duckdb.Error as exc:
+                    assert "bad row" in str(exc), exc
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
