@@ -3,16 +3,18 @@ always returns."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from clearslate import database
-from clearslate.outputs.files import copy_each, copy_to
+from clearslate.outputs.files import HashingStopped, copy_each, copy_to, sha256_file
 
 # Beyond one row group (122,880 rows), where a parallel writer could reorder.
 ROWS = "SELECT i, 'row ' || i AS text FROM range(300000) t(i) ORDER BY i"
@@ -72,3 +74,15 @@ def test_a_copy_that_fails_always_returns(tmp_path: Path) -> None:
         """
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+
+
+def test_a_hash_stops_when_its_run_stops(tmp_path: Path) -> None:
+    """A stopped run sets `halt`, so that it does not wait for an 8 GB input's hash."""
+    sparse = tmp_path / "input.csv"
+    with sparse.open("wb") as fh:
+        fh.truncate(20 * 1024 * 1024)  # 20 MB of zero bytes: three chunks
+    halt = threading.Event()
+    assert sha256_file(sparse, halt) == hashlib.sha256(bytes(20 * 1024 * 1024)).hexdigest()
+    halt.set()
+    with pytest.raises(HashingStopped):
+        sha256_file(sparse, halt)

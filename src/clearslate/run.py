@@ -369,11 +369,13 @@ def _run(
     stage("Writing outputs", con)
     # The inputs' SHA-256, for the manifest, on the core the one-thread writers leave free
     # (hashed beside the scan, it took a CPU-second per 800 MB from a scan that uses both).
-    hashing = ThreadPoolExecutor(max_workers=1)
+    hashing, halt = ThreadPoolExecutor(max_workers=1), threading.Event()
     try:
-        return _write_outputs(con, opts, out, suffix, started, read, law.version_id, hashing)
+        return _write_outputs(con, opts, out, suffix, started, read, law.version_id, hashing, halt)
     finally:
-        hashing.shutdown(wait=False, cancel_futures=True)  # a stop waits for one file at most
+        # A stop does not wait for the hash under way (nor for those not begun).
+        halt.set()
+        hashing.shutdown(wait=False, cancel_futures=True)
 
 
 def _write_outputs(
@@ -385,14 +387,15 @@ def _write_outputs(
     read: ReadResult,
     law_version: str,
     hashing: ThreadPoolExecutor,
+    halt: threading.Event,
 ) -> RunResult:
-    input_digests = hashing.submit(lambda: [sha256_file(Path(f.path)) for f in read.files])
+    input_digests = hashing.submit(lambda: [sha256_file(Path(f.path), halt) for f in read.files])
     files: list[Path] = []
     digests: dict[Path, Future[str]] = {}
     if opts.gogen_bundle:
         files += _write_bundles(con, opts, out, read, started)
         # The bundle's own digests too (a gigabyte), while the rest is written.
-        digests = {p: hashing.submit(sha256_file, p) for p in files}
+        digests = {p: hashing.submit(sha256_file, p, halt) for p in files}
     files += write_determinations(con, out)
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
