@@ -3,6 +3,7 @@ physical line, and nothing is lost (read = accepted + rejected)."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import duckdb
@@ -11,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearslate.engine.facts import ROW_FACTS
-from clearslate.sources.ca_doj import InputError, read_doj_files
+from clearslate.sources.ca_doj import InputError, InputFile, _file_facts, read_doj_files
 
 from doj import conviction, csv_text, row, write
 
@@ -229,3 +230,19 @@ def test_nothing_is_lost_on_arbitrary_input(tmp_path: Path, records, tail: str) 
         # every 95-field record is kept and every other one rejected.
         assert result.rows_accepted == sum(1 for r in records if len(r) == 95)
         assert len(result.rejects) == sum(1 for r in records if len(r) != 95)
+
+
+def test_the_line_count_beside_the_scan_stops_with_the_read(tmp_path: Path) -> None:
+    """A read that stops (Ctrl-C, SIGTERM, an error) sets `halt`, and the line count beside
+    DuckDB's scan ends at its next 8 MB instead of counting the whole file: Ctrl-C during the
+    scan of a 10M-row file took 25 s to stop the run, 2.3 s with this."""
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"a,b\n" * (5 * 1024 * 1024))  # 20 MB: three chunks
+    halt = threading.Event()
+    counted = InputFile(path=str(path), size=path.stat().st_size)
+    _file_facts(path, counted, halt)
+    assert counted._lines == 5 * 1024 * 1024  # type: ignore[attr-defined]
+    halt.set()
+    stopped = InputFile(path=str(path), size=path.stat().st_size)
+    _file_facts(path, stopped, halt)
+    assert not hasattr(stopped, "_lines")

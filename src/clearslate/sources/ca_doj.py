@@ -129,13 +129,16 @@ def check_input_path(path: Path) -> None:
         )
 
 
-def _file_facts(path: Path, info: InputFile) -> None:
+def _file_facts(path: Path, info: InputFile, halt: threading.Event) -> None:
     """The number of lines (run in a thread beside DuckDB's scan). The file's SHA-256 is the
-    caller's to take, when it has a core to spare (run.py: beside the one-thread writers)."""
+    caller's to take, when it has a core to spare (run.py: beside the one-thread writers).
+    It ends early once `halt` is set: a stopped read does not wait for an 8 GB count."""
     newlines = 0
     last = b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(8 * 1024 * 1024):
+            if halt.is_set():
+                return
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
     info._newlines = newlines  # type: ignore[attr-defined]
@@ -426,7 +429,8 @@ def _read_file(
     next_row_id: int,
 ) -> int:
     # Count newlines in a thread while DuckDB scans (joined where first needed).
-    facts = threading.Thread(target=_file_facts, args=(path, info), daemon=True)
+    halt = threading.Event()
+    facts = threading.Thread(target=_file_facts, args=(path, info, halt), daemon=True)
     info._facts = facts  # type: ignore[attr-defined]
     facts.start()
     header, _bom = _has_header(path)
@@ -449,6 +453,9 @@ def _read_file(
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
             info.rejects, info.data_records, info.accepted = [], 0, 0
             after = _read_line_by_line(con, table, file_index, path, info, first_row_id, columns)
+    except BaseException:
+        halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): its line count is not needed
+        raise
     finally:
         _join_facts(info)
     _reject_header_lines(con, table, columns, file_index, path, info)
