@@ -7,9 +7,10 @@ the query's thread holds the write queue's lock while it waits for the queued wr
 (`AsyncWriteQueue::AbortWrites` → `TaskExecutor::DrainTasks`), and the I/O thread running one
 of them waits for that same lock (`ManagedAsyncWriteStreamQueue::SchedulePendingWritesInternal`).
 Seen with gdb on a process that hung; a failing one-thread COPY of 5,000 rows, repeated, hung
-within 2 to 1,436 tries in each of three runs, and in none of three runs of 2,000 tries with
-`async_threads = 0` (tests/test_output_files.py). With no async threads the COPY writes on its own thread; its
-speed did not change (determinations at 1M rows, CSV and Parquet: within noise).
+within 2 to 1,436 tries in each of three runs, and in none of three runs of 2,000 tries
+with `async_threads = 0` (tests/test_output_files.py). With no async threads the COPY
+writes on its own thread; its speed did not change (determinations at 1M rows, CSV and
+Parquet: within noise).
 
 Every `duckdb.connect` in clearslate goes through `connect` (ruff bans the direct call)."""
 
