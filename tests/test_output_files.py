@@ -65,7 +65,7 @@ def test_a_copy_that_fails_always_returns(tmp_path: Path) -> None:
         con.execute("CREATE TABLE t AS SELECT i, 'row ' || i AS text FROM range(5000) t(i)")
         con.execute("SET threads = 1")
         failing = "SELECT i, CASE WHEN i = 4999 THEN error('bad row') END FROM t"
-        for n in range(1000):
+        for _ in range(1000):
             for options in ("FORMAT csv", "FORMAT parquet"):
                 try:
                     con.execute(f"COPY ({{failing}}) TO '{tmp_path}/x' ({{options}})")
