@@ -14,7 +14,13 @@ import duckdb
 import pytest
 
 from clearslate import database
-from clearslate.outputs.files import HashingStopped, copy_each, copy_to, sha256_file
+from clearslate.outputs.files import (
+    HashingStopped,
+    atomic_path,
+    copy_each,
+    copy_to,
+    sha256_file,
+)
 
 # Beyond one row group (122,880 rows), where a parallel writer could reorder.
 ROWS = "SELECT i, 'row ' || i AS text FROM range(300000) t(i) ORDER BY i"
@@ -51,6 +57,21 @@ def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
         with pytest.raises(duckdb.Error, match="bad row"):
             copy_each(con, copies)
         assert list(tmp_path.iterdir()) == []  # no file, and no partial one
+
+
+def test_a_file_under_a_temporary_name_gets_no_second_one(tmp_path: Path) -> None:
+    # The bundle writes under `.partial-unchecked-` names until its lines are checked: the
+    # COPY writes there directly, not under `.partial-.partial-unchecked-` and renamed.
+    con = database.connect()
+    unchecked = tmp_path / ".partial-unchecked-a.csv"
+    with atomic_path(unchecked) as tmp:
+        assert tmp == unchecked
+        copy_to(con, "SELECT 1 AS one", tmp, "FORMAT csv, HEADER true")
+        assert [p.name for p in tmp_path.iterdir()] == [unchecked.name]
+    assert unchecked.read_text() == "one\n1\n"
+    with pytest.raises(duckdb.Error, match="bad row"):
+        copy_to(con, "SELECT error('bad row')", unchecked, "FORMAT csv")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_copy_that_fails_always_returns(tmp_path: Path) -> None:

@@ -829,6 +829,24 @@ def test_compare_from_a_run_folder_uses_its_manifest(la: Path, tmp_path: Path) -
     assert again.exit_code == 1 and "--force" in again.output
 
 
+def test_compare_says_at_once_that_a_runs_input_changed(tmp_path: Path) -> None:
+    research = tmp_path / "la.csv"
+    generate_doj_file(research, county="LOS ANGELES", rows=300, seed=2)
+    run_dir = _run(research, tmp_path / "run", ["LOS ANGELES"])
+    # Emptied: read first, the comparison would stop at the read's "is empty" instead of
+    # saying that this is not the file the run read.
+    research.write_bytes(b"")
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        cli,
+        ["compare", str(run_dir), "--policy", "dismiss-all", "--policy", "dismiss-all",
+         "--outputs", str(out)],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "changed since the run" in result.output and "SHA-256" in result.output
+    assert not (out / "compare.html").exists()
+
+
 def test_compare_refuses_bad_requests(la: Path, tmp_path: Path) -> None:
     a, _b = _policies(tmp_path)
     one = runner.invoke(

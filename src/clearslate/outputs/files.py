@@ -24,14 +24,18 @@ PARTIAL_PREFIX = ".partial-"
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success rename it to `path`."""
-    tmp = path.with_name(f"{PARTIAL_PREFIX}{path.name}")
+    """Yield a temporary path beside `path`; on success rename it to `path`. A `path` that
+    is itself temporary (a caller's own `.partial-` name) is written in place."""
+    tmp = (
+        path if path.name.startswith(PARTIAL_PREFIX) else path.with_name(PARTIAL_PREFIX + path.name)
+    )
     try:
         yield tmp
         if not tmp.exists():  # a writer that wrote nothing still leaves a whole, empty file
             tmp.touch()
         os.chmod(tmp, PRIVATE_FILE)
-        os.replace(tmp, path)
+        if tmp != path:
+            os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

@@ -30,7 +30,7 @@ from clearslate.report.charts import Series, bar_chart_svg
 from clearslate.report.data import ReportError
 from clearslate.report.render import render_html
 from clearslate.run import RunOptions, connect, county_label
-from clearslate.sources.ca_doj import InputError, ReadResult, read_doj_files
+from clearslate.sources.ca_doj import InputError, read_doj_files
 
 NOT_DECIDED = "not_decided"  # a conviction one policy decides and another does not evaluate
 
@@ -204,14 +204,19 @@ def _metrics(con: duckdb.DuckDBPyConnection, gogen: dict[str, Any]) -> dict[str,
     return metrics
 
 
-def _check_inputs_unchanged(source: CompareSource, read: ReadResult) -> None:
-    if source.manifest is None:
-        return
-    for recorded, now in zip(source.manifest["inputs"], read.files, strict=True):
-        if recorded.get("sha256") and recorded["sha256"] != sha256_file(Path(now.path)):
+def check_inputs_unchanged(
+    manifest: dict[str, Any] | None, run_dir: Path | None, remedy: str
+) -> None:
+    """A run's inputs must be the files it read (their SHA-256 in its manifest), or the
+    comparison would not be of that run. Checked before the read, so that a changed file is
+    said at once, not after the whole read. A file that is gone is left to the read to
+    report, as for any input."""
+    for recorded in (manifest or {}).get("inputs", []):
+        path = Path(recorded["path"])
+        if recorded.get("sha256") and path.is_file() and recorded["sha256"] != sha256_file(path):
             raise ReportError(
-                f"{now.path}: changed since the run in {source.run_dir} (its SHA-256 differs "
-                "from manifest.json). Compare the file itself with --county and --compute-at."
+                f"{path}: changed since the run in {run_dir} (its SHA-256 differs from "
+                f"manifest.json). {remedy}"
             )
 
 
@@ -251,6 +256,9 @@ def compare_policies(
         policy=DEFAULT_POLICY,
         memory_limit=memory_limit,
     )
+    check_inputs_unchanged(
+        source.manifest, source.run_dir, "Compare the file itself with --county and --compute-at."
+    )
     workdir = Path(tempfile.mkdtemp(prefix="clearslate-compare-"))
     try:
         con = connect(opts, workdir)
@@ -259,7 +267,6 @@ def compare_policies(
                 read = read_doj_files(con, list(source.inputs))
             except InputError as exc:
                 raise ReportError(str(exc)) from exc
-            _check_inputs_unchanged(source, read)
 
             def decide(policy: Policy) -> dict[str, int]:
                 decide_rows(con, counties=source.counties, as_of=source.as_of, policy=policy)

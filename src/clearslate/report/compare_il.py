@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from clearslate.report.compare import CompareResult, CompareSource, Kind, decide_all
+from clearslate.report.compare import (
+    CompareResult,
+    CompareSource,
+    Kind,
+    check_inputs_unchanged,
+    decide_all,
+)
 from clearslate.report.compare import prepare_outputs as _prepare
 from clearslate.report.data import ReportError
 from clearslate.report.illinois import OUTCOME_LABELS
@@ -77,12 +83,12 @@ def compare_il_policies(
     from clearslate.engine.il_decide import decide_il
     from clearslate.engine.il_plan import plan_batches
     from clearslate.illinois_run import RunError, il_summary, load_inputs
-    from clearslate.outputs.files import sha256_file
     from clearslate.run import connect
 
     if len(policies) < 2:
         raise ReportError("give at least two policies to compare (--policy A --policy B).")
     outputs = _prepare(outputs, force)
+    check_inputs_unchanged(manifest, run_dir, "Compare the exports themselves.")
     workdir = Path(tempfile.mkdtemp(prefix="clearslate-compare-"))
     try:
         con = connect(opts, workdir)
@@ -91,14 +97,6 @@ def compare_il_policies(
                 read = load_inputs(con, opts)
             except RunError as exc:
                 raise ReportError(str(exc)) from exc
-            for recorded in (manifest or {}).get("inputs", []):
-                if recorded.get("sha256") and recorded["sha256"] != sha256_file(
-                    Path(recorded["path"])
-                ):
-                    raise ReportError(
-                        f"{recorded['path']}: changed since the run in {run_dir} (its SHA-256 "
-                        "differs from manifest.json). Compare the exports themselves."
-                    )
 
             def decide(policy: Any) -> dict[str, int]:
                 law, _rules = decide_il(con, policy, opts.as_of)
