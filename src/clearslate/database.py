@@ -12,7 +12,8 @@ with `async_threads = 0` (tests/test_output_files.py). With no async threads the
 writes on its own thread; its speed did not change (determinations at 1M rows, CSV and
 Parquet: within noise).
 
-Every `duckdb.connect` in clearslate goes through `connect` (ruff bans the direct call)."""
+Every `duckdb.connect` in clearslate goes through `connect` (ruff bans the direct call). The
+report for DuckDB, ready to file: docs/upstream/duckdb-copy-deadlock.md."""
 
 from __future__ import annotations
 
