@@ -456,9 +456,10 @@ def explain(
         typer.echo("clearslate: Missing option '--subject'.", err=True)
         raise typer.Exit(2)
 
-    from clearslate import database
     from clearslate.cli_explain import show_explanation
     from clearslate.engine.explain import explain_subject
+    from clearslate.engine.facts import ROW_FACTS
+    from clearslate.run import scratch_database
     from clearslate.sources.ca_doj import InputError, read_doj_files
 
     inputs = _split_inputs(input_doj)
@@ -468,12 +469,14 @@ def explain(
         pol, _ = _policy(policy, eligibility_options)
     except _Refused as exc:
         _fail(str(exc))
-    con = database.connect()
-    try:
-        read_doj_files(con, inputs)
-    except InputError as exc:
-        _fail(str(exc))
-    result = explain_subject(con, subject, policy=pol, as_of=as_of, counties=counties)
+    # The rows as the bulk run reads them: its row facts, not the 95 raw columns (2.4 GB of
+    # memory and 14.6 s for one person in a 1M-row file; now 0.6 GB and 6.5 s).
+    with scratch_database() as con:
+        try:
+            read_doj_files(con, inputs, select=list(ROW_FACTS))
+        except InputError as exc:
+            _fail(str(exc))
+        result = explain_subject(con, subject, policy=pol, as_of=as_of, counties=counties)
     if result is None:
         _fail(f"no rows with SUBJECT_ID {subject!r} in the input.")
     show_explanation(result, as_json, _explanation_tree)

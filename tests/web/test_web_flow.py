@@ -30,6 +30,17 @@ def test_run_review_sign_off_and_documents(workspace, research_file):
     review_total = summary["outcomes"]["review"]
     assert f"{review_total:,} determinations" in table.text
 
+    # A person's page explains each decision from the run's kept rows: the rule that
+    # decided it, as determinations.csv has it.
+    with (
+        workspace.data_dir / "runs" / str(run_id) / "results" / "determinations.csv"
+    ).open() as fh:
+        decided = next(csv.DictReader(fh))
+    person = ana.get(f"/runs/{run_id}/people/{decided['subject_id']}")
+    assert person.status_code == 200
+    assert "Why: the decision tree" in person.text
+    assert f"<code>{decided['rule_id']}</code>" in person.text
+
     att = workspace.login("att")
     queue = att.get(f"/runs/{run_id}/review")
     assert f"{review_total:,} open" in queue.text

@@ -21,6 +21,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate.engine.facts import ROW_FACTS
 from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.files import make_private_dir, remove_partials, sha256_file, write_text
 from clearslate.outputs.summary import gogen_summary
@@ -264,7 +265,8 @@ def compare_policies(
         con = connect(opts, workdir)
         try:
             try:
-                read = read_doj_files(con, list(source.inputs))
+                # the row facts only, as the bulk run reads them (not the 95 raw columns)
+                read = read_doj_files(con, list(source.inputs), select=list(ROW_FACTS))
             except InputError as exc:
                 raise ReportError(str(exc)) from exc
 
