@@ -557,6 +557,32 @@ def _assert_no_complete_result(out: Path, rows: int) -> None:
             json.loads(p.read_text())
 
 
+def test_a_killed_processs_temporary_folders_go_with_the_next_run(tmp_path: Path) -> None:
+    """A run, redact, compare, explain or the web server's kept rows spill into a temporary
+    folder named with their process id; SIGKILL leaves it (DuckDB's spill files can be
+    large), and the next run removes it if that process is gone."""
+    import tempfile
+
+    from clearslate.run import remove_stale_workdirs
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    base = Path(tempfile.gettempdir())
+    stale = [base / f"clearslate-run-{gone}-{kind}{tmp_path.name}" for kind in
+             ("", "redact-", "compare-")]  # fmt: skip
+    kept = [base / f"clearslate-run-{os.getpid()}-{tmp_path.name}",  # this process: alive
+            base / f"clearslate-run-nopid{tmp_path.name}"]  # fmt: skip
+    try:
+        for d in stale + kept:
+            (d / "spill").mkdir(parents=True)
+        remove_stale_workdirs()
+        assert [d.exists() for d in stale] == [False] * len(stale)
+        assert [d.exists() for d in kept] == [True] * len(kept)
+    finally:
+        for d in stale + kept:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 # Where the signal comes: after 0.3 s, 1 s or 2 s of the run, or while an output is half
 # written. 1 s (reading or deciding) and "writing" always; the others with CLEARSLATE_SLOW=1.
 POINTS = (("0.3s", slow), ("1s", None), ("2s", slow), ("writing", None))

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -260,7 +261,8 @@ def compare_policies(
     check_inputs_unchanged(
         source.manifest, source.run_dir, "Compare the file itself with --county and --compute-at."
     )
-    workdir = Path(tempfile.mkdtemp(prefix="clearslate-compare-"))
+    # named as a run's folder, so that a later run removes it if this process is killed
+    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-compare-"))
     try:
         con = connect(opts, workdir)
         try:

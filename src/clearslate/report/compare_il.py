@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -89,7 +90,8 @@ def compare_il_policies(
         raise ReportError("give at least two policies to compare (--policy A --policy B).")
     outputs = _prepare(outputs, force)
     check_inputs_unchanged(manifest, run_dir, "Compare the exports themselves.")
-    workdir = Path(tempfile.mkdtemp(prefix="clearslate-compare-"))
+    # named as a run's folder, so that a later run removes it if this process is killed
+    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-compare-"))
     try:
         con = connect(opts, workdir)
         try:
