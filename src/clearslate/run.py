@@ -130,9 +130,9 @@ def connect(opts: RunSettings, workdir: Path) -> duckdb.DuckDBPyConnection:
 
 @contextlib.contextmanager
 def scratch_database() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB for reading research files outside a run (`explain`, the web
-    server's kept rows): within the run's memory limit, spilling to a temporary folder named
-    as a run's (a later run removes it if this process is killed), not to the current one."""
+    """An in-memory DuckDB for reading research files outside a run (`explain`): within the
+    run's memory limit, spilling to a temporary folder named as a run's (a later run removes
+    it if this process is killed), not to the current one."""
     with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIXES[0]}{os.getpid()}-") as spill:
         config = {"memory_limit": DEFAULT_MEMORY_LIMIT, "temp_directory": spill}
         con = database.connect(":memory:", config)

@@ -196,10 +196,14 @@ class Jobs:
         from clearslate.run import RunOptions
         from clearslate.run import run as run_batch
 
-        inputs = sorted((folder / "uploads").iterdir())
-        result = run_batch(
+        def stage(name: str, con: Any) -> None:
+            if name == "Deciding":  # the rows are read: keep their facts for explain
+                results.keep_ca_rows(con, folder)
+            self._stage(row.id, name, con)
+
+        return run_batch(
             RunOptions(
-                inputs=inputs,
+                inputs=sorted((folder / "uploads").iterdir()),
                 outputs=folder / "results",
                 counties=None if row.county == "ALL" else row.county.split(","),
                 as_of=row.as_of,
@@ -207,10 +211,8 @@ class Jobs:
                 policy_source=row.policy_label,
                 force=True,
             ),
-            stage=lambda name, con: self._stage(row.id, name, con),
+            stage=stage,
         )
-        results.index_rows(folder, inputs)
-        return result
 
     def _decide_il(self, row: Any, folder: Path) -> Any:
         from clearslate.il_policy import load_il_policy

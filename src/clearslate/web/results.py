@@ -186,27 +186,6 @@ def person_rows(results: Path, subject_id: str, layout: Layout = CA) -> list[dic
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
-def index_rows(run_dir: Path, inputs: list[Path]) -> None:
-    """Keep the run's rows in a DuckDB file, so a person's page need not read the uploads:
-    their row facts, read as the run reads them, within the run's memory limit (the 95 raw
-    columns took 1.8 GB of memory and 16.7 s at 1M rows; now 0.65 GB and 6.5 s). A file kept by
-    an earlier version, with the raw columns, still explains."""
-    from clearslate.engine.facts import ROW_FACTS
-    from clearslate.run import scratch_database
-    from clearslate.sources.ca_doj import read_doj_files
-
-    path = run_dir / "rows.duckdb"
-    tmp = run_dir / "rows.duckdb.partial"
-    tmp.unlink(missing_ok=True)
-    with scratch_database() as con:
-        read_doj_files(con, inputs, select=list(ROW_FACTS))
-        # The reader's table may be a temporary one: copied into the file.
-        con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS kept")
-        con.execute("CREATE TABLE kept.doj_rows AS SELECT * FROM doj_rows")
-        con.execute("DETACH kept")
-    tmp.replace(path)
-
-
 def explain(
     run_dir: Path,
     subject_id: str,
@@ -223,22 +202,40 @@ def explain(
         return explain_subject(con, subject_id, policy=policy, as_of=as_of, counties=counties)
 
 
-IL_KEPT = ("il_records", "il_person_links")
-
-
-def keep_il_rows(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
-    """Keep an Illinois run's records and person links, copied from the run's own connection
-    once they are read and linked: a person's page then explains from the very links of the
-    run (linking again could link differently, and takes long)."""
+def _keep(con: duckdb.DuckDBPyConnection, run_dir: Path, tables: dict[str, str]) -> None:
+    """Keep tables of a run (name -> query on the run's own connection) in rows.duckdb, so
+    that a person's page explains from the very rows of the run, without reading the uploads
+    again."""
     path, tmp = run_dir / "rows.duckdb", run_dir / "rows.duckdb.partial"
     tmp.unlink(missing_ok=True)
     con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS kept")
     try:
-        for table in IL_KEPT:
-            con.execute(f"CREATE TABLE kept.{table} AS SELECT * FROM {table}")
+        for table, query in tables.items():
+            con.execute(f"CREATE TABLE kept.{table} AS {query}")
     finally:
         con.execute("DETACH kept")
     tmp.replace(path)
+
+
+def keep_ca_rows(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
+    """Keep a California run's row facts once they are read. Before, the uploads were read a
+    second time after the run, with their 95 raw columns (1M rows: 16.7 s and 1.8 GB of
+    memory). A file kept by an earlier version, with the raw columns, still explains."""
+    from clearslate.engine.facts import ROW_FACTS
+
+    columns = ["row_id", "file_index", "source_file", "source_line"] + [n for n, _ in ROW_FACTS]
+    keep = ", ".join(f'"{c}"' for c in columns)
+    _keep(con, run_dir, {"doj_rows": f"SELECT {keep} FROM doj_rows"})
+
+
+IL_KEPT = ("il_records", "il_person_links")
+
+
+def keep_il_rows(con: duckdb.DuckDBPyConnection, run_dir: Path) -> None:
+    """Keep an Illinois run's records and person links once they are read and linked: a
+    person's page then explains from the very links of the run (linking again could link
+    differently, and takes long)."""
+    _keep(con, run_dir, {table: f"SELECT * FROM {table}" for table in IL_KEPT})
 
 
 def explain_il(
