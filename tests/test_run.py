@@ -185,8 +185,9 @@ def test_explain_equals_bulk_for_every_person(generated: Path, tmp_path: Path) -
         bulk.setdefault(d["subject_id"], []).append(
             (int(d["source_line"]), d["outcome"], d["rule_id"])
         )
-    # `clearslate explain` reads the row facts, as the run does; the web server's kept rows
-    # are the raw columns. Both explain alike (every third person: each explain takes 0.1 s).
+    # `clearslate explain` reads the row facts, as the run does; rows the web server kept
+    # before it kept facts are the raw columns. Both explain alike (every third person: each
+    # explain takes 0.1 s).
     facts, raw = duckdb.connect(), duckdb.connect()
     read_doj_files(facts, [generated], select=list(ROW_FACTS))
     read_doj_files(raw, [generated])

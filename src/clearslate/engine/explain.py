@@ -64,8 +64,9 @@ def explain_subject(
     as_of: dt.date,
     counties: Sequence[str] | None,
 ) -> SubjectExplanation | None:
-    # `doj_rows` holds the row facts (read as the bulk run reads) or the raw DOJ columns (the
-    # web server's kept rows); SUBJECT_ID names either column (DuckDB's names ignore case).
+    # `doj_rows` holds the row facts (read as the bulk run reads) or the raw DOJ columns (rows
+    # the web server kept before it kept facts); SUBJECT_ID names either column (DuckDB's
+    # names ignore case).
     con.execute(
         "CREATE OR REPLACE TABLE subject_rows AS SELECT * FROM doj_rows WHERE trim(SUBJECT_ID) = ?",
         [subject_id.strip()],
