@@ -66,7 +66,6 @@ from __future__ import annotations
 import datetime as dt
 import errno
 import hashlib
-import os
 import secrets
 import shutil
 import tempfile
@@ -83,7 +82,7 @@ from clearslate.engine.facts import build_facts
 from clearslate.laws.ca_prop64 import prop64_law
 from clearslate.outputs.files import atomic_path, make_private_dir
 from clearslate.policy import DEFAULT_POLICY, Policy
-from clearslate.run import StopOnSignal, exit_for_signal, remove_stale_workdirs
+from clearslate.run import StopOnSignal, exit_for_signal, remove_stale_workdirs, workdir_prefix
 from clearslate.sources.ca_doj import InputError, Reject, read_doj_files
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
 
@@ -157,7 +156,7 @@ def redact(
         else secrets.token_hex(32)
     )
     remove_stale_workdirs()
-    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-redact-"))
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix("redact-")))
     stop = StopOnSignal()
     try:
         with stop:

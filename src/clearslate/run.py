@@ -133,7 +133,7 @@ def scratch_database() -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB for reading research files outside a run (`explain`): within the
     run's memory limit, spilling to a temporary folder named as a run's (a later run removes
     it if this process is killed), not to the current one."""
-    with tempfile.TemporaryDirectory(prefix=f"{WORKDIR_PREFIXES[0]}{os.getpid()}-") as spill:
+    with tempfile.TemporaryDirectory(prefix=workdir_prefix()) as spill:
         config = {"memory_limit": DEFAULT_MEMORY_LIMIT, "temp_directory": spill}
         con = database.connect(":memory:", config)
         try:
@@ -203,6 +203,12 @@ def _errors_csv(read: ReadResult) -> str:
 WORKDIR_PREFIXES = ("clearslate-run-", "clearslate-seg-")
 
 
+def workdir_prefix(kind: str = "") -> str:
+    """The start of this process's temporary folder name (`kind` tells what made it):
+    `remove_stale_workdirs` removes the folder once the process is gone."""
+    return f"{WORKDIR_PREFIXES[0]}{os.getpid()}-{kind}"
+
+
 def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     started = time.perf_counter()
     suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
@@ -236,7 +242,7 @@ def run_database(opts: RunSettings, left: str) -> Iterator[duckdb.DuckDBPyConnec
     folder holds); a full or failing disk and memory beyond the limit become a RunError that
     says what to do."""
     remove_stale_workdirs()
-    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-"))
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix()))
     stop = StopOnSignal()
     try:
         with stop:

@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -31,7 +30,7 @@ from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
 from clearslate.report.charts import Series, bar_chart_svg
 from clearslate.report.data import ReportError
 from clearslate.report.render import render_html
-from clearslate.run import RunOptions, connect, county_label
+from clearslate.run import RunOptions, connect, county_label, workdir_prefix
 from clearslate.sources.ca_doj import InputError, read_doj_files
 
 NOT_DECIDED = "not_decided"  # a conviction one policy decides and another does not evaluate
@@ -261,8 +260,7 @@ def compare_policies(
     check_inputs_unchanged(
         source.manifest, source.run_dir, "Compare the file itself with --county and --compute-at."
     )
-    # named as a run's folder, so that a later run removes it if this process is killed
-    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-compare-"))
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix("compare-")))
     try:
         con = connect(opts, workdir)
         try:

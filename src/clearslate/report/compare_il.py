@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -84,14 +83,13 @@ def compare_il_policies(
     from clearslate.engine.il_decide import decide_il
     from clearslate.engine.il_plan import plan_batches
     from clearslate.illinois_run import RunError, il_summary, load_inputs
-    from clearslate.run import connect
+    from clearslate.run import connect, workdir_prefix
 
     if len(policies) < 2:
         raise ReportError("give at least two policies to compare (--policy A --policy B).")
     outputs = _prepare(outputs, force)
     check_inputs_unchanged(manifest, run_dir, "Compare the exports themselves.")
-    # named as a run's folder, so that a later run removes it if this process is killed
-    workdir = Path(tempfile.mkdtemp(prefix=f"clearslate-run-{os.getpid()}-compare-"))
+    workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix("compare-")))
     try:
         con = connect(opts, workdir)
         try:
