@@ -3,11 +3,13 @@
 
     python bench/load_workspace.py                       # 20 reviewers, 60 s, 20,000 rows
     python bench/load_workspace.py --reviewers 5 --seconds 10 --rows 2000
+    python bench/load_workspace.py --reviewers 5 --decisions 20   # a fixed count, untimed
     python bench/load_workspace.py --database postgresql+psycopg://user@127.0.0.1/db
 
 An analyst uploads a generated research file and waits for the run; then each reviewer signs
 in and, until the time is up (and never more than --max-requests each), opens a page of the
-review queue and posts a decision on a random item of it, with a note that names the request.
+review queue and posts a decision on a random item of it, with a note that names the request
+(with --decisions, each posts exactly that many decisions, however long they take).
 It prints requests, errors (0 expected), p50/p95/max latency, and then checks that no decision
 was lost: every decision the server accepted is in the audit log, and each item's decision in
 the database is the one of its last audit entry. Exit code 1 if an error or a loss is found.
@@ -150,13 +152,19 @@ def run_batch(base: str, research: Path, tally: Tally) -> int:
 
 
 def reviewer(base: str, name: str, run_id: int, clock: Clock, max_requests: int,
-             tally: Tally, seed: int) -> None:  # fmt: skip
+             tally: Tally, seed: int, decisions: int | None = None) -> None:  # fmt: skip
     rng = random.Random(seed)
     b = Browser(base, tally)
     b.sign_in(name)
     until = clock.start()
-    n = 0
-    while time.time() < until and n < max_requests:
+    n = posts = 0
+
+    def more() -> bool:
+        if decisions is not None:  # a fixed count, however long it takes
+            return posts < decisions
+        return time.time() < until and n < max_requests
+
+    while more():
         page = b.request("GET", f"/runs/{run_id}/review?status=all&page={rng.randint(1, 3)}")
         n += 1
         items = [int(i) for _r, i in ITEM.findall(page.text)]
@@ -169,6 +177,7 @@ def reviewer(base: str, name: str, run_id: int, clock: Clock, max_requests: int,
         r = b.request("POST", f"/runs/{run_id}/review/{item}",
                       data={"csrf": token, "decision": decision, "note": note})  # fmt: skip
         n += 1
+        posts += 1
         if r.status_code == 303:
             with tally.lock:
                 tally.posted.append((item, decision, note))
@@ -225,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--rows", type=int, default=20_000, help="rows of the generated file")
     ap.add_argument("--max-requests", type=int, default=10_000, help="per reviewer, at most")
+    ap.add_argument("--decisions", type=int, default=None,
+                    help="per reviewer, exactly this many decisions, untimed (instead of "
+                    "--seconds and --max-requests)")  # fmt: skip
     ap.add_argument("--database", default=None, help="a PostgreSQL URL (default: SQLite)")
     ap.add_argument("--cheap-passwords", action="store_true",
                     help="Argon2 at its lowest cost (for the test suite)")  # fmt: skip
@@ -248,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 threading.Thread(
                     target=reviewer,
                     args=(base, f"attorney{i:02d}", run_id, clock, args.max_requests, tally, i),
+                    kwargs={"decisions": args.decisions},
                 )
                 for i in range(args.reviewers)
             ]

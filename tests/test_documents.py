@@ -248,11 +248,10 @@ def test_every_person_with_an_address_has_exactly_one_letter(base: Path, docs: P
             letter = "\n".join(pages[start : start + int(r["pages"])])
             assert "Good news about your record" in letter
             assert "Buenas noticias sobre su récord" in letter
-            firsts[r["letter_id"]] += 1
-        for p in pages:
+        for p in pages:  # the first pages the PDFs hold, whatever the manifest says
             for letter_id in re.findall(r"Letter (\d{4}-\d{4}) \u00b7 Page 1 of", p):
-                firsts[letter_id] += 0
-    assert set(firsts) == {r["letter_id"] for r in manifest} and set(firsts.values()) == {1}
+                firsts[letter_id] += 1
+    assert dict(firsts) == dict.fromkeys((r["letter_id"] for r in manifest), 1)
 
 
 def test_letters_are_in_mailing_order_and_name_each_conviction(base: Path, docs: Path) -> None:
@@ -627,15 +626,10 @@ def test_pages_render_to_png(docs: Path, tmp_path: Path) -> None:
 def test_related_convictions_get_their_own_motion(base: Path, tmp_path: Path) -> None:
     """Policy related_convictions: clear dismisses charges filed with a cannabis charge; that
     is not HS 11361.8 relief, so they get a motion of their own and their own letter words."""
-    from clearslate.policy import PolicyError
-
     policy = tmp_path / "related.yaml"
     policy.write_text('name: related\ndismiss: ["11357", "11358", "11359", "11360"]\n'
                       "related_convictions: clear\n")  # fmt: skip
-    try:
-        pol = load_policy(policy)
-    except PolicyError:
-        pytest.skip("this policy version has no related_convictions")
+    pol = load_policy(policy)
     run(
         RunOptions(
             inputs=[base / "la.csv"], outputs=tmp_path / "run", counties=["LOS ANGELES"],
@@ -644,8 +638,7 @@ def test_related_convictions_get_their_own_motion(base: Path, tmp_path: Path) ->
     )  # fmt: skip
     dets = read_csv(tmp_path / "run" / "determinations.csv")
     related = [d for d in dets if json.loads(d["facts"]).get("related_charge")]
-    if not any(d["outcome"] == "dismiss" for d in related):
-        pytest.skip("no related conviction in this generated file")
+    assert any(d["outcome"] == "dismiss" for d in related)  # the generated file has some
     out = tmp_path / "o"
     code, output = cli(str(tmp_path / "run"), "--out", str(out), "--office",
                        str(base / "office.yaml"), "--jobs", "1")  # fmt: skip

@@ -195,18 +195,20 @@ def test_hand_made_people(tmp_path: Path) -> None:
             **{"ADDR_STREET": street},
         }
 
-    home = "10 W MADISON ST"
+    # Synthetic people. PAT and TRISH are nicknames of one name (PATRICIA); the twins' first
+    # names are unrelated (not nicknames, Jaro-Winkler < 0.8).
+    home = "1 W EXAMPLE ST"
     courts = [
-        court("2015MC1", "SMITH, WILLIAM JR", "05/04/1990", home),  # line 2: the son
-        court("2016MC2", "SMITH, WILLIAM SR", "03/02/1960", home),  # 3: the father
-        court("2017MC3", "SMITH, WILLIAM", "", home),  # 4: which one? review
-        court("2014MC4", "OKAFOR, JAMES", "07/08/1988", "5 N STATE ST"),  # 5: twin 1
-        court("2014MC5", "OKAFOR, JOHN", "07/08/1988", "5 N STATE ST"),  # 6: twin 2
+        court("2015MC1", "EXAMPLE, PAT JR", "02/01/1990", home),  # line 2: the son
+        court("2016MC2", "EXAMPLE, PAT SR", "03/03/1960", home),  # 3: the father
+        court("2017MC3", "EXAMPLE, PAT", "", home),  # 4: which one? review
+        court("2014MC4", "TESTPERSON, JORDAN", "06/06/1988", "2 N SAMPLE ST"),  # 5: twin 1
+        court("2014MC5", "TESTPERSON, JULIAN", "06/06/1988", "2 N SAMPLE ST"),  # 6: twin 2
     ]
     isps = [
-        isp("A1", "SMITH", "BILL", "JR", "19900405", "1111", "10 WEST MADISON STREET"),  # swap
-        isp("A2", "SMITH", "WILLIAM", "SR", "19600302", "2222", "10 WEST MADISON STREET"),
-        isp("A3", "OKAFOR", "JAMES", "", "19880708", "3333", "5 NORTH STATE STREET"),
+        isp("A1", "EXAMPLE", "TRISH", "JR", "19900102", "1111", "1 WEST EXAMPLE STREET"),  # swap
+        isp("A2", "EXAMPLE", "PAT", "SR", "19600303", "2222", "1 WEST EXAMPLE STREET"),
+        isp("A3", "TESTPERSON", "JORDAN", "", "19880606", "3333", "2 NORTH SAMPLE STREET"),
     ]
     con = duckdb.connect()
     read_illinois(

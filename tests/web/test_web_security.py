@@ -61,6 +61,7 @@ def test_each_role_reaches_only_its_pages(ws):
             r = _request(c, method, path, token)
             if role in allowed:
                 assert r.status_code not in (401, 403), (role, method, path, r.status_code)
+                assert r.status_code < 500, (role, method, path, r.status_code)
             else:
                 assert r.status_code == 403, (role, method, path, r.status_code)
                 assert "does not give access" in r.text
