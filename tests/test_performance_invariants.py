@@ -27,6 +27,7 @@ from clearslate.engine.facts import ROW_FACTS
 from clearslate.outputs import gogen_bundle
 from clearslate.outputs.gogen_bundle import BUNDLE_LINE, BUNDLE_ROW_COLUMNS, prepare_bundle
 from clearslate.policy import DEFAULT_POLICY
+from clearslate.report.build import build_report
 from clearslate.run import RunOptions, county_folder, run
 from clearslate.sources.ca_doj import read_doj_files
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
@@ -108,9 +109,26 @@ def test_a_forced_run_leaves_no_county_folder_of_the_earlier_run(
     on_disk = {
         p.relative_to(out).as_posix()
         for p in out.rglob("*")
-        if p.is_file() and p.name not in unlisted and not p.name.startswith("report.")
+        if p.is_file() and p.name not in unlisted
     }
     assert on_disk == listed
+
+
+def test_a_forced_run_leaves_no_unlisted_file_of_the_earlier_run(
+    state: Path, tmp_path: Path
+) -> None:
+    """The files a run writes outside its manifest (its reports, timings.json, gogen_S.json
+    for another --file-name-suffix) are the earlier run's too: a report left beside new
+    results would show the old figures."""
+    out = run_to(tmp_path / "out", [state], ["SAN DIEGO"], file_name_suffix="S1")
+    for public in (False, True):
+        build_report(out, public=public, pdf=False)
+    earlier = {p.name for p in out.iterdir()}
+    assert {"gogen_S1.json", "timings.json", "report.html", "report-public.html"} <= earlier
+    (out / "notes.txt").write_text("the office's own")
+    run_to(out, [state], ["LOS ANGELES"], force=True)
+    listed = {o["file"] for o in json.loads((out / "manifest.json").read_text())["outputs"]}
+    assert {p.name for p in out.iterdir()} == listed | TIMED | {"manifest.json", "notes.txt"}
 
 
 @pytest.mark.parametrize("county", ["LOS ANGELES", "SAN DIEGO"])

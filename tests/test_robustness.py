@@ -119,7 +119,7 @@ def _comment(text: str) -> list[str]:
 
 def _latin1() -> bytes:
     r = good(1)
-    r[DOJ_COLUMNS.index("PRI_NAME")] = "MUÑOZ,JOSÉ"
+    r[DOJ_COLUMNS.index("PRI_NAME")] = "TESTPERSÓN,JOSÉ"
     return csv_text([r, good(2)]).encode("latin-1")
 
 
@@ -795,13 +795,61 @@ def test_a_policy_key_given_twice_is_an_error(tmp_path: Path) -> None:
     ],
 )
 def test_bad_options_are_refused_plainly(tmp_path: Path, option: list[str], message: str) -> None:
-    """Both gave "unexpected error (ValueError / ParserException)", in run and in redact."""
+    """Both gave "unexpected error (ValueError / ParserException)", in run and in redact;
+    a bad --memory-limit did in compare and in an Illinois run too."""
     source = tmp_path / "in.csv"
     source.write_text(csv_text([good(1)]))
     ran = run_cli([source], tmp_path / "out", *option)
     assert ran.code == 1 and message in ran.output and "unexpected" not in ran.output
-    result = runner.invoke(app, ["redact", str(source), "-o", str(tmp_path / "copy.csv"), *option])
-    assert result.exit_code == 1 and message in result.output, result.output
+    others = [["redact", str(source), "-o", str(tmp_path / "copy.csv")]]
+    if option[0] == "--memory-limit":
+        others += [
+            ["compare", str(source), "--policy", "dismiss-all", "--policy", "los-angeles",
+             "--county", "LOS ANGELES", "--compute-at", AS_OF, "--outputs", str(tmp_path / "c")],
+            ["run", "--jurisdiction", "il", "--input-canonical", str(source), "--compute-at",
+             AS_OF, "--outputs", str(tmp_path / "il")],
+        ]  # fmt: skip
+    for command in others:
+        result = runner.invoke(app, [*command, *option])
+        assert result.exit_code == 1 and message in result.output, (command[0], result.output)
+
+
+def test_the_memory_limit_of_the_environment_is_every_commands_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """$CLEARSLATE_MEMORY_LIMIT (read once, into run.DEFAULT_MEMORY_LIMIT) is the default of
+    run, explain, compare and redact: compare and redact had a fixed 1GB of their own, and a
+    bad value ended explain in "unexpected error"."""
+    monkeypatch.setattr("clearslate.run.DEFAULT_MEMORY_LIMIT", "lots")
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    explain = ["explain", "--input-doj", str(source), "--county", "LOS ANGELES", "--compute-at",
+               AS_OF, "--subject", "00000001"]  # fmt: skip
+    compare = ["compare", str(source), "--policy", "dismiss-all", "--policy", "los-angeles",
+               "--county", "LOS ANGELES", "--compute-at", AS_OF, "--outputs", str(tmp_path / "c")]  # fmt: skip
+    redact = ["redact", str(source), "-o", str(tmp_path / "copy.csv")]
+    ran = run_cli([source], tmp_path / "out")
+    assert ran.code == 1 and "$CLEARSLATE_MEMORY_LIMIT 'lots'" in ran.output, ran.output
+    for command in (explain, compare, redact):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 1, (command[0], result.output)
+        assert "$CLEARSLATE_MEMORY_LIMIT 'lots': not a size" in result.output, result.output
+    monkeypatch.setattr("clearslate.run.DEFAULT_MEMORY_LIMIT", "512MB")
+    for command in (explain, compare, redact):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command[0], result.output)
+
+
+def test_more_threads_than_cpus_are_refused(tmp_path: Path) -> None:
+    """`--threads 100000` started that many DuckDB threads: the machine ran out of process
+    slots for minutes. One per CPU is the most that helps."""
+    source = tmp_path / "in.csv"
+    source.write_text(csv_text([good(1)]))
+    cpus = os.cpu_count() or 1
+    ran = run_cli([source], tmp_path / "out", "--threads", str(cpus + 1))
+    assert ran.code == 1 and f"give at most {cpus}" in ran.output, ran.output
+    assert json.loads((tmp_path / "out" / "gogen.err").read_text())[""]["errorType"] == "OTHER"
+    assert run_cli([source], tmp_path / "ok", "--threads", str(cpus)).code == 0
 
 
 def test_an_empty_outputs_is_refused_and_nothing_written(
@@ -856,9 +904,9 @@ def test_office_files_in_a_spreadsheet_encoding_or_without_a_header(tmp_path: Pa
     run_dir = tmp_path / "run"
     assert run_cli([source], run_dir).code == 0
     header = "subject_id,name,address_line_1,city,state,zip\n"
-    rows = [f"{i:08d},José Muñoz {i},{i} Main St,Los Angeles,CA,9001{i}\n" for i in (1, 2, 3)]
+    rows = [f"{i:08d},José Exampleño {i},{i} Main St,Los Angeles,CA,9001{i}\n" for i in (1, 2, 3)]
     decisions_header = "subject_id,cnt_order,decision,reviewer\n"
-    decisions = [f"{i:08d},101001002000,reduce,Peña\n" for i in (1, 2, 3)]
+    decisions = [f"{i:08d},101001002000,reduce,Exampleña\n" for i in (1, 2, 3)]
     for encoding in ("cp1252", "utf-16"):
         addresses, decided = tmp_path / f"a-{encoding}.csv", tmp_path / f"d-{encoding}.csv"
         addresses.write_bytes((header + "".join(rows)).encode(encoding))
@@ -870,10 +918,10 @@ def test_office_files_in_a_spreadsheet_encoding_or_without_a_header(tmp_path: Pa
         summary = json.loads((out / "documents_summary.json").read_text())
         assert "3 letters" in output and "3 applied" in output, (summary, output)
         overrides = read_csv(out / "overrides.csv")
-        assert {o["reviewer"] for o in overrides} == {"Peña"}
+        assert {o["reviewer"] for o in overrides} == {"Exampleña"}
     for flag, text in (("--addresses", "".join(rows)), ("--decisions", "".join(decisions))):
         headless = tmp_path / f"headless{flag}.csv"
         headless.write_text(text)
         code, output = _documents(run_dir, tmp_path / f"docs{flag}", flag, str(headless))
         assert code == 1 and "is the header line missing?" in output
-        assert "00000001" not in output and "Main St" not in output and "Peña" not in output
+        assert "00000001" not in output and "Main St" not in output and "Exampleña" not in output

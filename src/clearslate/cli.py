@@ -78,19 +78,33 @@ def _as_of(value: str | None) -> dt.date:
 EARLIEST_AS_OF = dt.date(1900, 1, 1)
 
 
-def _memory_limit(value: str) -> str:
-    """Checked by DuckDB itself, before the run: a bad size was an "unexpected error"."""
+def _memory_limit(value: str | None) -> str:
+    """--memory-limit, else $CLEARSLATE_MEMORY_LIMIT, else 1GB; checked by DuckDB itself,
+    before the command's work: a bad size was an "unexpected error"."""
     import duckdb
 
     from clearslate import database
+    from clearslate.run import DEFAULT_MEMORY_LIMIT
 
+    where = "--memory-limit" if value else "$CLEARSLATE_MEMORY_LIMIT"
+    value = value or DEFAULT_MEMORY_LIMIT
     try:
         database.connect(config={"memory_limit": value}).close()
     except duckdb.Error:
         raise _Refused(
-            f"--memory-limit {value!r}: not a size DuckDB understands. Write e.g. 1GB, 4GB "
-            "or 512MB."
+            f"{where} {value!r}: not a size DuckDB understands. Write e.g. 1GB, 4GB or 512MB."
         ) from None
+    return value
+
+
+def _threads(value: int | None) -> int | None:
+    """More DuckDB threads than CPUs gain nothing, and each holds scan buffers of its own:
+    `--threads 100000` started that many and took the machine's every process slot."""
+    import os
+
+    cpus = os.cpu_count() or 1
+    if value is not None and value > cpus:
+        raise _Refused(f"--threads {value}: this machine has {cpus} CPUs; give at most {cpus}.")
     return value
 
 
@@ -177,7 +191,7 @@ PolicyOpt = Annotated[
     typer.Option(
         "--policy",
         help="Policy YAML (or JSON), or a shipped policy name such as dismiss-all. "
-        "Default: dismiss-all.",
+        "Default: dismiss-all (Illinois: statewide).",
     ),
 ]
 
@@ -222,7 +236,7 @@ def run(
     ] = None,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", min=1, help="DuckDB threads (default: one per CPU)."),
+        typer.Option("--threads", min=1, help="DuckDB threads (default and most: one per CPU)."),
     ] = None,
     no_report: Annotated[
         bool, typer.Option("--no-report", help="Skip the impact report (report.html/.pdf).")
@@ -237,13 +251,14 @@ def run(
 ) -> None:
     """Decide every Prop 64 conviction in the county (or, with --jurisdiction il, every
     Illinois cannabis charge per linked person) and write the results."""
-    from clearslate.run import DEFAULT_MEMORY_LIMIT
-
     outputs = _outputs(outputs_given)
-    memory_limit = memory_limit or DEFAULT_MEMORY_LIMIT
     if _jurisdiction(jurisdiction) == "il":
         from clearslate.cli_illinois import run_il
 
+        try:
+            memory_limit = _memory_limit(memory_limit)
+        except _Refused as exc:
+            _fail(str(exc))
         return run_il(outputs, force, memory_limit, max_batch, no_report, compute_at=compute_at,
                       policy=policy, court_export=court_export, isp_export=isp_export,
                       court_mapping=court_mapping, isp_mapping=isp_mapping,
@@ -264,7 +279,8 @@ def run(
         _fail(str(exc))
     try:
         as_of = _as_of(compute_at)
-        _memory_limit(memory_limit)
+        memory_limit = _memory_limit(memory_limit)
+        threads = _threads(threads)
         counties = _counties(county)
         pol, source = _policy(policy, eligibility_options)
     except _Refused as exc:
@@ -467,11 +483,12 @@ def explain(
         as_of = _as_of(compute_at)
         counties = _counties(county)
         pol, _ = _policy(policy, eligibility_options)
+        memory_limit = _memory_limit(None)
     except _Refused as exc:
         _fail(str(exc))
     # The rows as the bulk run reads them: its row facts, not the 95 raw columns (2.4 GB of
     # memory and 14.6 s for one person in a 1M-row file; now 0.6 GB and 6.5 s).
-    with scratch_database() as con:
+    with scratch_database(memory_limit) as con:
         try:
             read_doj_files(con, inputs, select=list(ROW_FACTS))
         except InputError as exc:

@@ -85,8 +85,13 @@ def redact(
         bool, typer.Option("--force", help="Replace an existing copy at --output.")
     ] = False,
     memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
-    ] = "1GB",
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); beyond it, "
+            "spill to disk.",
+        ),
+    ] = None,
 ) -> None:
     """Write a de-identified copy of a research file, to share when reporting a problem.
 
@@ -100,7 +105,7 @@ def redact(
 
     try:
         as_of = _as_of(compute_at) if compute_at else None
-        _memory_limit(memory_limit)
+        memory_limit = _memory_limit(memory_limit)
     except _Refused as exc:
         _fail(str(exc))
     pol = _policy(policy, eligibility_options)

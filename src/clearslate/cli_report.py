@@ -99,8 +99,13 @@ def compare(
         bool, typer.Option("--force", help="Replace an earlier comparison in --outputs.")
     ] = False,
     memory_limit: Annotated[
-        str, typer.Option("--memory-limit", help="DuckDB memory limit; beyond it, spill to disk.")
-    ] = "1GB",
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB memory limit (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); beyond it, "
+            "spill to disk.",
+        ),
+    ] = None,
     jurisdiction: JurisdictionOpt = "ca",
     court_export: CourtExportOpt = None,
     isp_export: IspExportOpt = None,
@@ -109,8 +114,13 @@ def compare(
     input_canonical: CanonicalOpt = None,
 ) -> None:
     """Decide one input under several policies (read once) and compare them side by side."""
+    from clearslate.cli import _memory_limit, _Refused
     from clearslate.report.data import ReportError
 
+    try:
+        memory_limit = _memory_limit(memory_limit)
+    except _Refused as exc:
+        _fail(str(exc))
     il_flags = court_export or isp_export or input_canonical
     if (
         jurisdiction.strip().lower() == "il"

@@ -129,12 +129,12 @@ def connect(opts: RunSettings, workdir: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextlib.contextmanager
-def scratch_database() -> Iterator[duckdb.DuckDBPyConnection]:
-    """An in-memory DuckDB for reading research files outside a run (`explain`): within the
+def scratch_database(memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB for reading research files outside a run (`explain`): within a
     run's memory limit, spilling to a temporary folder named as a run's (a later run removes
     it if this process is killed), not to the current one."""
     with tempfile.TemporaryDirectory(prefix=workdir_prefix()) as spill:
-        config = {"memory_limit": DEFAULT_MEMORY_LIMIT, "temp_directory": spill}
+        config = {"memory_limit": memory_limit, "temp_directory": spill}
         con = database.connect(":memory:", config)
         try:
             yield con
@@ -162,31 +162,45 @@ def _check_output_dir(out: Path, suffix: str, force: bool) -> None:
     remove_partials(out)
 
 
+# What a run folder holds beside the files its manifest lists: they differ from run to run
+# (the processing time) or come after it (`clearslate report`), so no checksum vouches for
+# them. Each gogen.json (gogen_<suffix>.json) is unlisted too, for its processing time.
+UNLISTED_OUTPUTS = (
+    "timings.json", "report.html", "report.pdf", "report-public.html", "report-public.pdf",
+)  # fmt: skip
+
+
 def clear_earlier_run(out: Path) -> None:
     """With --force: from here on the folder holds no complete run. The earlier run's
     manifest goes first (it must not survive an interrupted run and vouch for files that are
-    no longer its own), then the files it lists, and county folders left empty: a county
-    that an earlier statewide run had and this one has not must not look like a result."""
+    no longer its own), then the files it lists and those it writes unlisted (an earlier
+    report beside new results would show the old figures), and county folders left empty: a
+    county that an earlier statewide run had and this one has not must not look like a
+    result."""
     manifest = out / "manifest.json"
+    if not manifest.exists():
+        return  # no earlier run here: whatever the folder holds is not ours to remove
     try:
         listed = [o["file"] for o in json.loads(manifest.read_text(encoding="utf-8"))["outputs"]]
     except (OSError, ValueError, KeyError, TypeError):
-        listed = []
-    manifest.unlink(missing_ok=True)
+        listed = []  # an edited manifest still marks an earlier run's folder
+    manifest.unlink()
     root = out.resolve()
-    folders: set[Path] = set()
+    folders: set[Path] = {root}
     for name in listed:
         path = (out / str(name)).resolve()
         if path.parent != root and root not in path.parents:
             continue  # not a name this program writes
         path.unlink(missing_ok=True)
-        if path.parent != root:
-            folders.add(path.parent)
+        folders.add(path.parent)
+    for name in UNLISTED_OUTPUTS:
+        (root / name).unlink(missing_ok=True)
     for folder in folders:
-        for own in folder.glob("gogen*.json"):  # unlisted: it holds the processing time
+        for own in folder.glob("gogen*.json"):
             own.unlink()
-        with contextlib.suppress(OSError):  # not empty: files of the office's own stay
-            folder.rmdir()
+        if folder != root:
+            with contextlib.suppress(OSError):  # not empty: files of the office's own stay
+                folder.rmdir()
 
 
 def _errors_csv(read: ReadResult) -> str:
