@@ -19,7 +19,7 @@ install: $(STAMP)
 # Generate a synthetic Los Angeles research file, decide it, and explain one person.
 demo: $(STAMP)
 	mkdir -p $(DEMO)
-	$(BIN)/clearslate generate --county "LOS ANGELES" --rows 50000 --seed 2016 --output $(DEMO)/research_file.csv
+	$(BIN)/clearslate generate --county "LOS ANGELES" --rows 50000 --seed 2016 --output $(DEMO)/research_file.csv --force
 	$(BIN)/clearslate run --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \
 		--compute-at 2020-07-01 --policy dismiss-all --outputs $(DEMO)/results --force
 	$(BIN)/clearslate explain --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \

@@ -123,6 +123,20 @@ def _latin1() -> bytes:
     return csv_text([r, good(2)]).encode("latin-1")
 
 
+def _latin1_unread() -> bytes:
+    """A Latin-1 letter in a column that no decision reads (DuckDB checks only the columns
+    it scans): the gogen bundle then met it and the run ended in "unexpected error"."""
+    r = good(1)
+    r[DOJ_COLUMNS.index("REQ_NAME")] = "TESTPERSÓN,JOSÉ"
+    return csv_text([good(2), r]).encode("latin-1")
+
+
+def _latin1_in_the_bundle(ran: Ran) -> None:
+    _encoding("latin-1")(ran)
+    (_, line) = read_csv(ran.out / "All_Results.csv")
+    assert line["REQ_NAME"] == "TESTPERSÓN,JOSÉ"
+
+
 def _encoding(name: str) -> Callable[[Ran], None]:
     def check(ran: Ran) -> None:
         manifest = json.loads((ran.out / "manifest.json").read_text())
@@ -158,6 +172,7 @@ CASES: dict[str, Case] = {
     "bare-cr": Case(lambda: csv_text([good(1), good(2)]).replace("\n", "\r").encode(), 2, []),
     # A Latin-1 file stopped the run with "Out of Memory" at the default --memory-limit.
     "latin-1": Case(_latin1, 2, [], _encoding("latin-1")),
+    "latin-1 where no decision reads": Case(_latin1_unread, 2, [], _latin1_in_the_bundle),
     "utf-16": Case(lambda: csv_text([good(1), good(2)]).encode("utf-16"), 2, [],
                    _encoding("utf-16")),
     "quotes and newlines in a field": Case(
@@ -683,6 +698,29 @@ def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(
             proc.communicate()
     assert not (out / "manifest.json").exists()
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_a_forced_run_whose_input_cannot_be_read_keeps_the_earlier_run(tmp_path: Path) -> None:
+    """--force removed the earlier results first and checked the inputs after: a mistyped
+    path, an empty file, or the earlier run's own All_Results as input (removed, then "no
+    such file") left the folder with neither run."""
+    out = tmp_path / "out"
+    small = tmp_path / "small.csv"
+    small.write_text(csv_text([good(1), good(2)]))
+    assert run_cli([small], out).code == 0
+    results = {p.name: p.read_bytes() for p in out.iterdir()}
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    for bad, says in (
+        (tmp_path / "typo.csv", "no such file"),
+        (empty, "the file is empty"),
+        (out / "All_Results.csv", "a result of the earlier run"),
+    ):
+        result = runner.invoke(app, ["run", "--input-doj", str(bad), "--county", "LOS ANGELES",
+                                     "--compute-at", AS_OF, "--outputs", str(out), "--force"])  # fmt: skip
+        assert result.exit_code == 1 and says in result.output, result.output
+        kept = {p.name: p.read_bytes() for p in out.iterdir() if p.name != "gogen.err"}
+        assert kept == results  # the earlier run, whole; gogen.err says this one failed
 
 
 # --------------------------------------------------------------------------- privacy

@@ -422,3 +422,35 @@ def test_any_rows_and_seed_give_exactly_that_many_clean_records(rows: int, seed:
     assert all(len(r) == 95 for r in parsed)
     assert stats.subjects == len({r[COL["SUBJECT_ID"]] for r in parsed[1:]})
     assert stats.prop64_convictions <= stats.convictions
+
+
+def test_the_generate_command_never_replaces_a_file_unasked(tmp_path: Path) -> None:
+    """A research file of real people has the same name and shape as a generated one: the
+    command replaced any existing --output, and a bad county or folder ended in "unexpected
+    error"."""
+    from typer.testing import CliRunner
+
+    from clearslate.cli import app
+
+    runner = CliRunner()
+    mine = tmp_path / "research_file.csv"
+    mine.write_text("the office's own\n")
+
+    def generate(*args: str) -> tuple[int, str]:
+        result = runner.invoke(app, ["generate", "--rows", "20", *args])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        return result.exit_code, " ".join(result.output.split())
+
+    code, said = generate("--output", str(mine))
+    assert code == 1 and "exists" in said and "--force" in said
+    assert mine.read_text() == "the office's own\n"
+    for args, message in (
+        (["--output", str(tmp_path)], "is a folder"),
+        (["--output", str(tmp_path / "no" / "x.csv")], "does not exist"),
+        (["--output", str(tmp_path / "x.csv"), "--county", "NOWHERE"], "unknown California county"),
+    ):
+        code, said = generate(*args)
+        assert code == 1 and message in said, said
+    assert not (tmp_path / "x.csv").exists()
+    code, _ = generate("--output", str(mine), "--force")
+    assert code == 0 and mine.read_text().startswith("RECORD_ID,")

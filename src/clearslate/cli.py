@@ -534,11 +534,23 @@ def generate(
     ] = "LOS ANGELES",
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same file.")] = 0,
     no_header: Annotated[bool, typer.Option("--no-header", help="Omit the header row.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing --output.")] = False,
 ) -> None:
     """Write a synthetic DOJ research file (fictional people only)."""
     from clearslate.synth import generate_doj_file
 
-    stats = generate_doj_file(output, county=county, rows=rows, seed=seed, header=not no_header)
+    # A research file of real people has the same name and shape: never replaced unasked.
+    if output.is_dir():
+        _fail(f"{output}: is a folder. Give a file name, such as {output / 'research_file.csv'}.")
+    if output.exists() and not force:
+        _fail(f"{output}: exists. Give another --output, or add --force to replace it.")
+    try:
+        stats = generate_doj_file(output, county=county, rows=rows, seed=seed, header=not no_header)
+    except ValueError as exc:  # the county
+        _fail(str(exc))
+    except OSError as exc:
+        said = f"{output}: cannot be written ({exc.strerror})" if exc.strerror else str(exc)
+        _fail(f"{said}. Choose another --output.")
     typer.echo(f"wrote {output}: {stats}")
 
 

@@ -53,6 +53,7 @@ from clearslate.policy import Policy
 from clearslate.sources.ca_doj import (
     InputError,
     ReadResult,
+    check_input_paths,
     read_doj_files,
     record_lines_sql,
     records_sql,
@@ -170,13 +171,13 @@ UNLISTED_OUTPUTS = (
 )  # fmt: skip
 
 
-def clear_earlier_run(out: Path) -> None:
+def clear_earlier_run(out: Path, keep: Sequence[Path] = ()) -> None:
     """With --force: from here on the folder holds no complete run. The earlier run's
     manifest goes first (it must not survive an interrupted run and vouch for files that are
     no longer its own), then the files it lists and those it writes unlisted (an earlier
     report beside new results would show the old figures), and county folders left empty: a
     county that an earlier statewide run had and this one has not must not look like a
-    result."""
+    result. Nothing goes if one of them is in `keep` (this run's input)."""
     manifest = out / "manifest.json"
     if not manifest.exists():
         return  # no earlier run here: whatever the folder holds is not ours to remove
@@ -184,23 +185,28 @@ def clear_earlier_run(out: Path) -> None:
         listed = [o["file"] for o in json.loads(manifest.read_text(encoding="utf-8"))["outputs"]]
     except (OSError, ValueError, KeyError, TypeError):
         listed = []  # an edited manifest still marks an earlier run's folder
-    manifest.unlink()
     root = out.resolve()
-    folders: set[Path] = {root}
+    earlier = [root / name for name in UNLISTED_OUTPUTS]
     for name in listed:
         path = (out / str(name)).resolve()
-        if path.parent != root and root not in path.parents:
-            continue  # not a name this program writes
+        if path.parent == root or root in path.parents:  # else not a name this program writes
+            earlier.append(path)
+    folders = {root} | {path.parent for path in earlier}
+    earlier += [own for folder in folders for own in folder.glob("gogen*.json")]
+    inputs = {p.resolve() for p in keep}
+    for path in earlier:
+        if path in inputs:
+            raise RunError(
+                f"{path}: is given as an input, and it is a result of the earlier run in "
+                f"{out}, which --force removes. Copy it elsewhere first, or choose another "
+                "--outputs folder."
+            )
+    manifest.unlink()
+    for path in earlier:
         path.unlink(missing_ok=True)
-        folders.add(path.parent)
-    for name in UNLISTED_OUTPUTS:
-        (root / name).unlink(missing_ok=True)
-    for folder in folders:
-        for own in folder.glob("gogen*.json"):
-            own.unlink()
-        if folder != root:
-            with contextlib.suppress(OSError):  # not empty: files of the office's own stay
-                folder.rmdir()
+    for folder in folders - {root}:
+        with contextlib.suppress(OSError):  # not empty: files of the office's own stay
+            folder.rmdir()
 
 
 def _errors_csv(read: ReadResult) -> str:
@@ -228,8 +234,14 @@ def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
     suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
     out = opts.outputs
     _check_output_dir(out, opts.file_name_suffix, opts.force)
+    # The inputs before anything is removed: a mistyped path with --force left the folder
+    # holding neither the earlier run nor a new one.
+    try:
+        check_input_paths(opts.inputs)
+    except InputError as exc:
+        raise RunError(str(exc)) from exc
     (out / f"gogen{suffix}.err").unlink(missing_ok=True)
-    clear_earlier_run(out)
+    clear_earlier_run(out, keep=opts.inputs)
     left = (
         f"{out} holds no complete run (no manifest.json) and no partial file; run again to "
         "start afresh."

@@ -129,20 +129,48 @@ def check_input_path(path: Path) -> None:
         )
 
 
+def check_input_paths(paths: Sequence[Path]) -> None:
+    """Each path as `check_input_path` wants it, and none given twice."""
+    for i, p in enumerate(paths):
+        check_input_path(p)
+        for earlier in paths[:i]:
+            if os.path.samefile(p, earlier):
+                raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
+
+
 def _file_facts(path: Path, info: InputFile, halt: threading.Event) -> None:
-    """The number of lines (run in a thread beside DuckDB's scan). The file's SHA-256 is the
-    caller's to take, when it has a core to spare (run.py: beside the one-thread writers).
-    It ends early once `halt` is set: a stopped read does not wait for an 8 GB count."""
+    """The number of lines, and whether the whole file is UTF-8 (run in a thread beside
+    DuckDB's scan). The file's SHA-256 is the caller's to take, when it has a core to spare
+    (run.py: beside the one-thread writers). It ends early once `halt` is set: a stopped read
+    does not wait for an 8 GB count.
+
+    DuckDB checks the encoding of the columns a projected scan reads only: a Latin-1 letter
+    in any other (an alias's name) went unseen until the gogen bundle read whole lines, and
+    the run ended in "unexpected error". Only chunks that are not plain ASCII are decoded."""
     newlines = 0
     last = b"\n"
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    valid = True
     with path.open("rb") as fh:
         while chunk := fh.read(8 * 1024 * 1024):
             if halt.is_set():
                 return
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
+            # (a character may straddle two chunks: the decoder keeps its first bytes)
+            if valid and (not chunk.isascii() or utf8.getstate()[0]):
+                try:
+                    utf8.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+    if valid:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            valid = False
     info._newlines = newlines  # type: ignore[attr-defined]
     info._lines = newlines + (last != b"\n")  # type: ignore[attr-defined]
+    info._utf8 = valid  # type: ignore[attr-defined]
 
 
 def _file_has_blank_line(info: InputFile, seg: _Segment, records: int, header: int) -> bool:
@@ -337,11 +365,7 @@ def read_doj_files(
     `InputFile.lean`), and computed in the scan for the others, which are read a second time
     for it. (The gogen bundle's quoted line is one: quoting 95 fields as Go does was most of
     a full run's scan, and a research file's lines are mostly already what Go writes.)"""
-    for i, p in enumerate(paths):
-        check_input_path(p)
-        for earlier in paths[:i]:
-            if os.path.samefile(p, earlier):
-                raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
+    check_input_paths(paths)
     whole = Columns(None if select is None else [*select, *deferred])
     _create_row_table(con, table, whole)
     ways = [whole]
@@ -440,7 +464,10 @@ def _read_file(
     try:
         try:
             after = _read_one_file(con, table, columns, file_index, path, info, next_row_id)
-            if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects):
+            _join_facts(info)
+            if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects) or (
+                info.encoding == "utf-8" and not getattr(info, "_utf8", True)
+            ):
                 # Not UTF-8: read the whole file again as Latin-1, where every byte is a letter.
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
                 info.encoding, info.rejects = "latin-1", []
