@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import logging
+import os
 import re
 import shutil
 import subprocess
@@ -18,7 +20,7 @@ from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from clearslate.cli_documents import documents, generate_addresses
-from clearslate.documents.addresses import Address, Problem, normalise
+from clearslate.documents.addresses import Address, Problem, normalise, read_address_file
 from clearslate.documents.layout import parse_markup
 from clearslate.documents.office import OfficeError, load_office
 from clearslate.policy import load_policy
@@ -313,6 +315,23 @@ def test_address_normalisation_to_publication_28() -> None:
         assert isinstance(p, Problem) and p.code == code, (fields, p)
 
 
+def test_an_unclosed_quote_in_the_address_file_loses_only_its_line(
+    base: Path, tmp_path: Path
+) -> None:
+    """An unclosed quote on line 5 took every later row into one field: 1 letter went out."""
+    lines = (base / "addresses.csv").read_text().splitlines(keepends=True)
+    good = read_address_file(base / "addresses.csv")
+    fields = lines[4].split(",")
+    fields[3] = '"' + fields[3]
+    lines[4] = ",".join(fields)
+    bad = tmp_path / "addresses.csv"
+    bad.write_text("".join(lines))
+    got = read_address_file(bad)
+    assert [(e.line, e.column) for e in got.errors] == [(5, "")]
+    assert "never closed" in got.errors[0].reason
+    assert [r.line for r in got.rows] == [r.line for r in good.rows if r.line != 5]
+
+
 def test_plain_language_reading_level() -> None:
     """The English letter's wording (without names and numbers) reads at about grade 6-8
     (Flesch-Kincaid, with a plain syllable count)."""
@@ -397,6 +416,36 @@ def test_a_decisions_file_without_its_columns_is_refused(base: Path, tmp_path: P
     assert "d.csv, line 1: the decisions file needs the column(s)" in output
 
 
+def test_an_unclosed_quote_rejects_its_line_and_every_later_row_applies(
+    base: Path, tmp_path: Path
+) -> None:
+    """An unclosed quote took the rest of the file into one note: 17 decisions were lost with
+    exit 0. Now only its line is rejected; a quoted note with a comma or a line break reads."""
+    dets = [d for d in determinations(base) if d["outcome"] == "review"][:8]
+    rows = [f"{d['subject_id']},{d['cnt_order']},not_eligible,A. Reviewer," for d in dets]
+    rows[0] += '"court file, page 2"'
+    rows[1] += '"two\nlines"'
+    rows[2] += '"quote ""closed"" late'  # "closed" by the stray quote two rows on
+    rows[4] += 'stray" quote'
+    rows[5] += '"unclosed note'  # no quote after it: the file ends inside it
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("subject_id,cnt_order,decision,reviewer,note\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out"
+    code, output = cli(str(base / "run"), "--out", str(out), "--decisions", str(decisions),
+                       "--jobs", "1")  # fmt: skip
+    assert code == 0, output
+    listed = read_csv(out / "overrides.csv")
+    status = {int(r["line"]): r["status"] for r in listed}
+    # the file's lines: 2, 3 and 4 (the note's line break), 5 to 10
+    assert status == {2: "applied", 3: "applied", 5: "error", 6: "applied", 7: "applied",
+                      8: "error", 9: "applied", 10: "applied"}  # fmt: skip
+    assert [r["note"] for r in listed[:2]] == ["court file, page 2", "two\nlines"]
+    errors = read_csv(out / "input_errors.csv")
+    assert [(e["line"], e["column"]) for e in errors] == [("5", ""), ("8", "")]
+    assert "closing quote" in errors[0]["reason"] and "never closed" in errors[1]["reason"]
+    assert "6 applied, 0 confirmed, 0 duplicate, 2 rejected" in output
+
+
 # ---------------------------------------------------------------------------------------------
 # The office file, the run folder, the output folder
 
@@ -439,6 +488,22 @@ def test_run_level_errors_exit_1(base: Path, tmp_path: Path) -> None:
     code, output = cli(str(base / "run"), "--out", str(tmp_path / "o"), "--form",
                        str(base / "office.yaml"))  # fmt: skip
     assert code == 1 and "--form and --form-map go together" in output
+
+
+def test_an_empty_out_and_more_jobs_than_cpus_are_refused(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--out ""` wrote every document into the current folder; `--jobs 1000` started a
+    thousand processes."""
+    monkeypatch.chdir(tmp_path)
+    code, output = cli(str(base / "run"), "--out", "", "--jobs", "1")
+    assert code == 1 and "--out is empty" in output
+    assert list(tmp_path.iterdir()) == []
+    cpus = os.cpu_count() or 1
+    code, output = cli(str(base / "run"), "--out", str(tmp_path / "o"), "--jobs", str(cpus + 1))
+    assert code == 1
+    assert f"--jobs {cpus + 1}: this machine has {cpus} CPUs; give at most {cpus}." in output
+    assert not (tmp_path / "o").exists()
 
 
 def test_earlier_documents_are_not_replaced_without_force(base: Path, docs: Path) -> None:
@@ -579,6 +644,22 @@ def test_a_form_map_naming_a_missing_field_is_refused(base: Path, tmp_path: Path
     assert "Did you mean 'DefendantName'?" in output
 
 
+def test_a_garbage_form_is_refused_in_our_words_only(
+    base: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """pypdf logged "invalid pdf header: b'\\x82...'" and "EOF marker not found" besides our
+    message."""
+    form = tmp_path / "form.pdf"
+    form.write_bytes(b"\x82\x00 not a PDF at all" * 10)
+    fmap = tmp_path / "map.yaml"
+    fmap.write_text("per: case\nfields:\n  DefendantName: '{{ name }}'\n")
+    with caplog.at_level(logging.WARNING):
+        code, output = cli(str(base / "run"), "--out", str(tmp_path / "o"), "--form", str(form),
+                           "--form-map", str(fmap))  # fmt: skip
+    assert code == 1 and "form.pdf: cannot read the PDF form" in output
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pypdf")] == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Reproducible, parallel, private, valid
 
@@ -604,8 +685,51 @@ def test_synthetic_addresses_are_seeded(base: Path, tmp_path: Path) -> None:
     make_addresses(base / "run", a, seed=2)
     make_addresses(base / "run", b, seed=2)
     assert a.read_bytes() == b.read_bytes() == (base / "addresses.csv").read_bytes()
-    result = runner.invoke(APP, ["generate-addresses", str(base / "run"), "--output", str(a)])
+    result = runner.invoke(
+        APP, ["generate-addresses", str(base / "run"), "--output", str(a), "--force"]
+    )
     assert result.exit_code == 0, result.output
+
+
+def test_generate_addresses_refuses_plainly(base: Path, tmp_path: Path) -> None:
+    """It replaced an existing --output (the office's real file, maybe) without a word, and
+    failed with "unexpected error" on a folder, a quote in the run's path, an Illinois run and
+    a broken Parquet file; it did not read manifest.json."""
+
+    def gen(run_dir: Path, *args: str) -> tuple[int, str]:
+        result = runner.invoke(APP, ["generate-addresses", str(run_dir), *args])
+        return result.exit_code, result.output
+
+    real = tmp_path / "real.csv"
+    real.write_text("the office's own file\n")
+    code, output = gen(base / "run", "--output", str(real))
+    assert code == 1 and "real.csv: exists. Choose another --output, or add --force." in output
+    assert real.read_text() == "the office's own file\n"
+    code, output = gen(base / "run", "--output", str(tmp_path))
+    assert code == 1 and "a folder. Give the file to write" in output
+    quoted = tmp_path / "q'dir"
+    shutil.copytree(base / "run", quoted)
+    code, output = gen(quoted, "--output", str(tmp_path / "q.csv"))
+    assert code == 0, output
+    make_addresses(base / "run", tmp_path / "same.csv")
+    assert (tmp_path / "q.csv").read_bytes() == (tmp_path / "same.csv").read_bytes()
+    il = tmp_path / "il"
+    shutil.copytree(base / "run", il)
+    manifest = json.loads((il / "manifest.json").read_text())
+    (il / "manifest.json").write_text(json.dumps({**manifest, "jurisdiction": "il"}))
+    code, output = gen(il, "--output", str(tmp_path / "il.csv"))
+    assert code == 1 and "an Illinois run: generate-addresses makes addresses for" in output
+    broken = tmp_path / "broken"
+    shutil.copytree(base / "run", broken)
+    (broken / "determinations.parquet").write_bytes(b"not parquet")
+    code, output = gen(broken, "--output", str(tmp_path / "b.csv"))
+    assert code == 1
+    assert "determinations.parquet: cannot be read" in output and "run again" in output
+    assert not (tmp_path / "b.csv").exists()
+    (broken / "manifest.json").unlink()
+    code, output = gen(broken, "--output", str(tmp_path / "b.csv"))
+    assert code == 1 and "holds no complete run (no manifest.json)" in output
+    assert "unexpected" not in output
 
 
 def test_pages_render_to_png(docs: Path, tmp_path: Path) -> None:

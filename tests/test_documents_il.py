@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from clearslate.outputs.files import sha256_file
 from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS, IL_OUTCOMES
 from test_documents import cli, flat, read_csv
 from test_documents import pdf_pages as pdf_text
@@ -113,9 +114,15 @@ def write_il_run(folder: Path) -> Path:
                     "facts": "{}",
                 }
             )  # fmt: skip
-    (folder / "manifest.json").write_text(
-        json.dumps({"jurisdiction": "il", "as_of": "2020-10-01", "law_version": "il-crta-test"})
-    )
+    return write_manifest(folder)
+
+
+def write_manifest(folder: Path) -> Path:
+    """The run's manifest.json, listing its determinations.csv as a run does."""
+    det = folder / "determinations.csv"
+    listed = {"file": det.name, "size": det.stat().st_size, "sha256": sha256_file(det)}
+    manifest = {"jurisdiction": "il", "as_of": "2020-10-01", "law_version": "il-crta-test"}
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "outputs": [listed]}))
     return folder
 
 
@@ -279,6 +286,7 @@ def test_a_decision_to_vacate_a_record_of_no_tier_is_refused_on_its_row(
         w = csv.DictWriter(fh, list(rows[0]))
         w.writeheader()
         w.writerows(rows)
+    write_manifest(run)  # a run that decided so
     not_eligible = next(r for r in rows if r["outcome"] == "not_eligible")
     decisions = tmp_path / "decisions.csv"
     decisions.write_text(

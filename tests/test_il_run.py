@@ -5,7 +5,9 @@ run folder, the batch plan's order, and `explain` giving the bulk decision for e
 from __future__ import annotations
 
 import csv
+import io
 import json
+import shutil
 import stat
 from pathlib import Path
 
@@ -136,6 +138,23 @@ def test_a_second_run_into_the_same_folder_needs_force(canonical: Path, run_dir:
     assert again.exit_code == 1 and "--force" in again.output
 
 
+def test_a_forced_run_whose_input_cannot_be_read_keeps_the_earlier_run(
+    canonical: Path, run_dir: Path, tmp_path: Path
+):
+    """As in California: --force removed the earlier results before the inputs were
+    checked, so a mistyped path left the folder with neither run."""
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    results = {p.name: p.read_bytes() for p in out.iterdir()}
+    for bad, says in ((tmp_path / "typo.csv", "no such file"),
+                      (out / "determinations.csv", "a result of the earlier run")):  # fmt: skip
+        result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical",
+                                     str(bad), "--compute-at", AS_OF, "--outputs", str(out),
+                                     "--force"])  # fmt: skip
+        assert result.exit_code == 1 and says in result.output, result.output
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == results
+
+
 def test_plan_is_in_statutory_order_newest_first(run_dir: Path):
     plan = json.loads((run_dir / "plan.json").read_text())["batches"]
     decided = {d["record_id"]: d for d in _rows(run_dir / "determinations.csv")}
@@ -162,6 +181,19 @@ def test_plan_is_in_statutory_order_newest_first(run_dir: Path):
     assert [int(r["records"]) for r in rows] == [b["records"] for b in plan]
     table = runner.invoke(app, ["illinois", "plan", str(run_dir), "--max-batch", "1000"])
     assert table.exit_code == 0 and "2013-2019" in table.output
+
+
+def test_plan_refuses_a_run_folder_edited_after_the_run(run_dir: Path, tmp_path: Path):
+    """A manifest that is no JSON object ended in "unexpected error (AttributeError)", and
+    a determinations.parquet replaced after the run was planned from as the run's."""
+    edited = tmp_path / "run"
+    shutil.copytree(run_dir, edited)
+    (edited / "determinations.parquet").write_bytes(b"PAR1 not the run's")
+    plan = runner.invoke(app, ["illinois", "plan", str(edited)])
+    assert plan.exit_code == 1 and "changed since the run" in plan.output, plan.output
+    (edited / "manifest.json").write_text("[]")
+    plan = runner.invoke(app, ["illinois", "plan", str(edited)])
+    assert plan.exit_code == 1 and "not a run's manifest" in plan.output, plan.output
 
 
 def test_explain_gives_the_bulk_decision_for_every_person(canonical: Path, run_dir: Path):
@@ -197,3 +229,137 @@ def test_bad_inputs_are_refused_with_a_clear_message(canonical: Path, tmp_path: 
     assert missing.exit_code == 1 and "no input" in missing.output
     with pytest.raises(RunError, match="Illinois readers not installed"):
         _import(("clearslate.sources.no_such_reader",), "Illinois readers not installed")
+
+
+# -- bad input: a clear message, no personal value, and nothing lost ------------------------------
+
+
+def _invoke(*args: str):
+    return runner.invoke(app, [*args, "--compute-at", AS_OF])
+
+
+def _personal_values(line: str) -> list[str]:
+    """The values of a CSV line that could identify someone (long enough not to be a code)."""
+    return [v.strip() for v in next(csv.reader([line])) if len(v.strip()) >= 3]
+
+
+def test_canonical_file_without_its_header_names_no_value(canonical: Path, tmp_path: Path):
+    lines = canonical.read_text(encoding="utf-8").splitlines(keepends=True)
+    headless = tmp_path / "nohdr.csv"
+    headless.write_text("".join(lines[1:]), encoding="utf-8")
+    result = _invoke("run", "--jurisdiction", "il", "--input-canonical", str(headless),
+                     "--outputs", str(tmp_path / "o"), "--no-report")  # fmt: skip
+    assert result.exit_code == 1
+    for value in _personal_values(lines[1]):
+        assert value not in result.output, "a value of the first row is repeated"
+    assert "nohdr.csv, line 1" in result.output and "header line missing" in result.output
+    assert "Traceback" not in result.output and "unexpected error" not in result.output
+    # A misspelt column is named: it looks like a column, not like someone's data.
+    typo = tmp_path / "typo.csv"
+    typo.write_text(lines[0].replace("statute_raw", "statue_raw") + "".join(lines[1:]))
+    result = _invoke("run", "--jurisdiction", "il", "--input-canonical", str(typo),
+                     "--outputs", str(tmp_path / "o"), "--no-report")  # fmt: skip
+    assert result.exit_code == 1 and "'statue_raw' (did you mean statute_raw?)" in result.output
+
+
+def test_unclosed_quote_in_canonical_file_loses_one_line_only(canonical: Path, tmp_path: Path):
+    lines = canonical.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    rows = list(csv.reader(lines[1:]))
+    at = header.index("last_name")
+    # Line 6: a quote opened and never closed; line 9: a real line end inside a quoted field.
+    cut = [csv_line(r) for r in rows]
+    cut[4] = cut[4].replace(f",{rows[4][at]},", f',"{rows[4][at]},', 1)
+    rows[7][header.index("charge_description")] = 'POSSESSION\nOF "CANNABIS", SMALL'
+    cut[7] = csv_line(rows[7])
+    broken = tmp_path / "unclosed.csv"
+    broken.write_text(lines[0] + "".join(cut), encoding="utf-8")
+    out = tmp_path / "o"
+    result = _invoke("run", "--jurisdiction", "il", "--input-canonical", str(broken),
+                     "--outputs", str(out), "--no-report")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    # The fixture's two bad rows, and line 6 only: every row after it goes through, and the
+    # record with a real line end in a quoted field too.
+    assert summary["rows"] == {"read": len(rows), "accepted": len(rows) - 3, "rejected": 3}
+    errors = _rows(out / "errors.csv")
+    assert [(e["line"], e["column"]) for e in errors] == [
+        ("6", ""), (str(len(rows) + 1), "offense_date"), (str(len(rows) + 2), "disposition")]  # fmt: skip
+    assert "never closed" in errors[0]["reason"]
+
+
+def csv_line(fields: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(fields)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from clearslate.synth.illinois import generate_illinois
+
+    folder = tmp_path_factory.mktemp("exports")
+    generate_illinois(folder, people=40, seed=5)
+    return folder
+
+
+MAPPING_MISTAKES = [
+    ("FG: convicted ", "FG: gilty ", "line 21: fields.disposition: values ['gilty']"),
+    ("unit: g}", "unit: stone}", "line 19: fields.grams.unit"),
+    ('layout: "LAST, FIRST MIDDLE SUFFIX"', 'layout: "LAST FIRST"', "line 9: fields.full_name"),
+    ('formats: ["%m/%d/%Y"]}', 'formats: "%m/%d/%Y"}', "line 10: fields.dob.formats"),
+    ('["%m/%d/%Y"]', '["%Q"]', "line 10: fields.dob: date format '%Q' cannot be used"),
+    ("source: court\n", "source: court\nsource: isp\n", "line 4, column 1: source: given twice"),
+    (None, "", "this one is empty"),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    MAPPING_MISTAKES,
+    ids=["unknown-code", "unit", "layout", "formats-text", "format-Q", "key-twice", "empty"],
+)
+def test_mapping_mistakes_stop_run_explain_and_compare(
+    exports: Path, tmp_path: Path, old: str | None, new: str, message: str
+):
+    from clearslate.sources import il_mapping
+
+    shipped = Path(il_mapping.__file__).parent / "il_mappings" / "court_generated.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    assert old is None or old in text
+    mapping = tmp_path / "m.yaml"
+    mapping.write_text(new if old is None else text.replace(old, new, 1), encoding="utf-8")
+    inputs = ["--jurisdiction", "il", "--court-export", str(exports / "court_export.csv"),
+              "--court-mapping", str(mapping)]  # fmt: skip
+    commands = [["run", *inputs, "--outputs", str(tmp_path / "o"), "--no-report"]]
+    if old == "FG: convicted ":
+        commands += [["explain", *inputs, "--person", "P1"],
+                     ["compare", *inputs, "--policy", "statewide", "--policy", "statewide",
+                      "--outputs", str(tmp_path / "c")]]  # fmt: skip
+    for command in commands:
+        result = _invoke(*command)
+        assert result.exit_code == 1, (command[0], result.output)
+        assert "m.yaml" in result.output and message in result.output, (command[0], result.output)
+        assert "unexpected error" not in result.output and "Traceback" not in result.output
+
+
+def test_run_lists_values_left_empty_in_warnings_csv(exports: Path, tmp_path: Path):
+    court = exports / "court_export.csv"
+    lines = court.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[3]]))
+    row[header.index("DISPOSITION_DATE")] = "02/30/2014"  # no such day
+    bad = tmp_path / "court.csv"
+    bad.write_text("".join([*lines[:3], csv_line(row), *lines[4:]]), encoding="utf-8")
+    out = tmp_path / "o"
+    result = _invoke("run", "--jurisdiction", "il", "--court-export", str(bad),
+                     "--outputs", str(out), "--no-report")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "values left empty (warnings.csv)" in result.output
+    warnings = _rows(out / "warnings.csv")
+    assert [(w["file"], w["line"], w["column"]) for w in warnings] == [
+        (str(bad), "4", "DISPOSITION_DATE")]  # fmt: skip
+    assert "disposition_date" in warnings[0]["reason"]
+    assert "02/30/2014" not in (out / "warnings.csv").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert "warnings.csv" in {o["file"] for o in manifest["outputs"]}

@@ -96,6 +96,51 @@ def test_mapping_required_must_be_mapped(tmp_path: Path) -> None:
         load_mapping(path)
 
 
+def test_mapping_date_format_duckdb_cannot_use_is_a_mapping_error(tmp_path: Path) -> None:
+    with pytest.raises(MappingError) as err:
+        mapping_from_dict(
+            {"source": "court", "fields": {"last_name": {"column": "L"},
+                                           "dob": {"column": "D", "formats": ["%Q"]}}},
+            "m.yaml",
+        )  # fmt: skip
+    assert "fields.dob: date format '%Q' cannot be used" in str(err.value)
+
+
+def test_mapping_key_given_twice_is_an_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.yaml"
+    path.write_text("source: isp\nfields:\n  last_name: {column: L}\n  last_name: {column: M}\n")
+    with pytest.raises(MappingError, match=r"m.yaml, line 4, column 3: last_name: given twice"):
+        load_mapping(path)
+    path.write_text("source: court\nsource: isp\nfields: {last_name: {column: L}}\n")
+    with pytest.raises(MappingError, match=r"line 2, column 1: source: given twice"):
+        load_mapping(path)
+    path.write_text("source: isp\nfields:\n  last_name: {column: L}\n  sex: {column: S, unit: g}\n")
+    with pytest.raises(MappingError, match=r"line 4: fields.sex: 'unit' is for grams only"):
+        load_mapping(path)
+
+
+@pytest.mark.parametrize("source", ["court", "isp"])
+def test_export_without_its_header_names_no_value(tmp_path: Path, source: str) -> None:
+    generate_illinois(tmp_path, people=20, seed=3)
+    lines = (tmp_path / f"{source}_export.csv").read_text().splitlines(keepends=True)
+    path = tmp_path / "headless.csv"
+    path.write_text("".join(lines[2:]))  # line 1 is now a person's row
+    files = ([path], []) if source == "court" else ([], [path])
+    with pytest.raises(InputError) as err:
+        read_illinois(duckdb.connect(), *files)
+    message = str(err.value)
+    for value in next(csv.reader([lines[2]])):
+        if len(value.strip()) >= 3:
+            assert value.strip() not in message, "a value of the row is repeated"
+    assert "header line is missing" in message
+    # A real header naming a column twice: that name is one the mapping reads, so it is said.
+    header = lines[0].replace("SEX", "STATUTE") if source == "court" else lines[0]
+    path.write_text(header + "".join(lines[1:]))
+    if source == "court":
+        with pytest.raises(InputError, match="names a column more than once \\('STATUTE'\\)"):
+            read_illinois(duckdb.connect(), [path], [])
+
+
 def test_header_without_a_mapped_column_stops_the_run(tmp_path: Path) -> None:
     path = tmp_path / "court.csv"
     path.write_text('CASE_NUMBER,DEFENDANT_NAME\n1,"DOE, J"\n')

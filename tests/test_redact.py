@@ -339,3 +339,11 @@ def test_a_person_on_a_line_is_moved_without_changing_a_decision(tmp_path: Path)
             for i, p in enumerate((source, copy)))  # fmt: skip
     assert a["decided"] == b["decided"]
     assert {rule for _, rule, _ in a["decided"].values()} >= {"ca.prop64.relief.years_since"}
+
+
+def test_redact_refuses_an_as_of_date_without_a_day_after(tmp_path: Path) -> None:
+    # the still-serving line is the day after the as-of date: 9999-12-31 has none
+    code, output = redact_cli(str(_good(tmp_path)), "--output", str(tmp_path / "o.csv"),
+                              "--compute-at", "9999-12-31")  # fmt: skip
+    assert code == 1 and "give a date up to 9999-12-30" in output, output
+    assert not (tmp_path / "o.csv").exists()

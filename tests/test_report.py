@@ -26,7 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from clearslate.cli_documents import documents
 from clearslate.cli_report import compare, report
+from clearslate.outputs.files import sha256_file
 from clearslate.policy import DEFAULT_POLICY
 from clearslate.report.disclosure import Disclosure
 from clearslate.run import RunOptions
@@ -50,6 +52,7 @@ OUTCOMES = ("dismiss", "reduce", "not_eligible", "review")
 cli = typer.Typer()
 cli.command()(report)
 cli.command()(compare)
+cli.command()(documents)
 runner = CliRunner()
 
 
@@ -885,3 +888,149 @@ def test_compare_refuses_bad_requests(la: Path, tmp_path: Path) -> None:
         ],
     )
     assert bad.exit_code == 1 and "no-such-policy" in bad.output
+
+
+# ------------------------------------------------------------------------------------------
+# Run folders edited after the run, and bad requests: a plain message and exit 1
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small LA run, copied by each test that edits it."""
+    base = tmp_path_factory.mktemp("small")
+    research = base / "la.csv"
+    generate_doj_file(research, county="LOS ANGELES", rows=300, seed=2)
+    return _run(research, base / "run", ["LOS ANGELES"])
+
+
+def _cut_csv(d: Path) -> None:  # the audit's edit: no Parquet, the CSV cut to its first rows
+    (d / "determinations.parquet").unlink()
+    lines = (d / "determinations.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (d / "determinations.csv").write_text("".join(lines[:10]), encoding="utf-8")
+
+
+def _csv_cut_mid_row(d: Path) -> None:
+    (d / "determinations.parquet").unlink()
+    (d / "determinations.csv").write_bytes((d / "determinations.csv").read_bytes()[:5000])
+
+
+def _no_determinations(d: Path) -> None:
+    (d / "determinations.parquet").unlink()
+    (d / "determinations.csv").unlink()
+
+
+def _unreadable_yet_listed(d: Path) -> None:  # should not happen: still no unexpected error
+    parquet = d / "determinations.parquet"
+    parquet.write_bytes(b"not parquet\n")
+    manifest = json.loads((d / "manifest.json").read_text())
+    for o in manifest["outputs"]:
+        if o["file"] == parquet.name:
+            o.update(size=parquet.stat().st_size, sha256=sha256_file(parquet))
+    (d / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (_cut_csv, "determinations.csv: changed since the run (its SHA-256 is not the one"),
+        (_csv_cut_mid_row, "determinations.csv: changed since the run"),
+        (lambda d: (d / "determinations.parquet").write_bytes(b"x"), "parquet: changed since"),
+        (_no_determinations, "determinations.csv: missing; run clearslate run again"),
+        (_unreadable_yet_listed, "cannot be read, although its SHA-256 is the one"),
+    ],
+)
+def test_report_and_documents_refuse_determinations_edited_after_the_run(
+    small: Path, tmp_path: Path, edit: Any, message: str
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(small, run_dir)
+    edit(run_dir)
+    for args in (
+        ["report", str(run_dir), "--no-pdf"],
+        ["documents", str(run_dir), "--out", str(tmp_path / "docs"), "--jobs", "1"],
+    ):
+        result = runner.invoke(cli, args)
+        assert isinstance(result.exception, SystemExit), result.output  # not "unexpected"
+        assert result.exit_code == 1 and message in result.output, result.output
+        assert "SELECT" not in result.output and "Error" not in result.output
+    assert not (run_dir / "report.html").exists() and not any((tmp_path / "docs").rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("manifest.json", "[]", "manifest.json: not a run's manifest"),
+        ("manifest.json", '{"as_of": "2020-07-01"}', "not among the outputs manifest.json lists"),
+        ("summary.json", '{"x": 1}', "summary.json: changed since the run"),
+        ("summary.json", "null", "summary.json: changed since the run"),
+    ],
+)
+def test_report_refuses_edited_json_in_words(
+    small: Path, tmp_path: Path, name: str, text: str, message: str
+) -> None:
+    run_dir = tmp_path / "run"
+    shutil.copytree(small, run_dir)
+    (run_dir / name).write_text(text)
+    result = runner.invoke(cli, ["report", str(run_dir), "--no-pdf"])
+    assert isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1 and message in result.output, result.output
+
+
+def _compare(*args: str) -> Any:
+    return runner.invoke(
+        cli, ["compare", *args, "--policy", "dismiss-all", "--policy", "los-angeles"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("manifest", "message"),
+    [
+        ([], "not a run's manifest (a JSON object is expected)"),
+        ({"as_of": "2020-07-01", "counties": "X"}, '"inputs" is missing or not a list'),
+        ({"inputs": [{"path": "x.csv"}], "counties": "X"}, 'no "as_of" (the run\'s as-of date)'),
+        ({"inputs": [{"path": "x.csv"}], "as_of": "2020-02-31"}, '"as_of" is not a date'),
+        ({"inputs": [{"path": "x.csv"}], "as_of": "0001-01-01"}, "a date from 1900-01-01 on"),
+        ({"inputs": [{"path": "x.csv"}], "as_of": "2020-07-01"}, '"counties" is missing'),
+    ],
+)
+def test_compare_says_in_words_what_an_edited_manifest_lacks(
+    tmp_path: Path, manifest: Any, message: str
+) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "manifest.json").write_text(json.dumps(manifest))
+    result = _compare(str(tmp_path / "run"), "--outputs", str(tmp_path / "cmp"))
+    assert isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1 and message in result.output, result.output
+    assert "('" not in result.output  # not a KeyError's bare text
+
+
+def test_compare_refuses_an_early_date_and_an_empty_outputs(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    research = json.loads((small / "manifest.json").read_text())["inputs"][0]["path"]
+    early = _compare(research, "--county", "LOS ANGELES", "--compute-at", "0001-01-01",
+                     "--outputs", str(tmp_path / "cmp"))  # fmt: skip
+    assert isinstance(early.exception, SystemExit), early.output
+    assert early.exit_code == 1 and "give a date from 1900-01-01 on" in early.output
+    monkeypatch.chdir(tmp_path)
+    empty = _compare(str(small), "--outputs", "")
+    assert empty.exit_code == 1 and "--outputs is empty" in empty.output, empty.output
+    assert not (tmp_path / "compare.html").exists()
+
+
+def test_compare_says_a_runs_relative_input_is_relative_to_where_the_run_started(
+    small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(json.loads((small / "manifest.json").read_text())["inputs"][0]["path"], "la.csv")
+    _run(Path("la.csv"), Path("run"), ["LOS ANGELES"])
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    result = _compare("../run", "--outputs", "cmp")
+    assert result.exit_code == 1, result.output
+    assert "la.csv: no such file here. ../run/manifest.json lists the run's input" in result.output
+    assert "relative to the folder the run was started from" in result.output
+    assert "--input-doj" not in result.output
+    monkeypatch.chdir(tmp_path)  # from there, the same run compares
+    assert _compare("run", "--outputs", "cmp").exit_code == 0

@@ -265,3 +265,17 @@ def test_compare_equals_separate_runs(il_inputs: Path, il_run: Path, tmp_path: P
     assert again.exit_code == 0, again.output
     table2 = {r["metric"]: r for r in read_csv(tmp_path / "cmp2" / "compare.csv")}
     assert all(table2[m][p] == table[m][p] for m in table2 for p in ("cook-county", "statewide"))
+
+
+def test_report_refuses_illinois_determinations_edited_after_the_run(
+    il_inputs: Path, tmp_path: Path
+) -> None:
+    out = _run(il_inputs, tmp_path / "out", "cook-county")
+    (out / "determinations.parquet").unlink()  # the CSV is read then: cut to a few rows
+    lines = (out / "determinations.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (out / "determinations.csv").write_text("".join(lines[:10]), encoding="utf-8")
+    result = runner.invoke(cli, ["report", str(out), "--no-pdf"])
+    assert isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code == 1, result.output
+    assert "determinations.csv: changed since the run (its SHA-256" in result.output
+    assert not (out / "report.html").exists()

@@ -904,6 +904,9 @@ def test_an_empty_outputs_is_refused_and_nothing_written(
         assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
     ran = run_cli([], tmp_path / "unused", "--jurisdiction", "il", "--outputs", "")
     assert ran.code == 1 and "--outputs is empty" in ran.output, ran.output
+    # and `illinois link --out ""` (compare and documents: test_report, test_documents)
+    link = runner.invoke(app, ["illinois", "link", "--out", "", "--court", str(source)])
+    assert link.exit_code == 1 and "--out is empty" in link.output, link.output
     assert list(here.iterdir()) == [] and not (tmp_path / "unused").exists()
 
 

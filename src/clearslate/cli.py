@@ -59,23 +59,17 @@ def _split_inputs(values: list[str]) -> list[Path]:
 
 
 def _as_of(value: str | None) -> dt.date:
+    from clearslate.run import as_of_date
+
     if not value:
         raise _Refused(
             "--compute-at is required: the as-of date of the decisions, YYYY-MM-DD "
             "(clearslate never reads the clock, so two runs of the same input agree)."
         )
     try:
-        as_of = dt.date.fromisoformat(value)
-    except ValueError:
-        raise _Refused(
-            "invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD"
-        ) from None
-    if as_of < EARLIEST_AS_OF:  # years are counted back from it: year 1 minus 15 is no date
-        raise _Refused(f"--compute-at {value}: give a date from {EARLIEST_AS_OF} on.")
-    return as_of
-
-
-EARLIEST_AS_OF = dt.date(1900, 1, 1)
+        return as_of_date(value)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
 
 
 def _memory_limit(value: str | None) -> str:
@@ -196,13 +190,13 @@ PolicyOpt = Annotated[
 ]
 
 
-def _outputs(value: str) -> Path:
+def _outputs(value: str, flag: str = "--outputs", example: str = "results") -> Path:
     """Typer made `--outputs ""` the current folder (Path("") is "."): a whole run was written
     there, unasked. There is no folder to write gogen.err to, so it is only said."""
     if not value.strip():
         _fail(
-            "--outputs is empty: give the folder for the results, e.g. --outputs results "
-            "(--outputs . for the current folder)."
+            f"{flag} is empty: give the folder for the {example}, e.g. {flag} {example} "
+            f"({flag} . for the current folder)."
         )
     return Path(value)
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"clearslate: {message}", err=True)
     raise typer.Exit(1)
 
@@ -27,7 +27,9 @@ def documents(
     run_dir: Annotated[
         Path, typer.Argument(help="The --outputs folder of a finished `clearslate run`.")
     ],
-    out: Annotated[Path, typer.Option("--out", help="Folder for the documents and letters.")],
+    out_given: Annotated[
+        str, typer.Option("--out", metavar="<path>", help="Folder for the documents and letters.")
+    ],
     addresses: Annotated[
         Path | None,
         typer.Option("--addresses", help="Office address CSV keyed by subject_id or cii_number."),
@@ -77,8 +79,11 @@ def documents(
 ) -> None:
     """Write the court documents (motion, proposed order and exhibit per court and relief),
     the notice letters (English and Spanish) and the mailing lists for a finished run."""
+    from clearslate.cli import _outputs
     from clearslate.documents import DocumentsError, DocumentsOptions, make_documents
 
+    # `--out ""` was the current folder: every document was written there, unasked.
+    out = _outputs(out_given, "--out", "documents")
     letter_date = None
     if date:
         try:
@@ -134,13 +139,55 @@ def generate_addresses(
     run_dir: Annotated[Path, typer.Argument(help="The --outputs folder of a finished run.")],
     output: Annotated[Path, typer.Option("--output", help="Address CSV to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same file.")] = 0,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing file at --output.")
+    ] = False,
 ) -> None:
     """Write a synthetic office address file for the people of a run (fictional addresses)."""
+    import json
+
+    from clearslate.synth.addresses import AddressesError
     from clearslate.synth.addresses import generate_addresses as generate
 
+    # --output may name the office's real address file: it is never replaced unasked.
+    if output.is_dir():
+        _fail(f"--output {output}: a folder. Give the file to write, e.g. --output addresses.csv.")
+    if output.exists() and not force:
+        _fail(f"{output}: exists. Choose another --output, or add --force.")
+    if output.parent.exists() and not output.parent.is_dir():
+        _fail(f"{output.parent}: not a folder. Give --output a file in a folder.")
     if not run_dir.is_dir():
-        _fail(f"{run_dir}: not a folder.")
-    stats = generate(run_dir, output, seed=seed)
+        _fail(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
+    manifest_path = run_dir / "manifest.json"
+    if not manifest_path.exists():
+        _fail(
+            f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
+            "of a `clearslate run` that finished."
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(f"{manifest_path}: cannot be read ({exc}); run clearslate run again.")
+    if not isinstance(manifest, dict):
+        _fail(f"{manifest_path}: not a run's manifest (a JSON object); run clearslate run again.")
+    # An Illinois run's letters go to the records' own addresses (docs/documents.md).
+    code = manifest.get("jurisdiction") or "ca"
+    if code == "il":
+        _fail(
+            f"{run_dir}: an Illinois run: generate-addresses makes addresses for California "
+            "runs only (documents takes an Illinois run's addresses from its records)."
+        )
+    if code != "ca":
+        _fail(
+            f"{manifest_path}: jurisdiction {code!r}: generate-addresses makes addresses for "
+            "California runs only."
+        )
+    try:
+        stats = generate(run_dir, output, seed=seed)
+    except AddressesError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"{output}: cannot write here ({exc.strerror}).")
     typer.echo(f"wrote {output}: {stats}")
 
 

@@ -80,18 +80,15 @@ def _options(
     input_canonical: list[str] | None,
     **extra: Any,
 ) -> Any:
-    import datetime as dt
-
+    from clearslate.cli import _as_of, _Refused
     from clearslate.il_policy import resolve_il_policy
     from clearslate.illinois_run import ILRunOptions
     from clearslate.policy import PolicyError
 
-    if not compute_at:
-        _fail("--compute-at is required: the as-of date of the decisions, YYYY-MM-DD.")
     try:
-        as_of = dt.date.fromisoformat(compute_at)
-    except ValueError:
-        _fail("invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD")
+        as_of = _as_of(compute_at)  # as California's: required, a date from 1900 on
+    except _Refused as exc:
+        _fail(str(exc))
     try:
         pol, source = resolve_il_policy(policy)
     except PolicyError as exc:
@@ -129,6 +126,7 @@ def run_il(
     table.add_column("count", justify="right")
     table.add_row("rows read", f"{result.read.rows_read:,}")
     table.add_row("rows rejected (errors.csv)", f"{len(result.read.rejects):,}")
+    table.add_row("values left empty (warnings.csv)", f"{len(result.read.warnings):,}")
     table.add_row("cannabis charges decided", f"{result.evaluated:,}")
     for outcome, n in result.outcomes.items():
         table.add_row(f"  {outcome}", f"{n:,}")
@@ -207,20 +205,21 @@ def plan(
 
     from clearslate import database
     from clearslate.engine.il_plan import PLAN_COLUMNS, plan_batches
+    from clearslate.report.data import ReportError, checked_output, q, read_manifest, unreadable
 
-    manifest = run_dir / "manifest.json"
     try:
-        meta = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        _fail(f"{run_dir}: not a completed run folder (no readable manifest.json).")
-    if meta.get("jurisdiction") != "il":
-        _fail(f"{run_dir}: not an Illinois run (manifest jurisdiction is not 'il').")
+        meta = read_manifest(run_dir)
+        if meta.get("jurisdiction") != "il":
+            _fail(f"{run_dir}: not an Illinois run (manifest jurisdiction is not 'il').")
+        # the run's own determinations, as report and documents read them
+        source = checked_output(run_dir, meta, "determinations.parquet")
+    except ReportError as exc:
+        _fail(str(exc))
     con = database.connect()
-    source = str(run_dir / "determinations.parquet").replace("'", "''")
     try:
-        con.execute(f"CREATE TABLE d AS SELECT * FROM read_parquet('{source}')")
+        con.execute(f"CREATE TABLE d AS SELECT * FROM read_parquet({q(str(source))})")
     except duckdb.Error:
-        _fail(f"{run_dir}: determinations.parquet cannot be read.")
+        _fail(unreadable(source))
     batches = plan_batches(con, "d", max_batch if max_batch else meta.get("max_batch"))
     if as_json:
         typer.echo(json.dumps(batches, indent=2))

@@ -41,7 +41,9 @@ def generate(
 
 @illinois_app.command("link")
 def link(
-    out: Annotated[Path, typer.Option("--out", help="Folder for the results.")],
+    out_given: Annotated[
+        str, typer.Option("--out", metavar="<path>", help="Folder for the results.")
+    ],
     court: Annotated[
         list[Path] | None, typer.Option("--court", help="Court export (CSV); may be repeated.")
     ] = None,
@@ -64,10 +66,12 @@ def link(
     import json
 
     from clearslate import database
+    from clearslate.cli import _outputs
     from clearslate.link.settings import LinkSettingsError, load_link_settings
     from clearslate.sources.il_mapping import MappingError
     from clearslate.sources.il_reader import InputError, read_illinois
 
+    out = _outputs(out_given, "--out", "links")  # `--out ""` was the current folder
     if not court and not isp:
         _fail("give at least one export: --court FILE and/or --isp FILE.")
     if out.exists() and not out.is_dir():

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from clearslate.cli_report import MemoryLimitOpt
+
 if TYPE_CHECKING:
     from clearslate.policy import Policy
 
@@ -84,14 +86,7 @@ def redact(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an existing copy at --output.")
     ] = False,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option(
-            "--memory-limit",
-            help="DuckDB memory limit (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); beyond it, "
-            "spill to disk.",
-        ),
-    ] = None,
+    memory_limit: MemoryLimitOpt = None,
 ) -> None:
     """Write a de-identified copy of a research file, to share when reporting a problem.
 

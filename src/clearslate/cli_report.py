@@ -17,6 +17,16 @@ from clearslate.cli_illinois import (
     JurisdictionOpt,
 )
 
+# compare's and redact's; `run` says more (the process's own memory beside DuckDB's).
+MemoryLimitOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="DuckDB memory limit (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); beyond it, "
+        "spill to disk.",
+    ),
+]
+
 
 def _fail(message: str) -> NoReturn:
     typer.echo(f"clearslate: {message}", err=True)
@@ -74,7 +84,7 @@ def compare(
         ),
     ],
     outputs: Annotated[
-        Path, typer.Option("--outputs", help="Folder for compare.html and the CSV files.")
+        str, typer.Option("--outputs", help="Folder for compare.html and the CSV files.")
     ],
     run_or_input: Annotated[
         Path | None,
@@ -98,14 +108,7 @@ def compare(
     force: Annotated[
         bool, typer.Option("--force", help="Replace an earlier comparison in --outputs.")
     ] = False,
-    memory_limit: Annotated[
-        str | None,
-        typer.Option(
-            "--memory-limit",
-            help="DuckDB memory limit (default: $CLEARSLATE_MEMORY_LIMIT or 1GB); beyond it, "
-            "spill to disk.",
-        ),
-    ] = None,
+    memory_limit: MemoryLimitOpt = None,
     jurisdiction: JurisdictionOpt = "ca",
     court_export: CourtExportOpt = None,
     isp_export: IspExportOpt = None,
@@ -114,9 +117,10 @@ def compare(
     input_canonical: CanonicalOpt = None,
 ) -> None:
     """Decide one input under several policies (read once) and compare them side by side."""
-    from clearslate.cli import _memory_limit, _Refused
+    from clearslate.cli import _memory_limit, _outputs, _Refused
     from clearslate.report.data import ReportError
 
+    out = _outputs(outputs)  # `--outputs ""` was the current folder (Path("") is ".")
     try:
         memory_limit = _memory_limit(memory_limit)
     except _Refused as exc:
@@ -129,7 +133,7 @@ def compare(
     ):
         try:
             result = _compare_il(
-                policy, outputs, run_or_input, compute_at, force, memory_limit,
+                policy, out, run_or_input, compute_at, force, memory_limit,
                 court_export=court_export, isp_export=isp_export, court_mapping=court_mapping,
                 isp_mapping=isp_mapping, input_canonical=input_canonical,
             )  # fmt: skip
@@ -147,7 +151,7 @@ def compare(
     else:
         if run_or_input is None:
             _fail("give a DOJ research file or a run's folder to compare.")
-        result = _compare_ca(policy, outputs, run_or_input, county, compute_at, force, memory_limit)
+        result = _compare_ca(policy, out, run_or_input, county, compute_at, force, memory_limit)
         for p in result.policies:
             m = p.metrics
             typer.echo(

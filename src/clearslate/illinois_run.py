@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import difflib
 import importlib
 import io
 import math
 import os
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,14 +41,17 @@ from clearslate.run import (
     clear_earlier_run,
     run_database,
 )
+from clearslate.sources.ca_doj import BOM, InputError
 from clearslate.sources.il_canonical import (
     DISPOSITIONS,
     IL_DETERMINATION_COLUMNS,
     IL_OUTCOMES,
     IL_PERSON_LINK_COLUMNS,
     IL_RECORD_COLUMNS,
+    check_input_file,
     create_sql,
 )
+from clearslate.sources.office_csv import csv_records
 
 RELIEF = ("vacate_and_expunge", "expunge_arrest", "eligible_on_motion")
 READERS_MISSING = (
@@ -102,6 +107,9 @@ class InputFile:
 class ILRead:
     files: list[InputFile]
     rejects: list[Reject] = field(default_factory=list)
+    # Values of kept rows left empty (a date that is no date, a code the mapping does not
+    # list): the row goes through, the place is listed in warnings.csv.
+    warnings: list[Reject] = field(default_factory=list)
     linked_by: str = ""  # 'input' (person_id column) or 'splink'
 
     @property
@@ -187,58 +195,39 @@ def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILR
         info = InputFile(str(path), "canonical")
         read.files.append(info)
         try:
-            fh = path.open(newline="", encoding="utf-8-sig")
+            raw = path.read_bytes()
         except OSError as exc:
             raise RunError(f"{path}: cannot be read ({exc.strerror}). Check the path.") from None
-        with fh:
-            reader = csv.reader(fh)
-            try:
-                header = [h.strip() for h in next(reader, [])]
-            except (csv.Error, UnicodeDecodeError) as exc:
-                raise RunError(f"{path}, line 1: the header cannot be read ({exc}).") from None
-            unknown = [h for h in header if h not in columns]
-            if unknown or "statute_raw" not in header:
-                raise RunError(
-                    f"{path}, line 1: "
-                    + (f"unknown column(s) {', '.join(unknown)}" if unknown else "")
-                    + ("; " if unknown and "statute_raw" not in header else "")
-                    + ("no statute_raw column" if "statute_raw" not in header else "")
-                    + ". A canonical file has the il_records columns of docs/illinois.md "
-                    "(statute_raw at least), and optionally person_id and link_status."
-                )
-            if has_person is None:
-                has_person = "person_id" in header
-            elif has_person != ("person_id" in header):
-                raise RunError(
-                    f"{path}, line 1: every canonical file must have a person_id column, or "
-                    "none of them (people are then linked by clearslate)."
-                )
-            while True:
-                try:
-                    fields = next(reader)
-                except StopIteration:
-                    break
-                except (csv.Error, UnicodeDecodeError) as exc:
-                    line = reader.line_num
-                    read.rejects.append(Reject(str(path), line, None, f"unreadable row ({exc})"))
-                    info.rows_read += 1
-                    info.rows_rejected += 1
-                    continue
-                line = reader.line_num
-                if not any(f.strip() for f in fields):
-                    continue  # a blank line is not a row
-                info.rows_read += 1
-                row, problem = _canonical_row(header, fields, path, index, line)
-                if problem is None and row["record_id"] in seen:
-                    problem = ("record_id", "the same record_id as an earlier row")
-                if problem is not None:
-                    read.rejects.append(Reject(str(path), line, problem[0], problem[1]))
-                    info.rows_rejected += 1
-                    continue
-                seen.add(row["record_id"])
-                info.rows_accepted += 1
-                for c in columns:
-                    columns[c].append(row.get(c))
+        # A bad byte stays visible (a lone surrogate) and costs its row only (_canonical_row);
+        # a quote never closed costs its line only (csv_records).
+        records = csv_records(raw.removeprefix(BOM).decode("utf-8", "surrogateescape"))
+        header = _canonical_header(path, next(records, None), columns)
+        if has_person is None:
+            has_person = "person_id" in header
+        elif has_person != ("person_id" in header):
+            raise RunError(
+                f"{path}, line 1: every canonical file must have a person_id column, or "
+                "none of them (people are then linked by clearslate)."
+            )
+        for line, fields, problem in records:
+            if fields is not None and not any(f.strip() for f in fields):
+                continue  # a blank line is not a row
+            info.rows_read += 1
+            if fields is None:
+                read.rejects.append(Reject(str(path), line, None, problem))
+                info.rows_rejected += 1
+                continue
+            row, bad = _canonical_row(header, fields, path, index, line)
+            if bad is None and row["record_id"] in seen:
+                bad = ("record_id", "the same record_id as an earlier row")
+            if bad is not None:
+                read.rejects.append(Reject(str(path), line, bad[0], bad[1]))
+                info.rows_rejected += 1
+                continue
+            seen.add(row["record_id"])
+            info.rows_accepted += 1
+            for c in columns:
+                columns[c].append(row.get(c))
     con.execute("DROP TABLE IF EXISTS il_records")
     con.execute(create_sql("il_records", IL_RECORD_COLUMNS))
     _insert_columns(con, "il_records", [columns[c] for c in record_cols])
@@ -260,11 +249,61 @@ def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILR
     return read
 
 
+_NOT_UTF8 = "bytes that are not UTF-8 text"
+
+
+def _canonical_header(
+    path: Path, first: tuple[int, list[str] | None, str] | None, columns: dict[str, list[Any]]
+) -> list[str]:
+    """Line 1's column names, checked. Never repeats a name that is not a column: when the
+    header line is missing, line 1 is a person's record (name, date of birth, address)."""
+    if first is None:
+        raise RunError(f"{path}: the file is empty; line 1 must name the columns.")
+    _, fields, problem = first
+    if fields is None:
+        raise RunError(f"{path}, line 1: the header cannot be read ({problem}).")
+    header = [h.strip() for h in fields]
+    if any(_has_bad_bytes(h) for h in header):
+        raise RunError(f"{path}, line 1: the header is not UTF-8 text; save the file as UTF-8.")
+    unknown = [h for h in header if h not in columns]
+    if not unknown and "statute_raw" in header:
+        return header
+    problems = []
+    if unknown:
+        # A near miss of a column name is a misspelt column, not someone's data: name it.
+        typos = {h: difflib.get_close_matches(h.lower(), columns, 1, 0.8) for h in unknown}
+        named = [
+            f"'{h}' (did you mean {m[0]}?)"
+            for h, m in typos.items()
+            if m and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_ ]{0,39}", h)
+        ]
+        problems.append(
+            f"{len(unknown)} of the {len(header)} column names "
+            + ("is not a canonical column" if len(unknown) == 1 else "are not canonical columns")
+            + (f": {', '.join(named)}" if named else "")
+        )
+    if "statute_raw" not in header:
+        problems.append("no statute_raw column")
+    missing_header = len(unknown) * 2 > len(header)
+    raise RunError(
+        f"{path}, line 1: {'; '.join(problems)}. "
+        + ("Is the header line missing? Line 1 must name the columns. " if missing_header else "")
+        + "A canonical file has the il_records columns of docs/illinois.md "
+        "(statute_raw at least), and optionally person_id and link_status."
+    )
+
+
+def _has_bad_bytes(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
 def _canonical_row(
     header: list[str], fields: list[str], path: Path, index: int, line: int
 ) -> tuple[dict[str, Any], tuple[str | None, str] | None]:
     if len(fields) != len(header):
         return {}, (None, f"{len(fields)} fields, the header has {len(header)}")
+    if any(_has_bad_bytes(f) for f in fields):
+        return {}, (None, _NOT_UTF8)
     row: dict[str, Any] = {}
     for name, text in zip(header, fields, strict=True):
         text = text.strip()
@@ -311,7 +350,7 @@ def read_exports(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
     readers = _import(
         ("clearslate.sources.il_reader", "clearslate.sources.il_exports"), READERS_MISSING
     )
-    from clearslate.sources.ca_doj import InputError
+    from clearslate.sources.il_mapping import MappingError
 
     try:
         result = readers.read_illinois(
@@ -321,13 +360,14 @@ def read_exports(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
             opts.court_mapping,
             opts.isp_mapping,
         )
-    except InputError as exc:
+    except (InputError, MappingError) as exc:  # a mapping's message names its file and line
         raise RunError(str(exc)) from exc
     files = [
         InputFile(f.path, f.source, f.rows_read, f.rows_kept, f.rows_rejected) for f in result.files
     ]
     rejects = [Reject(r.file, r.line, r.column, r.reason) for r in result.rejects]
-    return ILRead(files=files, rejects=rejects)
+    warnings = [Reject(w.file, w.line, w.column, w.reason) for w in result.warnings]
+    return ILRead(files=files, rejects=rejects, warnings=warnings)
 
 
 def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> None:
@@ -335,8 +375,8 @@ def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> None:
     linker.link_people(con, opts.link_settings)
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
-    """il_records and il_person_links, from whichever inputs the options name."""
+def check_inputs(opts: ILRunOptions) -> None:
+    """The inputs the options name, before anything is read (or an earlier run removed)."""
     if opts.canonical and (opts.court_exports or opts.isp_exports):
         raise RunError(
             "give either exports (--court-export/--isp-export) or --input-canonical, not both."
@@ -346,8 +386,15 @@ def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
             "no input: give --court-export and/or --isp-export files, or --input-canonical."
         )
     for path in opts.inputs:
-        if not Path(path).is_file():
-            raise RunError(f"{path}: no such file. Check the path.")
+        try:
+            check_input_file(Path(path))
+        except InputError as exc:
+            raise RunError(str(exc)) from None
+
+
+def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
+    """il_records and il_person_links, from whichever inputs the options name."""
+    check_inputs(opts)
     read = read_canonical(con, opts.canonical) if opts.canonical else read_exports(con, opts)
     if not read.linked_by:
         link(con, opts)
@@ -364,7 +411,8 @@ def run_illinois(opts: ILRunOptions, stage: Stage = lambda _s, _c: None) -> ILRu
     started = time.perf_counter()
     out = opts.outputs
     _check_output_dir(out, "", opts.force)
-    clear_earlier_run(out)
+    check_inputs(opts)  # before an earlier run is removed (see run.run)
+    clear_earlier_run(out, keep=opts.inputs)
     with run_database(opts, f"{out} holds no complete run (no manifest.json).") as con:
         return _run(con, opts, out, started, stage)
 
@@ -379,8 +427,9 @@ def _run(
     _check_accounting(con, read)
     stage("Writing outputs", con)
     files = write_il_determinations(con, out)
-    errors = out / "errors.csv"
-    write_text(errors, _errors_csv(read))
+    errors, warnings = out / "errors.csv", out / "warnings.csv"
+    write_text(errors, _places_csv(read.rejects))
+    write_text(warnings, _places_csv(read.warnings, "file"))
     batches = plan_batches(con, "il_determinations", opts.max_batch)
     plan_json, plan_file = out / "plan.json", out / "plan.csv"
     write_json(plan_json, {"as_of": opts.as_of.isoformat(), "max_batch": opts.max_batch,
@@ -389,7 +438,7 @@ def _run(
     summary = il_summary(con, opts, read, law.version_id, len(batches))
     summary_json = out / "summary.json"
     write_json(summary_json, summary)
-    files += [errors, plan_json, plan_file, summary_json]
+    files += [errors, warnings, plan_json, plan_file, summary_json]
     seconds = time.perf_counter() - started
     write_json(out / "timings.json", {"seconds": round(seconds, 3)})
     # The manifest is written last: its presence says the run completed.
@@ -459,11 +508,13 @@ def write_il_determinations(con: duckdb.DuckDBPyConnection, out: Path) -> list[P
     return write_table_files(con, il_determinations_select(), out, "determinations")
 
 
-def _errors_csv(read: ILRead) -> str:
+def _places_csv(places: list[Reject], file_column: str = "source_file") -> str:
+    """errors.csv, or warnings.csv with the columns of `clearslate illinois link`'s (its
+    first is `file`): a place and a reason, never the value."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["source_file", "line", "column", "reason"])
-    for r in read.rejects:
+    w.writerow([file_column, "line", "column", "reason"])
+    for r in places:
         w.writerow([r.source_file, r.line, r.column or "", r.reason])
     return buf.getvalue()
 

@@ -1598,7 +1598,7 @@ def _policy_from_yaml_data(data: Any, *, source: str | None, root: yaml.Node | N
         raise exc._located(file=source) from None
 
 
-def _check_duplicate_keys(root: yaml.Node | None, source: str | None) -> None:
+def check_duplicate_keys(root: yaml.Node | None, source: str | None) -> None:
     """A key given twice in one mapping: YAML keeps the last silently, so a second `dismiss:`
     further down would quietly replace the first. It is an error, as a misspelt key is."""
     todo, visited = [root], set()
@@ -1657,7 +1657,7 @@ def _policy_from_yaml_text(text: str, *, source: str | None) -> Policy:
     finally:
         if loader is not None:
             loader.dispose()
-    _check_duplicate_keys(root, source)
+    check_duplicate_keys(root, source)
     return _policy_from_yaml_data(data, source=source, root=root)
 
 

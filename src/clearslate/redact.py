@@ -119,6 +119,11 @@ _SYLLABLES = (
 )  # fmt: skip
 
 
+# The line of a sentence still served is the day after the as-of date (_boundaries): the
+# last date there is (9999-12-31) has none, and was an OverflowError.
+LATEST_AS_OF = dt.date.max - dt.timedelta(days=1)
+
+
 class RedactError(Exception):
     """A problem the person can act on (missing input, output that exists, ...)."""
 
@@ -149,6 +154,8 @@ def redact(
     inputs = [Path(p) for p in inputs]
     if not inputs:
         raise RedactError("give the research file to de-identify.")
+    if as_of is not None and as_of > LATEST_AS_OF:
+        raise RedactError(f"--compute-at {as_of}: give a date up to {LATEST_AS_OF}.")
     targets = _targets(inputs, Path(output), force)
     salt = (
         hashlib.sha256(f"clearslate-redact-seed:{seed}".encode()).hexdigest()

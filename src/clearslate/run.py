@@ -73,6 +73,22 @@ class RunError(Exception):
 # DuckDB spills to a temporary folder. CLEARSLATE_MEMORY_LIMIT changes the default.
 DEFAULT_MEMORY_LIMIT = os.environ.get("CLEARSLATE_MEMORY_LIMIT", "1GB")
 
+# Years are counted back from the as-of date: year 1 minus 15 is no date.
+EARLIEST_AS_OF = dt.date(1900, 1, 1)
+
+
+def as_of_date(value: str) -> dt.date:
+    """A --compute-at date as every command takes it; a ValueError says what is wrong."""
+    try:
+        as_of = dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            "invalid --compute-at date: Must be a valid date in the format YYYY-MM-DD"
+        ) from None
+    if as_of < EARLIEST_AS_OF:
+        raise ValueError(f"--compute-at {value}: give a date from {EARLIEST_AS_OF} on.")
+    return as_of
+
 
 @dataclass
 class RunOptions:

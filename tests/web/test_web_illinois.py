@@ -264,8 +264,11 @@ def test_illinois_form_marks_each_wrong_field(workspace_factory, il_exports):
         ("isp_mapping", ("isp.yaml", b"source: court\nfields:\n  last_name: {column: LAST}\n")),
     ])  # fmt: skip
     assert r.status_code == 400
-    assert 'id="court_mapping-error"' in r.text and "not valid YAML (line 2" in r.text
+    assert 'id="court_mapping-error"' in r.text and "not valid YAML at line 2," in r.text
     assert "give the isp export&#39;s mapping" in r.text
+    twice = b"source: court\nsource: isp\nfields:\n  last_name: {column: LAST}\n"
+    r = _post_il(ana, il_exports, files=[("court_mapping", ("court.yaml", twice))])
+    assert r.status_code == 400 and "source: given twice (first on line 1)" in r.text
     r = ana.post("/runs/new", data={"csrf": token, "jurisdiction": "xx", "as_of": "2024-01-01"})
     assert r.status_code == 400 and 'id="jurisdiction-error"' in r.text
     with ws.db.read() as conn:

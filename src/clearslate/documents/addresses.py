@@ -12,14 +12,13 @@ not go to the wrong house.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from clearslate.documents.textfile import read_office_text
+from clearslate.sources.office_csv import csv_records
 
 STATES = {
     "ALABAMA": "AL",
@@ -329,66 +328,60 @@ def read_address_file(path: Path) -> AddressFile:
         text = read_office_text(path)
     except OSError as exc:
         raise AddressFileError(f"{path}: cannot read the address file ({exc.strerror}).") from None
-    with io.StringIO(text, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise AddressFileError(f"{path}: the address file is empty.") from None
-        except csv.Error as exc:
-            raise AddressFileError(f"{path}, line 1: cannot read the header ({exc}).") from None
-        cols = _header_map(header, path)
-        name = path.name
-        while True:
-            line = reader.line_num + 1
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                result.errors.append(RowError(name, line, "", f"not valid CSV ({exc})"))
-                continue
-            if not rec or not any(v.strip() for v in rec):
-                continue
-            if len(rec) != len(header):
-                result.errors.append(
-                    RowError(name, line, "", f"{len(rec)} fields, the header has {len(header)}")
-                )
-                continue
-
-            def get(col: str, rec: list[str] = rec) -> str:
-                i = cols.get(col)
-                return rec[i].strip() if i is not None else ""
-
-            sid, cii = get("subject_id"), get("cii_number")
-            if not sid and not cii:
-                result.errors.append(
-                    RowError(name, line, "subject_id", "neither subject_id nor cii_number")
-                )
-                continue
-            lang_raw = get("language").lower()
-            lang = LANGUAGES.get(lang_raw)
-            if lang is None:
-                result.errors.append(
-                    RowError(name, line, "language", "language must be en or es; used en")
-                )
-                lang = "en"
-            result.rows.append(
-                AddressRow(
-                    line=line,
-                    subject_id=sid,
-                    cii_number=cii,
-                    name=get("name"),
-                    fields=(
-                        get("address_line_1"),
-                        get("address_line_2"),
-                        get("city"),
-                        get("state"),
-                        get("zip"),
-                    ),
-                    language=lang,
-                )
+    records = csv_records(text)
+    first = next(records, None)
+    if first is None:
+        raise AddressFileError(f"{path}: the address file is empty.")
+    _, header, problem = first
+    if header is None:
+        raise AddressFileError(f"{path}, line 1: cannot read the header ({problem}).")
+    cols = _header_map(header, path)
+    name = path.name
+    for line, rec, problem in records:
+        if rec is None:
+            result.errors.append(RowError(name, line, "", problem))
+            continue
+        if not rec or not any(v.strip() for v in rec):
+            continue
+        if len(rec) != len(header):
+            result.errors.append(
+                RowError(name, line, "", f"{len(rec)} fields, the header has {len(header)}")
             )
+            continue
+
+        def get(col: str, rec: list[str] = rec) -> str:
+            i = cols.get(col)
+            return rec[i].strip() if i is not None else ""
+
+        sid, cii = get("subject_id"), get("cii_number")
+        if not sid and not cii:
+            result.errors.append(
+                RowError(name, line, "subject_id", "neither subject_id nor cii_number")
+            )
+            continue
+        lang_raw = get("language").lower()
+        lang = LANGUAGES.get(lang_raw)
+        if lang is None:
+            result.errors.append(
+                RowError(name, line, "language", "language must be en or es; used en")
+            )
+            lang = "en"
+        result.rows.append(
+            AddressRow(
+                line=line,
+                subject_id=sid,
+                cii_number=cii,
+                name=get("name"),
+                fields=(
+                    get("address_line_1"),
+                    get("address_line_2"),
+                    get("city"),
+                    get("state"),
+                    get("zip"),
+                ),
+                language=lang,
+            )
+        )
     return result
 
 

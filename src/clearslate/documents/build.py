@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import logging
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -166,6 +168,19 @@ class _Inline:
 
     def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
         pass
+
+
+@contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs what it dislikes in a file ("invalid pdf header", "EOF marker not found") to
+    stderr; for the office's form our own message already says what is wrong and what to do."""
+    log = logging.getLogger("pypdf")
+    level = log.level
+    log.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _cpus() -> int:
@@ -412,6 +427,12 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
     warnings: list[str] = []
     if opts.batch_size < 1:
         raise DocumentsError("--batch-size must be 1 or more (letters per PDF file).")
+    # More workers than CPUs gain nothing: `--jobs 1000` started a thousand processes.
+    cpus = os.cpu_count() or 1
+    if opts.jobs is not None and opts.jobs > cpus:
+        raise DocumentsError(
+            f"--jobs {opts.jobs}: this machine has {cpus} CPUs; give at most {cpus}."
+        )
     if (opts.form is None) != (opts.form_map is None):
         raise DocumentsError("--form and --form-map go together: give both or neither.")
     try:
@@ -425,7 +446,11 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
             office = load_office(opts.office)
         where = detect(opts.run_dir)
         env = environment(opts.templates, where.templates)
-        form_map = load_form_map(opts.form_map, opts.form) if opts.form and opts.form_map else None
+        if opts.form and opts.form_map:
+            with _quiet_pypdf():
+                form_map = load_form_map(opts.form_map, opts.form)
+        else:
+            form_map = None
     except (OfficeError, TemplateError, FormError) as exc:
         raise DocumentsError(str(exc)) from None
     _prepare_out(opts.out, opts.force)
@@ -556,6 +581,11 @@ def _render_all(
         except AddressFileError as exc:
             raise DocumentsError(str(exc)) from None
         input_errors += af.errors
+        if af.errors:  # said, as for --decisions: the rows are not lost without a word
+            warnings.append(
+                f"{len(af.errors)} row(s) of {opts.addresses.name} have a problem "
+                "(input_errors.csv)."
+            )
         address_rows = af.rows
         matched, unmatched = _match_addresses(af.rows, people, input_errors, opts.addresses.name)
     elif info.jurisdiction == "il":

@@ -109,32 +109,49 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = 
             f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
             "of a `clearslate run` that finished."
         )
+    from clearslate.report.data import ReportError, determinations_file, unreadable
+
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        as_of = dt.date.fromisoformat(manifest["as_of"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise DocumentsError(f"{manifest_path}: cannot be read ({exc}).") from None
-    parquet = run_dir / "determinations.parquet"
-    csv_path = run_dir / "determinations.csv"
-    if parquet.exists():
-        source = f"read_parquet({_sql_path(parquet)}, file_row_number = true)"
+    if not isinstance(manifest, dict):
+        raise DocumentsError(
+            f"{manifest_path}: not a run's manifest (a JSON object listing the run's inputs "
+            "and outputs); run clearslate run again."
+        )
+    try:
+        as_of = dt.date.fromisoformat(manifest["as_of"])
+    except KeyError:
+        raise DocumentsError(
+            f'{manifest_path}: no "as_of" (the run\'s as-of date); run clearslate run again.'
+        ) from None
+    except (ValueError, TypeError):
+        raise DocumentsError(
+            f'{manifest_path}: "as_of" is not a date (YYYY-MM-DD); run clearslate run again.'
+        ) from None
+    # The letters and motions are filed as the run's: its determinations must be the file it
+    # wrote (size and SHA-256 as manifest.json lists them), as for the report.
+    try:
+        path = determinations_file(run_dir, manifest)
+    except ReportError as exc:
+        raise DocumentsError(str(exc)) from None
+    if path.suffix == ".parquet":
+        source = f"read_parquet({_sql_path(path)}, file_row_number = true)"
         row_id = "file_row_number + 1"
-    elif csv_path.exists():
+    else:
         types = {"source_line": "BIGINT"}
         if jurisdiction == "ca":
             types |= {"felony": "BOOLEAN", "disposition_date": "DATE", "sentence_end": "DATE"}
         cols = ", ".join(f"'{c}': '{t}'" for c, t in types.items())
         source = (
-            f"read_csv({_sql_path(csv_path)}, header = true, all_varchar = true, "
-            f"types = {{{cols}}})"
+            f"read_csv({_sql_path(path)}, header = true, all_varchar = true, types = {{{cols}}})"
         )
         row_id = "row_number() OVER ()"
-    else:
-        raise DocumentsError(f"{run_dir}: no determinations.parquet or determinations.csv.")
     try:
         have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
-    except duckdb.Error as exc:
-        raise DocumentsError(f"{run_dir}: cannot read the determinations ({exc}).") from None
+    except duckdb.Error:
+        raise DocumentsError(unreadable(path)) from None
     if jurisdiction == "il":
         from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS
 
@@ -151,7 +168,7 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = 
         con.execute("CREATE OR REPLACE TABLE det AS " + IL_DET_SQL.format(source=source))
     else:
         # Parquet's rows carry file_row_number (their order); the CSV's are numbered here.
-        exclude = "file_row_number, facts" if parquet.exists() else "facts"
+        exclude = "file_row_number, facts" if path.suffix == ".parquet" else "facts"
         con.execute(
             f"""CREATE OR REPLACE TABLE det AS
             SELECT {row_id} AS det_id,

@@ -9,14 +9,13 @@ and every other row still applies. Every row, applied or not, is listed in ``ove
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from clearslate.documents.textfile import read_office_text
+from clearslate.sources.office_csv import csv_records
 
 DECISIONS = ("dismiss", "reduce", "not_eligible")
 HEADER_NAMES = ("subject_id", "cnt_order", "source_file", "source_line", "decision", "reviewer")
@@ -109,82 +108,77 @@ def read_decisions(path: Path, allowed: tuple[str, ...] = DECISIONS) -> Decision
         raise DecisionsFileError(
             f"{path}: cannot read the decisions file ({exc.strerror})."
         ) from None
-    with io.StringIO(text, newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = [_norm_header(h) for h in next(reader)]
-        except StopIteration:
-            raise DecisionsFileError(f"{path}: the decisions file is empty.") from None
-        except csv.Error as exc:
-            raise DecisionsFileError(f"{path}, line 1: cannot read the header ({exc}).") from None
-        cols = {h: i for i, h in reversed(list(enumerate(header)))}
-        by_count = {"subject_id", "cnt_order"} <= cols.keys()
-        by_line = {"source_file", "source_line"} <= cols.keys()
-        missing = [c for c in ("decision", "reviewer") if c not in cols]
-        if not (by_count or by_line):
-            missing.insert(0, "subject_id and cnt_order (or source_file and source_line)")
-        if missing:
-            # Only the names it knows: a first line without a header is a person's record.
-            known = [h for h in header if h in (*HEADER_NAMES, "note")]
-            raise DecisionsFileError(
-                f"{path}, line 1: the decisions file needs the column(s) {', '.join(missing)}. "
-                f"Of its {len(header)} column(s) these are known: "
-                f"{', '.join(known) or 'none (is the header line missing?)'}. "
-                "See docs/documents.md."
-            )
-        while True:
-            line = reader.line_num + 1
-            try:
-                rec = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                row = Override(line)
-                _fail(row, "", f"not valid CSV ({exc})")
-                out.rows.append(row)
-                continue
-            if not rec or not any(v.strip() for v in rec):
-                continue
-
-            def get(col: str, rec: list[str] = rec) -> str:
-                i = cols.get(col)
-                return rec[i].strip() if i is not None and i < len(rec) else ""
-
-            row = Override(
-                line=line,
-                subject_id=get("subject_id"),
-                cnt_order=get("cnt_order"),
-                source_file=get("source_file"),
-                source_line=get("source_line"),
-                decision=get("decision").lower().replace(" ", "_").replace("-", "_"),
-                reviewer=get("reviewer"),
-                note=get("note"),
-            )
+    records = csv_records(text)
+    first = next(records, None)
+    if first is None:
+        raise DecisionsFileError(f"{path}: the decisions file is empty.")
+    _, names, problem = first
+    if names is None:
+        raise DecisionsFileError(f"{path}, line 1: cannot read the header ({problem}).")
+    header = [_norm_header(h) for h in names]
+    cols = {h: i for i, h in reversed(list(enumerate(header)))}
+    by_count = {"subject_id", "cnt_order"} <= cols.keys()
+    by_line = {"source_file", "source_line"} <= cols.keys()
+    missing = [c for c in ("decision", "reviewer") if c not in cols]
+    if not (by_count or by_line):
+        missing.insert(0, "subject_id and cnt_order (or source_file and source_line)")
+    if missing:
+        # Only the names it knows: a first line without a header is a person's record.
+        known = [h for h in header if h in (*HEADER_NAMES, "note")]
+        raise DecisionsFileError(
+            f"{path}, line 1: the decisions file needs the column(s) {', '.join(missing)}. "
+            f"Of its {len(header)} column(s) these are known: "
+            f"{', '.join(known) or 'none (is the header line missing?)'}. "
+            "See docs/documents.md."
+        )
+    for line, rec, problem in records:
+        if rec is None:
+            row = Override(line)
+            _fail(row, "", problem)
             out.rows.append(row)
-            if len(rec) != len(header):
-                _fail(row, "", f"{len(rec)} fields, the header has {len(header)}")
-            elif not row.decision:
-                _fail(row, "decision", f"decision is empty: {choices}")
-            elif row.decision not in allowed:
-                _fail(row, "decision", f"decision must be {choices}")
-            elif not row.reviewer:
-                _fail(row, "reviewer", "reviewer is empty: say who decided")
-            elif row.cnt_order and not row.subject_id:
-                _fail(row, "subject_id", "cnt_order needs subject_id")
-            elif row.subject_id and not row.cnt_order and not row.source_line:
-                _fail(
-                    row,
-                    "cnt_order",
-                    "subject_id needs cnt_order (or give source_file and source_line)",
-                )
-            elif not row.cnt_order and not (row.source_file and row.source_line):
-                _fail(
-                    row,
-                    "source_line" if row.source_file else "subject_id",
-                    "name the conviction: subject_id and cnt_order, or source_file and source_line",
-                )
-            elif row.source_line and not (row.source_line.isdigit() and int(row.source_line) > 0):
-                _fail(row, "source_line", "source_line must be a line number (1, 2, ...)")
+            continue
+        if not rec or not any(v.strip() for v in rec):
+            continue
+
+        def get(col: str, rec: list[str] = rec) -> str:
+            i = cols.get(col)
+            return rec[i].strip() if i is not None and i < len(rec) else ""
+
+        row = Override(
+            line=line,
+            subject_id=get("subject_id"),
+            cnt_order=get("cnt_order"),
+            source_file=get("source_file"),
+            source_line=get("source_line"),
+            decision=get("decision").lower().replace(" ", "_").replace("-", "_"),
+            reviewer=get("reviewer"),
+            note=get("note"),
+        )
+        out.rows.append(row)
+        if len(rec) != len(header):
+            _fail(row, "", f"{len(rec)} fields, the header has {len(header)}")
+        elif not row.decision:
+            _fail(row, "decision", f"decision is empty: {choices}")
+        elif row.decision not in allowed:
+            _fail(row, "decision", f"decision must be {choices}")
+        elif not row.reviewer:
+            _fail(row, "reviewer", "reviewer is empty: say who decided")
+        elif row.cnt_order and not row.subject_id:
+            _fail(row, "subject_id", "cnt_order needs subject_id")
+        elif row.subject_id and not row.cnt_order and not row.source_line:
+            _fail(
+                row,
+                "cnt_order",
+                "subject_id needs cnt_order (or give source_file and source_line)",
+            )
+        elif not row.cnt_order and not (row.source_file and row.source_line):
+            _fail(
+                row,
+                "source_line" if row.source_file else "subject_id",
+                "name the conviction: subject_id and cnt_order, or source_file and source_line",
+            )
+        elif row.source_line and not (row.source_line.isdigit() and int(row.source_line) > 0):
+            _fail(row, "source_line", "source_line must be a line number (1, 2, ...)")
     return out
 
 

@@ -61,7 +61,10 @@ def open_determinations(
     gogen.json and where race and gender came from."""
     gogen = read_json(find_gogen_json(run_dir))
     columns = open_raw(
-        con, run_dir, {"subject_id", "outcome", "reason", "reason_code", "felony", "facts"}
+        con,
+        run_dir,
+        manifest,
+        {"subject_id", "outcome", "reason", "reason_code", "felony", "facts"},
     )
     race = "race" if "race" in columns else "NULL"
     gender = "gender" if "gender" in columns else "NULL"

@@ -30,7 +30,14 @@ from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
 from clearslate.report.charts import Series, bar_chart_svg
 from clearslate.report.data import ReportError
 from clearslate.report.render import render_html
-from clearslate.run import RunOptions, connect, county_label, workdir_prefix
+from clearslate.run import (
+    EARLIEST_AS_OF,
+    RunOptions,
+    as_of_date,
+    connect,
+    county_label,
+    workdir_prefix,
+)
 from clearslate.sources.ca_doj import InputError, read_doj_files
 
 NOT_DECIDED = "not_decided"  # a conviction one policy decides and another does not evaluate
@@ -132,6 +139,61 @@ def parse_counties(value: str) -> list[str] | None:
     return None if names == ["ALL"] else names
 
 
+def run_manifest(path: Path) -> tuple[dict[str, Any], dt.date]:
+    """A run's manifest.json as compare reads it: a JSON object, its "inputs" (each with its
+    "path") and its "as_of" date. An edited one is said in words (which key is missing or
+    wrong), not by the bare text of a KeyError."""
+    again = "run clearslate run again, or compare the input files themselves."
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: cannot be read ({exc}).") from None
+    if not isinstance(manifest, dict):
+        raise ReportError(f"{path}: not a run's manifest (a JSON object is expected); {again}")
+    inputs = manifest.get("inputs")
+    if (
+        not isinstance(inputs, list)
+        or not inputs
+        or not all(isinstance(i, dict) and isinstance(i.get("path"), str) for i in inputs)
+    ):
+        raise ReportError(
+            f'{path}: "inputs" is missing or not a list of the run\'s input files, each with '
+            f'its "path"; {again}'
+        )
+    if "as_of" not in manifest:
+        raise ReportError(f'{path}: no "as_of" (the run\'s as-of date); {again}')
+    try:
+        as_of = dt.date.fromisoformat(manifest["as_of"])
+    except (ValueError, TypeError):
+        as_of = None
+    if as_of is None or as_of < EARLIEST_AS_OF:
+        raise ReportError(
+            f'{path}: "as_of" is not a date from {EARLIEST_AS_OF} on (YYYY-MM-DD); {again}'
+        )
+    return manifest, as_of
+
+
+def check_inputs_present(manifest: dict[str, Any], manifest_path: Path, instead: str) -> None:
+    """A run's input that is not there. Its path is as the run was given it, so a relative
+    one is relative to the folder the run was started from (not to the run's folder, nor to
+    where compare was started): said here plainly, instead of the read's advice about a flag
+    (--input-doj) that compare does not have. `instead`: what else to do."""
+    for recorded in manifest["inputs"]:
+        path = Path(recorded["path"])
+        if path.exists():
+            continue
+        if path.is_absolute():
+            raise ReportError(
+                f"{path}: no such file, though {manifest_path} lists it as the run's input: it "
+                f"was moved or removed since the run. Put it back, or {instead}."
+            )
+        raise ReportError(
+            f"{path}: no such file here. {manifest_path} lists the run's input as the run was "
+            "given it, relative to the folder the run was started from: start compare from "
+            f"that folder, or {instead}."
+        )
+
+
 def resolve_source(run_or_input: Path, county: str | None, compute_at: str | None) -> CompareSource:
     """A research file (then --county and --compute-at are required) or a run's folder
     (then its manifest gives the inputs, the counties and the as-of date; flags override)."""
@@ -139,11 +201,9 @@ def resolve_source(run_or_input: Path, county: str | None, compute_at: str | Non
     as_of: dt.date | None = None
     if compute_at:
         try:
-            as_of = dt.date.fromisoformat(compute_at)
-        except ValueError:
-            raise ReportError(
-                f"invalid --compute-at date {compute_at!r}: give YYYY-MM-DD."
-            ) from None
+            as_of = as_of_date(compute_at)  # as `run` checks it: from 1900 on
+        except ValueError as exc:
+            raise ReportError(str(exc)) from None
     counties = parse_counties(county) if county else None
     if path.is_dir():
         manifest_path = path / "manifest.json"
@@ -152,16 +212,19 @@ def resolve_source(run_or_input: Path, county: str | None, compute_at: str | Non
                 f"{path}: a folder without manifest.json. Give a research file, or the "
                 "--outputs folder of a finished run."
             )
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            inputs = [Path(i["path"]) for i in manifest["inputs"]]
-            run_as_of = dt.date.fromisoformat(manifest["as_of"])
-            run_counties = parse_counties(str(manifest["counties"]))
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ReportError(f"{manifest_path}: cannot be read ({exc}).") from None
+        manifest, run_as_of = run_manifest(manifest_path)
+        run_counties = manifest.get("counties")
+        if not county and (not isinstance(run_counties, str) or not run_counties.strip()):
+            raise ReportError(
+                f'{manifest_path}: "counties" is missing or empty (the run\'s --county); run '
+                "clearslate run again, or give --county."
+            )
+        check_inputs_present(
+            manifest, manifest_path, "compare the file itself with --county and --compute-at"
+        )
         return CompareSource(
-            inputs=inputs,
-            counties=counties if county else run_counties,
+            inputs=[Path(i["path"]) for i in manifest["inputs"]],
+            counties=counties if county else parse_counties(str(run_counties)),
             as_of=as_of or run_as_of,
             run_dir=path,
             manifest=manifest,

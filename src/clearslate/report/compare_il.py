@@ -9,7 +9,6 @@ The comparison itself (changes, files, page) is compare.py's.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 import tempfile
 from collections.abc import Sequence
@@ -20,8 +19,10 @@ from clearslate.report.compare import (
     CompareResult,
     CompareSource,
     Kind,
+    check_inputs_present,
     check_inputs_unchanged,
     decide_all,
+    run_manifest,
 )
 from clearslate.report.compare import prepare_outputs as _prepare
 from clearslate.report.data import ReportError
@@ -60,14 +61,17 @@ _KINDS = {"court": "court_exports", "isp": "isp_exports", "canonical": "canonica
 def il_inputs_from_run(run_dir: Path) -> tuple[dict[str, list[Path]], dt.date, dict[str, Any]]:
     """The exports (by kind), as-of date and manifest of an Illinois run's folder."""
     path = run_dir / "manifest.json"
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-        inputs: dict[str, list[Path]] = {v: [] for v in _KINDS.values()}
-        for i in manifest["inputs"]:
-            inputs[_KINDS[i["kind"]]].append(Path(i["path"]))
-        return inputs, dt.date.fromisoformat(manifest["as_of"]), manifest
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ReportError(f"{path}: cannot be read ({exc}).") from None
+    manifest, as_of = run_manifest(path)
+    inputs: dict[str, list[Path]] = {v: [] for v in _KINDS.values()}
+    for i in manifest["inputs"]:
+        if i.get("kind") not in _KINDS:
+            raise ReportError(
+                f'{path}: an input\'s "kind" is missing or not one of {", ".join(_KINDS)}; run '
+                "clearslate run again, or compare the exports themselves."
+            )
+        inputs[_KINDS[i["kind"]]].append(Path(i["path"]))
+    check_inputs_present(manifest, path, "compare the exports themselves (--court-export ...)")
+    return inputs, as_of, manifest
 
 
 def compare_il_policies(

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from clearslate import database
+from clearslate.outputs.files import sha256_file
 from clearslate.report.spec import BY_LABEL, BY_SIZE, BY_SORT, Jurisdiction, Section, jurisdiction
 
 
@@ -68,18 +69,79 @@ def q(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def open_raw(con: duckdb.DuckDBPyConnection, run_dir: Path, required: set[str]) -> set[str]:
-    """View `d_raw` over the run's determinations (Parquet when present, it is typed);
-    returns its columns."""
-    parquet, csv_path = run_dir / "determinations.parquet", run_dir / "determinations.csv"
-    if parquet.is_file():
-        source = f"read_parquet({q(str(parquet))})"
-    elif csv_path.is_file():
-        source = f"read_csv({q(str(csv_path))}, header = true, all_varchar = true)"
+def read_manifest(run_dir: Path) -> dict[str, Any]:
+    """The run's manifest.json: a JSON object (an edited one may be anything)."""
+    path = run_dir / "manifest.json"
+    manifest = read_json(path)
+    if not isinstance(manifest, dict):
+        raise ReportError(
+            f"{path}: not a run's manifest (a JSON object listing the run's inputs and "
+            "outputs); run clearslate run again."
+        )
+    return manifest
+
+
+def checked_output(run_dir: Path, manifest: dict[str, Any], name: str) -> Path:
+    """The run's output `name`, once it is shown to be the file the run wrote: the size and
+    SHA-256 that manifest.json lists for it. Results are evidence for a court: a file edited,
+    cut or replaced after the run must be refused, not counted as the run's."""
+    path = run_dir / name
+    if not path.is_file():
+        raise ReportError(f"{path}: missing; run clearslate run again.")
+    outputs = manifest.get("outputs")
+    listed = [o for o in (outputs if isinstance(outputs, list) else []) if isinstance(o, dict)]
+    entry = next((o for o in listed if o.get("file") == name), None)
+    if entry is None:
+        raise ReportError(
+            f"{path}: not among the outputs manifest.json lists, so it cannot be shown to be "
+            "the run's; run clearslate run again."
+        )
+    try:
+        # the size first: a file cut or grown is told without reading it all
+        same = path.stat().st_size == entry.get("size") and sha256_file(path) == entry.get("sha256")
+    except OSError as exc:
+        raise ReportError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if not same:
+        raise ReportError(
+            f"{path}: changed since the run (its SHA-256 is not the one manifest.json lists); "
+            "run clearslate run again, or restore the file."
+        )
+    return path
+
+
+def determinations_file(run_dir: Path, manifest: dict[str, Any]) -> Path:
+    """The run's determinations as checked_output vouches for them: Parquet when present (it
+    is typed), else the CSV (a folder may keep only that one). Shared by report and
+    documents."""
+    parquet = run_dir / "determinations.parquet"
+    name = parquet.name if parquet.exists() else "determinations.csv"
+    return checked_output(run_dir, manifest, name)
+
+
+def unreadable(path: Path) -> str:
+    """The message for a determinations file that is the run's own yet cannot be read (it
+    should not happen). DuckDB's text is left out: it may quote a row, personal data."""
+    return (
+        f"{path}: cannot be read, although its SHA-256 is the one manifest.json lists; run "
+        "clearslate run again."
+    )
+
+
+def open_raw(
+    con: duckdb.DuckDBPyConnection, run_dir: Path, manifest: dict[str, Any], required: set[str]
+) -> set[str]:
+    """View `d_raw` over the run's determinations (determinations_file); returns its
+    columns."""
+    path = determinations_file(run_dir, manifest)
+    if path.suffix == ".parquet":
+        source = f"read_parquet({q(str(path))})"
     else:
-        raise ReportError(f"{run_dir}: no determinations.parquet or determinations.csv.")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW d_raw AS SELECT * FROM {source}")
-    columns = {r[0] for r in con.execute("DESCRIBE d_raw").fetchall()}
+        source = f"read_csv({q(str(path))}, header = true, all_varchar = true)"
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW d_raw AS SELECT * FROM {source}")
+        columns = {r[0] for r in con.execute("DESCRIBE d_raw").fetchall()}
+    except duckdb.Error:
+        raise ReportError(unreadable(path)) from None
     missing = required - columns
     if missing:
         raise ReportError(f"{run_dir}: determinations lack the columns {sorted(missing)}.")
@@ -131,11 +193,12 @@ def load_run(run_dir: Path) -> RunData:
             f"{run_dir}: no manifest.json, so it holds no complete run "
             "(the manifest is written last). Give the --outputs folder of a finished run."
         )
-    manifest = read_json(run_dir / "manifest.json")
+    manifest = read_manifest(run_dir)
     jur = jurisdiction(str(manifest.get("jurisdiction", "ca")))
-    summary = read_json(run_dir / "summary.json")
-    timings = run_dir / "timings.json"
-    seconds = read_json(timings).get("seconds") if timings.is_file() else None
+    # summary.json's counts are shown as the run's: it is checked as the determinations are
+    summary = read_json(checked_output(run_dir, manifest, "summary.json"))
+    timings = read_json(run_dir / "timings.json") if (run_dir / "timings.json").is_file() else {}
+    seconds = timings.get("seconds") if isinstance(timings, dict) else None  # unlisted, optional
 
     con = database.connect()
     try:

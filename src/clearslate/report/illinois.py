@@ -53,6 +53,7 @@ def open_determinations(
     columns = open_raw(
         con,
         run_dir,
+        manifest,
         {
             "person_id",
             "record_id",

@@ -20,13 +20,16 @@ mapped to `null` is known to carry no value (no warning).
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from clearslate import database
 from clearslate.sources.il_canonical import DISPOSITIONS, IL_RECORD_COLUMNS
 
 # Filled in by the reader, never mapped.
@@ -122,7 +125,7 @@ class Mapping(BaseModel):
             if not self.provides(name):
                 problems.append(f"required: '{name}' is not mapped")
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
     def provides(self, name: str) -> bool:
@@ -141,6 +144,12 @@ def _field_problems(name: str, spec: FieldSpec) -> list[str]:
         problems.append("a date column needs 'formats', e.g. ['%m/%d/%Y']")
     if spec.formats and kind != "DATE":
         problems.append("'formats' is for date fields only")
+    for fmt in spec.formats or []:
+        if (problem := _strptime_problem(fmt)) is not None:
+            problems.append(
+                f"date format {fmt!r} cannot be used ({problem}); use strptime codes such as "
+                "%Y, %m, %d, %b, e.g. '%m/%d/%Y'"
+            )
     if spec.unit and name != "grams":
         problems.append("'unit' is for grams only")
     if name == "full_name" and spec.layout not in NAME_LAYOUTS:
@@ -161,32 +170,94 @@ def _field_problems(name: str, spec: FieldSpec) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=256)
+def _strptime_problem(fmt: str) -> str | None:
+    """Why DuckDB's strptime refuses `fmt` (the reader parses dates with it), or None. Asked of
+    DuckDB itself: Python's strptime takes formats DuckDB does not (%s, %Q is neither)."""
+    try:
+        database.connect().execute("SELECT try_strptime('', [?])", [fmt]).fetchall()
+    except duckdb.Error as exc:
+        text = str(exc).split("\n")[0]  # "…: Failed to parse format specifier %Q: Unrecognized…"
+        return text.split(": ", 2)[-1]
+    return None
+
+
 def load_mapping(path: Path | str) -> Mapping:
-    """Read and validate a mapping file; a bad one raises MappingError naming file and field."""
+    """Read and validate a mapping file; a bad one raises MappingError naming file and field
+    (and its line)."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(f"{path}: cannot read the mapping file ({exc.strerror}).") from None
+    except UnicodeDecodeError:
+        raise MappingError(f"{path}: not UTF-8 text; save the mapping as UTF-8.") from None
+    return mapping_from_text(text, str(path))
+
+
+def mapping_from_text(text: str, where: str = "mapping") -> Mapping:
+    """Parse and validate a mapping's YAML text; problems name `where`, line and field."""
+    from clearslate.policy import PolicyError, check_duplicate_keys
+
+    loader = None
+    try:
+        loader = yaml.SafeLoader(text)
+        root = loader.get_single_node()
+        data = loader.construct_document(root) if root is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise MappingError(f"{path}: not valid YAML{where}.") from None
-    return mapping_from_dict(data, str(path))
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise MappingError(f"{where}: not valid YAML{at}.") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    try:
+        # YAML keeps the last of a key given twice: a second `source:` or `dob:` would
+        # silently replace the first. The policy loader refuses it; so does a mapping.
+        check_duplicate_keys(root, where)
+    except PolicyError as exc:
+        raise MappingError(str(exc)) from None
+    return mapping_from_dict(data, where, root)
 
 
-def mapping_from_dict(data: Any, where: str = "mapping") -> Mapping:
+def mapping_from_dict(data: Any, where: str = "mapping", root: yaml.Node | None = None) -> Mapping:
+    """Validate a mapping; `root` (the YAML nodes, when read from a file) gives problems their
+    line."""
     if not isinstance(data, dict):
-        raise MappingError(f"{where}: a mapping is a YAML dictionary with 'source' and 'fields'.")
+        raise MappingError(
+            f"{where}: a mapping is a YAML dictionary with 'source' and 'fields'"
+            + (" (this one is empty)." if data is None else ".")
+        )
     try:
         return Mapping.model_validate(data)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
-            lines.append(f"  {loc}: {msg}" if loc else f"  {msg}")
+            if err["loc"]:
+                lines.append(_located(root, [str(p) for p in err["loc"]], msg))
+            else:  # the whole-mapping check: its problems are "fields.dob: …", one a line
+                for problem in msg.split("\n"):
+                    loc, sep, text = problem.partition(": ")
+                    lines.append(_located(root, loc.split("."), text) if sep else f"  {problem}")
         raise MappingError(f"{where}: the mapping is not valid:\n" + "\n".join(lines)) from None
+
+
+def _located(root: yaml.Node | None, loc: list[str], problem: str) -> str:
+    """One problem line, `  line N: fields.dob.formats: problem`, the line where the YAML holds
+    the deepest key of `loc` it has (none when read from a dictionary)."""
+    line, node = None, root
+    for step in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = [
+            (k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == step
+        ]
+        if not match:
+            break
+        line, node = match[0][0].start_mark.line + 1, match[0][1]
+    where = f"line {line}: " if line is not None else ""
+    return f"  {where}{'.'.join(loc)}: {problem}"
 
 
 def bundled_mapping(name: str) -> Mapping:

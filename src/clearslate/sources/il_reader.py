@@ -23,7 +23,6 @@ that line is rejected) and Latin-1 files.
 from __future__ import annotations
 
 import codecs
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from clearslate.sources.ca_doj import _LINE_END, BOM, InputError, _sql_str, _strict_record
-from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, create_sql
+from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, check_input_file, create_sql
 from clearslate.sources.il_mapping import (
     BOOLEAN_SPELLINGS,
     CANONICAL_TYPES,
@@ -120,7 +119,7 @@ def read_illinois(
             )
     jobs = [("court", Path(p)) for p in court_files] + [("isp", Path(p)) for p in isp_files]
     for _, path in jobs:
-        _check_path(path)
+        check_input_file(path)
     con.execute("DROP TABLE IF EXISTS il_records")
     con.execute(create_sql("il_records", IL_RECORD_COLUMNS))
     con.execute(f"CREATE OR REPLACE TABLE il_rejects ({ISSUE_COLUMNS})")
@@ -144,17 +143,6 @@ def _as_mapping(value: Mapping | Path | str | None, default: str) -> Mapping:
     return value if isinstance(value, Mapping) else load_mapping(value)
 
 
-def _check_path(path: Path) -> None:
-    if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path of the export.")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file. Give the export file itself.")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: cannot be read (permission denied).")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); check that the export completed.")
-
-
 # ---------------------------------------------------------------------------------------------
 # Scanning: the file's records as text, with their physical lines, into `_il_raw`.
 
@@ -162,12 +150,16 @@ def _check_path(path: Path) -> None:
 def _read_file(
     con: duckdb.DuckDBPyConnection, path: Path, file_index: int, mapping: Mapping, info: FileRead
 ) -> None:
-    header, info.encoding = _header(path)
+    header, info.encoding = _header(path, mapping)
     missing = [c for c in mapping.columns() if c not in header]
     if missing:
+        # Only the mapping's names: a first line that is no header holds a person's data.
+        none_found = set(missing) == set(mapping.columns())
+        lost = " None of them is in line 1: is the header line missing?" if none_found else ""
         raise InputError(
             f"{path}: the header has no column {', '.join(repr(c) for c in missing)}, which the "
             f"{mapping.source} mapping reads. Check the mapping's column names against line 1."
+            + lost
         )
     raw_cols = ", ".join(f"{_q(c)} VARCHAR" for c in header)
     con.execute(f'CREATE OR REPLACE TEMP TABLE _il_raw ("line" BIGINT, {raw_cols})')
@@ -186,8 +178,9 @@ def _read_file(
         raise AssertionError(f"{path}: rows read != rows kept + rows rejected")
 
 
-def _header(path: Path) -> tuple[list[str], str]:
-    """The header's column names and the file's encoding (UTF-8, else Latin-1)."""
+def _header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
+    """The header's column names and the file's encoding (UTF-8, else Latin-1). Messages name
+    only columns the mapping reads: line 1 may be a person's row when the header is missing."""
     with path.open("rb") as fh:
         first = fh.readline(1024 * 1024)
     if first.startswith(BOM):
@@ -200,7 +193,13 @@ def _header(path: Path) -> tuple[list[str], str]:
         raise InputError(f"{path}: line 1 is not a header of column names.")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputError(f"{path}: the header names {', '.join(dupes)} more than once.")
+        known = [repr(n) for n in dupes if n in mapping.columns()]
+        raise InputError(
+            f"{path}: line 1 names a column more than once"
+            + (f" ({', '.join(known)})" if known else "")
+            + " (or the header line is missing): check that the file starts with its header"
+            " and that each column is named once."
+        )
     return names, encoding
 
 

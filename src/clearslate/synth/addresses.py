@@ -16,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from random import Random
 
-from clearslate import database
+import duckdb
 
-__all__ = ["AddressStats", "generate_addresses"]
+from clearslate import database
+from clearslate.outputs.files import atomic_path
+
+__all__ = ["AddressStats", "AddressesError", "generate_addresses"]
 
 _CITIES = (
     ("Los Angeles", "90012"), ("Los Angeles", "90018"), ("Los Angeles", "90026"),
@@ -60,6 +63,10 @@ P_SPANISH = 0.25
 P_ENGLISH = 0.5  # the rest: language left blank
 P_STRANGER = 0.02  # rows for people not in the run, per person
 _PROBLEMS = ("TRANSIENT", "HOMELESS", "no_zip", "bad_zip", "bad_state", "no_number", "no_city")
+
+
+class AddressesError(ValueError):
+    """A run folder whose determinations cannot be read."""
 
 
 @dataclass(frozen=True)
@@ -143,18 +150,22 @@ def _display(doj_name: str) -> str:
 def generate_addresses(run_dir: Path, output: Path, *, seed: int = 0) -> AddressStats:
     """Write a synthetic address file for the people of the run in ``run_dir``."""
     parquet = run_dir / "determinations.parquet"
-    source = (
-        f"read_parquet('{parquet}')"
-        if parquet.exists()
-        else f"read_csv('{run_dir / 'determinations.csv'}', all_varchar = true)"
-    ).replace("\\", "/")
+    path = parquet if parquet.exists() else run_dir / "determinations.csv"
+    # the path as a parameter: a folder named q'dir broke the SQL it was pasted into
+    source = "read_parquet($1)" if path == parquet else "read_csv($1, all_varchar = true)"
     con = database.connect()
     try:
         people = con.execute(
             f"""SELECT subject_id, first(cii_number ORDER BY source_line),
                        first(name ORDER BY source_line)
-                FROM {source} GROUP BY subject_id ORDER BY subject_id"""
+                FROM {source} GROUP BY subject_id ORDER BY subject_id""",
+            [str(path)],
         ).fetchall()
+    except duckdb.Error:
+        # DuckDB's text is left out: it may quote a row (personal data)
+        raise AddressesError(
+            f"{path}: cannot be read as a run's determinations; run clearslate run again."
+        ) from None
     finally:
         con.close()
     rng = Random(seed)
@@ -190,7 +201,8 @@ def generate_addresses(run_dir: Path, output: Path, *, seed: int = 0) -> Address
             rows.append([str(90_000_000 + rng.randrange(10_000_000)), "", "", *_address(rng), ""])
     rng.shuffle(rows)
     output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as fh:
+    # whole or none: a file cut short by a full disk must not pass for the office's
+    with atomic_path(output) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(
             [

@@ -357,23 +357,16 @@ def _uploads(ctx: Ctx, key: str) -> list[UploadFile]:
 
 def _mapping_problem(upload: UploadFile, source: str) -> str:
     """What is wrong with an uploaded Illinois column mapping, or ''."""
-    import yaml
-
-    from clearslate.sources.il_mapping import MappingError, mapping_from_dict
+    from clearslate.sources.il_mapping import MappingError, mapping_from_text
 
     upload.file.seek(0)
     data = upload.file.read(MAPPING_MAX_BYTES + 1)
     if len(data) > MAPPING_MAX_BYTES:
         return "This mapping file is larger than 1 MB: is it the right file?"
-    try:
-        mapping = mapping_from_dict(yaml.safe_load(data.decode("utf-8")), "the mapping")
+    try:  # as a mapping file is read: its line in each problem, no key given twice
+        mapping = mapping_from_text(data.decode("utf-8"), "the mapping")
     except UnicodeDecodeError:
         return "The mapping file is not UTF-8 text."
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return "The mapping file is not valid YAML" + (
-            f" (line {mark.line + 1}, column {mark.column + 1})." if mark else "."
-        )
     except MappingError as exc:
         return str(exc)
     if mapping.source != source:
