@@ -460,6 +460,10 @@ def test_an_unclosed_quote_rejects_its_line_and_every_later_row_applies(
         (OFFICE + "atorney_title: Deputy\n", "atorney_title: unknown key. Did you mean "
          "'attorney_title'?"),
         (OFFICE.replace("attorney_name: Jane Q. Prosecutor\n", ""), "attorney_name: is required"),
+        # misspelt: the unknown key is said first, not the "required" it leaves behind
+        (OFFICE.replace("attorney_name:", "attorney_nam:"), "attorney_nam: unknown key. Did "
+         "you mean 'attorney_name'? (1 more problem in this file)"),
+        (OFFICE + "bar_number: 7654321\n", "bar_number: given twice (first on line 3)"),
         ("- a list\n", "the office file must be a YAML mapping"),
         ("office_name: [unclosed\n", "not valid YAML"),
     ],

@@ -181,6 +181,12 @@ def load_office(path: Path) -> Office:
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or exc
         raise OfficeError(f"{path}{where}: not valid YAML ({problem}).") from None
+    from clearslate.policy import PolicyError, check_duplicate_keys
+
+    try:
+        check_duplicate_keys(root, str(path))  # YAML would keep the last of the two silently
+    except PolicyError as exc:
+        raise OfficeError(str(exc)) from None
     if not isinstance(data, dict):
         raise OfficeError(
             f"{path}: the office file must be a YAML mapping (office_name: ..., "
@@ -189,7 +195,9 @@ def load_office(path: Path) -> Office:
     try:
         return Office.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        # An unknown key first: a misspelt `office_nam` explains the missing `office_name`.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = errors[0]
         loc = tuple(err["loc"])
         pos = _position(root, loc)
         where = f"{path}, line {pos[0]}, column {pos[1]}" if pos else str(path)
@@ -204,6 +212,6 @@ def load_office(path: Path) -> Office:
             problem = "unknown key." + _suggest(str(loc[-1]), valid)
         else:
             problem = str(err["msg"]).removeprefix("Value error, ")
-        more = len(exc.errors()) - 1
+        more = len(errors) - 1
         tail = f" ({more} more problem{'s' if more > 1 else ''} in this file)" if more else ""
         raise OfficeError(f"{where}: {key}: {problem}{tail}") from None
