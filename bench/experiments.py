@@ -233,27 +233,31 @@ def _seconds(cmd: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def bound(args: argparse.Namespace, workdir: str) -> None:
-    """Why decisions only cannot reach 2.0 x floor A: two costs that no design of clearslate's
-    avoids (Python start-up, reading the columns the law needs), measured beside the floor in
-    each round. Hashing every value keeps DuckDB from skipping any."""
-    from clearslate.engine.facts import ROW_FACTS
-
+def _floor_a_and_start_up(args: argparse.Namespace) -> tuple[float, float]:
+    """Floor A as the bench takes it (a fresh Python with DuckDB), and clearslate's start-up:
+    what `clearslate run` imports before it reads a byte (the CLI and the run's modules)."""
     floor = f"read_csv({_sql_path(args.input)}, header = true, all_varchar = true)"
-    strict = _strict(args.input)
-    cols = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
-    facts = ", ".join(e for _, e in ROW_FACTS)
     floor_a = (
         "import duckdb\n"
         f"con = duckdb.connect(config={{'memory_limit': {args.memory_limit!r}}})\n"
         "con.execute('SET enable_progress_bar = false')\n"
         f"con.execute({f'SELECT count(*) FROM {floor}'!r}).fetchall()\n"
     )
-    # What `clearslate run` imports before it reads a byte (the CLI and the run's modules).
     start_up = "import clearslate.cli, clearslate.run, clearslate.engine.pipeline"
+    return _seconds([sys.executable, "-c", floor_a]), _seconds([sys.executable, "-c", start_up])
+
+
+def bound(args: argparse.Namespace, workdir: str) -> None:
+    """Why decisions only cannot reach 2.0 x floor A: two costs that no design of clearslate's
+    avoids (Python start-up, reading the columns the law needs), measured beside the floor in
+    each round. Hashing every value keeps DuckDB from skipping any."""
+    from clearslate.engine.facts import ROW_FACTS
+
+    strict = _strict(args.input)
+    cols = ", ".join(f'"{c}"' for c in DECISION_COLUMNS)
+    facts = ", ".join(e for _, e in ROW_FACTS)
     for _ in range(args.repeat):
-        a = _seconds([sys.executable, "-c", floor_a])
-        up = _seconds([sys.executable, "-c", start_up])
+        a, up = _floor_a_and_start_up(args)
         timings = {}
         for label, sql in (
             ("count(*), strict options", f"SELECT count(*) FROM {strict}"),
@@ -285,7 +289,6 @@ def fused(args: argparse.Namespace, workdir: str) -> None:
     a floor for such a design; start-up is added as in `bound`."""
     from clearslate.engine.facts import ROW_FACTS
 
-    floor = f"read_csv({_sql_path(args.input)}, header = true, all_varchar = true)"
     facts = ", ".join(f'{e} AS "{n}"' for n, e in ROW_FACTS)
     folded = f"""
         SELECT subject_id, count_key, count(*) AS rows,
@@ -301,16 +304,8 @@ def fused(args: argparse.Namespace, workdir: str) -> None:
         FROM (SELECT *, CASE WHEN is_conviction THEN cnt_order END AS count_key
               FROM (SELECT {facts} FROM {_strict(args.input)}))
         GROUP BY subject_id, count_key"""
-    floor_a = (
-        "import duckdb\n"
-        f"con = duckdb.connect(config={{'memory_limit': {args.memory_limit!r}}})\n"
-        "con.execute('SET enable_progress_bar = false')\n"
-        f"con.execute({f'SELECT count(*) FROM {floor}'!r}).fetchall()\n"
-    )
-    start_up = "import clearslate.cli, clearslate.run, clearslate.engine.pipeline"
     for _ in range(args.repeat):
-        a = _seconds([sys.executable, "-c", floor_a])
-        up = _seconds([sys.executable, "-c", start_up])
+        a, up = _floor_a_and_start_up(args)
         con = _connect(args.memory_limit, workdir)
         started = time.perf_counter()
         con.execute(f"CREATE TEMP TABLE folded AS {folded}")

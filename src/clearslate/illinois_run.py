@@ -51,7 +51,7 @@ from clearslate.sources.il_canonical import (
     check_input_file,
     create_sql,
 )
-from clearslate.sources.office_csv import csv_records
+from clearslate.sources.office_csv import OfficeCsvError, header_and_records
 
 RELIEF = ("vacate_and_expunge", "expunge_arrest", "eligible_on_motion")
 READERS_MISSING = (
@@ -200,8 +200,13 @@ def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILR
             raise RunError(f"{path}: cannot be read ({exc.strerror}). Check the path.") from None
         # A bad byte stays visible (a lone surrogate) and costs its row only (_canonical_row);
         # a quote never closed costs its line only (csv_records).
-        records = csv_records(raw.removeprefix(BOM).decode("utf-8", "surrogateescape"))
-        header = _canonical_header(path, next(records, None), columns)
+        try:
+            fields, records = header_and_records(
+                raw.removeprefix(BOM).decode("utf-8", "surrogateescape"), "the file"
+            )
+        except OfficeCsvError as exc:
+            raise RunError(f"{path}: {exc} Line 1 must name the columns.") from None
+        header = _canonical_header(path, fields, columns)
         if has_person is None:
             has_person = "person_id" in header
         elif has_person != ("person_id" in header):
@@ -252,16 +257,9 @@ def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILR
 _NOT_UTF8 = "bytes that are not UTF-8 text"
 
 
-def _canonical_header(
-    path: Path, first: tuple[int, list[str] | None, str] | None, columns: dict[str, list[Any]]
-) -> list[str]:
+def _canonical_header(path: Path, fields: list[str], columns: dict[str, list[Any]]) -> list[str]:
     """Line 1's column names, checked. Never repeats a name that is not a column: when the
     header line is missing, line 1 is a person's record (name, date of birth, address)."""
-    if first is None:
-        raise RunError(f"{path}: the file is empty; line 1 must name the columns.")
-    _, fields, problem = first
-    if fields is None:
-        raise RunError(f"{path}, line 1: the header cannot be read ({problem}).")
     header = [h.strip() for h in fields]
     if any(_has_bad_bytes(h) for h in header):
         raise RunError(f"{path}, line 1: the header is not UTF-8 text; save the file as UTF-8.")

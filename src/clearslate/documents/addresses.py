@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clearslate.documents.textfile import read_office_text
-from clearslate.sources.office_csv import csv_records
+from clearslate.sources.office_csv import OfficeCsvError, header_and_records
 
 STATES = {
     "ALABAMA": "AL",
@@ -328,13 +328,10 @@ def read_address_file(path: Path) -> AddressFile:
         text = read_office_text(path)
     except OSError as exc:
         raise AddressFileError(f"{path}: cannot read the address file ({exc.strerror}).") from None
-    records = csv_records(text)
-    first = next(records, None)
-    if first is None:
-        raise AddressFileError(f"{path}: the address file is empty.")
-    _, header, problem = first
-    if header is None:
-        raise AddressFileError(f"{path}, line 1: cannot read the header ({problem}).")
+    try:
+        header, records = header_and_records(text, "the address file")
+    except OfficeCsvError as exc:
+        raise AddressFileError(f"{path}: {exc}") from None
     cols = _header_map(header, path)
     name = path.name
     for line, rec, problem in records:

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from clearslate.documents.textfile import read_office_text
-from clearslate.sources.office_csv import csv_records
+from clearslate.sources.office_csv import OfficeCsvError, header_and_records
 
 DECISIONS = ("dismiss", "reduce", "not_eligible")
 HEADER_NAMES = ("subject_id", "cnt_order", "source_file", "source_line", "decision", "reviewer")
@@ -108,13 +108,10 @@ def read_decisions(path: Path, allowed: tuple[str, ...] = DECISIONS) -> Decision
         raise DecisionsFileError(
             f"{path}: cannot read the decisions file ({exc.strerror})."
         ) from None
-    records = csv_records(text)
-    first = next(records, None)
-    if first is None:
-        raise DecisionsFileError(f"{path}: the decisions file is empty.")
-    _, names, problem = first
-    if names is None:
-        raise DecisionsFileError(f"{path}, line 1: cannot read the header ({problem}).")
+    try:
+        names, records = header_and_records(text, "the decisions file")
+    except OfficeCsvError as exc:
+        raise DecisionsFileError(f"{path}: {exc}") from None
     header = [_norm_header(h) for h in names]
     cols = {h: i for i, h in reversed(list(enumerate(header)))}
     by_count = {"subject_id", "cnt_order"} <= cols.keys()

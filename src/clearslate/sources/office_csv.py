@@ -13,6 +13,25 @@ NEVER_CLOSED = "a quote opened on this line is never closed"
 SKIPPED = "Is a closing quote missing? Only this line was skipped; reading went on at the next."
 
 
+class OfficeCsvError(ValueError):
+    """A file whose header cannot be read; the message says why, without the file's name."""
+
+
+def header_and_records(
+    text: str, what: str
+) -> tuple[list[str], Iterator[tuple[int, list[str] | None, str]]]:
+    """Line 1's column names and the records after it (csv_records). `what` names the file
+    in the message ("the address file")."""
+    records = csv_records(text)
+    first = next(records, None)
+    if first is None:
+        raise OfficeCsvError(f"{what} is empty.")
+    _, header, problem = first
+    if header is None:
+        raise OfficeCsvError(f"line 1: cannot read the header ({problem}).")
+    return header, records
+
+
 def _well_quoted(lines: list[str]) -> bool:
     """Whether these lines are one record whose quotes close as a CSV writer closes them."""
     try:
