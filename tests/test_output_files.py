@@ -59,6 +59,25 @@ def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
         assert list(tmp_path.iterdir()) == []  # no file, and no partial one
 
 
+def test_a_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
+    """Results are written under a temporary name and renamed when complete: a writer that
+    fails halfway leaves the earlier file as it was, and no temporary one. (The interrupt
+    tests catch a run between files; this is the guarantee inside one.)"""
+    result = tmp_path / "determinations.csv"
+    result.write_text("the earlier run's\n")
+    with pytest.raises(RuntimeError, match="halfway"), atomic_path(result) as tmp:
+        assert tmp != result and tmp.parent == result.parent
+        tmp.write_text("half of the new")
+        assert result.read_text() == "the earlier run's\n"  # not yet touched
+        raise RuntimeError("halfway")
+    assert [p.name for p in tmp_path.iterdir()] == [result.name]
+    assert result.read_text() == "the earlier run's\n"
+    with atomic_path(result) as tmp:
+        tmp.write_text("the new run's\n")
+    assert [p.name for p in tmp_path.iterdir()] == [result.name]
+    assert result.read_text() == "the new run's\n"
+
+
 def test_a_file_under_a_temporary_name_gets_no_second_one(tmp_path: Path) -> None:
     # The bundle writes under `.partial-unchecked-` names until its lines are checked: the
     # COPY writes there directly, not under `.partial-.partial-unchecked-` and renamed.
