@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/clearslate explain --input-doj $(DEMO)/research_file.csv --county "LOS ANGELES" \
 		--compute-at 2020-07-01 --policy dismiss-all \
 		--subject $$(sed -n 2p $(DEMO)/research_file.csv | cut -d, -f3)
-	$(BIN)/clearslate generate-addresses $(DEMO)/results --output $(DEMO)/addresses.csv --seed 2016
+	$(BIN)/clearslate generate-addresses $(DEMO)/results --output $(DEMO)/addresses.csv --seed 2016 --force
 	$(BIN)/clearslate documents $(DEMO)/results --out $(DEMO)/documents \
 		--addresses $(DEMO)/addresses.csv --office examples/office.yaml --date 2020-07-01 --force
 	# Illinois: synthetic court and state-police exports, people linked, decided by Cook County's policy.
