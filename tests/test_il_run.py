@@ -7,9 +7,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -129,6 +131,31 @@ def test_run_writes_the_impact_report_unless_told_not_to(canonical: Path, run_di
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "vacate_and_expunge" in html or "Vacate" in html
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_an_illinois_run_takes_threads(
+    canonical: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """--threads was dropped for --jurisdiction il: DuckDB used every CPU whatever was asked."""
+    import clearslate.run as run_module
+
+    seen: list[int] = []
+    real = run_module.connect
+
+    def connect(opts: Any, workdir: Path) -> Any:
+        con = real(opts, workdir)
+        seen.append(con.execute("SELECT current_setting('threads')").fetchone()[0])
+        return con
+
+    monkeypatch.setattr(run_module, "connect", connect)
+    args = ["run", "--jurisdiction", "il", "--input-canonical", str(canonical), "--compute-at",
+            AS_OF, "--no-report", "--threads"]  # fmt: skip
+    result = runner.invoke(app, [*args, "1", "--outputs", str(tmp_path / "one")])
+    assert result.exit_code == 0, result.output
+    assert seen == [1]
+    cpus = os.cpu_count() or 1
+    result = runner.invoke(app, [*args, str(cpus + 1), "--outputs", str(tmp_path / "many")])
+    assert result.exit_code == 1 and f"give at most {cpus}" in result.output, result.output
 
 
 def test_a_second_run_into_the_same_folder_needs_force(canonical: Path, run_dir: Path):

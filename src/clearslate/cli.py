@@ -251,12 +251,13 @@ def run(
 
         try:
             memory_limit = _memory_limit(memory_limit)
+            threads = _threads(threads)
         except _Refused as exc:
             _fail(str(exc))
         return run_il(outputs, force, memory_limit, max_batch, no_report, compute_at=compute_at,
                       policy=policy, court_export=court_export, isp_export=isp_export,
                       court_mapping=court_mapping, isp_mapping=isp_mapping,
-                      input_canonical=input_canonical)  # fmt: skip
+                      input_canonical=input_canonical, threads=threads)  # fmt: skip
     input_doj, county = _required_ca(input_doj, county)
     from rich.console import Console
 
