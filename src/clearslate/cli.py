@@ -92,14 +92,22 @@ def _memory_limit(value: str | None) -> str:
 
 
 def _threads(value: int | None) -> int | None:
-    """More DuckDB threads than CPUs gain nothing, and each holds scan buffers of its own:
-    `--threads 100000` started that many and took the machine's every process slot."""
-    import os
+    from clearslate import database
 
-    cpus = os.cpu_count() or 1
-    if value is not None and value > cpus:
-        raise _Refused(f"--threads {value}: this machine has {cpus} CPUs; give at most {cpus}.")
+    try:
+        database.check_at_most_one_per_cpu("--threads", value)
+    except ValueError as exc:
+        raise _Refused(str(exc)) from None
     return value
+
+
+def _new_output_file(output: Path, force: bool, example: str) -> None:
+    """--output of a generator: a file, and none that is there already unless --force (it may
+    be the office's real research or address file)."""
+    if output.is_dir():
+        _fail(f"--output {output}: is a folder. Give the file to write, e.g. --output {example}.")
+    if output.exists() and not force:
+        _fail(f"{output}: exists. Choose another --output, or add --force.")
 
 
 # Path separators (a backslash is one on Windows, where results are often copied) and control
@@ -535,10 +543,7 @@ def generate(
     from clearslate.synth import generate_doj_file
 
     # A research file of real people has the same name and shape: never replaced unasked.
-    if output.is_dir():
-        _fail(f"{output}: is a folder. Give a file name, such as {output / 'research_file.csv'}.")
-    if output.exists() and not force:
-        _fail(f"{output}: exists. Give another --output, or add --force to replace it.")
+    _new_output_file(output, force, "research_file.csv")
     try:
         stats = generate_doj_file(output, county=county, rows=rows, seed=seed, header=not no_header)
     except ValueError as exc:  # the county

@@ -144,16 +144,12 @@ def generate_addresses(
     ] = False,
 ) -> None:
     """Write a synthetic office address file for the people of a run (fictional addresses)."""
-    import json
-
+    from clearslate.cli import _new_output_file
+    from clearslate.report.data import ReportError, read_manifest
     from clearslate.synth.addresses import AddressesError
     from clearslate.synth.addresses import generate_addresses as generate
 
-    # --output may name the office's real address file: it is never replaced unasked.
-    if output.is_dir():
-        _fail(f"--output {output}: a folder. Give the file to write, e.g. --output addresses.csv.")
-    if output.exists() and not force:
-        _fail(f"{output}: exists. Choose another --output, or add --force.")
+    _new_output_file(output, force, "addresses.csv")
     if output.parent.exists() and not output.parent.is_dir():
         _fail(f"{output.parent}: not a folder. Give --output a file in a folder.")
     if not run_dir.is_dir():
@@ -165,11 +161,9 @@ def generate_addresses(
             "of a `clearslate run` that finished."
         )
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        _fail(f"{manifest_path}: cannot be read ({exc}); run clearslate run again.")
-    if not isinstance(manifest, dict):
-        _fail(f"{manifest_path}: not a run's manifest (a JSON object); run clearslate run again.")
+        manifest = read_manifest(run_dir)
+    except ReportError as exc:
+        _fail(str(exc))
     # An Illinois run's letters go to the records' own addresses (docs/documents.md).
     code = manifest.get("jurisdiction") or "ca"
     if code == "il":

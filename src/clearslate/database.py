@@ -17,6 +17,7 @@ report for DuckDB, ready to file: docs/upstream/duckdb-copy-deadlock.md."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import duckdb
@@ -30,3 +31,20 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """`duckdb.connect(database, config)` with SAFE_CONFIG added."""
     return duckdb.connect(database, config={**(config or {}), **SAFE_CONFIG})  # noqa: TID251
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as a container or taskset sets it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_at_most_one_per_cpu(flag: str, value: int | None) -> None:
+    """More DuckDB threads or document workers than CPUs gain nothing, and each holds
+    buffers of its own: `--threads 100000` took every process slot of the machine. A
+    ValueError says so."""
+    cpus = usable_cpus()
+    if value is not None and value > cpus:
+        raise ValueError(f"{flag} {value}: this machine has {cpus} CPUs; give at most {cpus}.")

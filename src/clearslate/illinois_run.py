@@ -41,14 +41,13 @@ from clearslate.run import (
     clear_earlier_run,
     run_database,
 )
-from clearslate.sources.ca_doj import BOM, InputError
+from clearslate.sources.ca_doj import BOM, InputError, check_input_path
 from clearslate.sources.il_canonical import (
     DISPOSITIONS,
     IL_DETERMINATION_COLUMNS,
     IL_OUTCOMES,
     IL_PERSON_LINK_COLUMNS,
     IL_RECORD_COLUMNS,
-    check_input_file,
     create_sql,
 )
 from clearslate.sources.office_csv import OfficeCsvError, header_and_records
@@ -385,7 +384,7 @@ def check_inputs(opts: ILRunOptions) -> None:
         )
     for path in opts.inputs:
         try:
-            check_input_file(Path(path))
+            check_input_path(Path(path), "export or canonical file", flag=None)
         except InputError as exc:
             raise RunError(str(exc)) from None
 

@@ -183,13 +183,6 @@ def _quiet_pypdf() -> Iterator[None]:
         log.setLevel(level)
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def _write_csv(path: Path, header: tuple[str, ...], rows: Iterator[list[Any]] | list) -> None:
     with atomic_path(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
@@ -427,12 +420,10 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
     warnings: list[str] = []
     if opts.batch_size < 1:
         raise DocumentsError("--batch-size must be 1 or more (letters per PDF file).")
-    # More workers than CPUs gain nothing: `--jobs 1000` started a thousand processes.
-    cpus = os.cpu_count() or 1
-    if opts.jobs is not None and opts.jobs > cpus:
-        raise DocumentsError(
-            f"--jobs {opts.jobs}: this machine has {cpus} CPUs; give at most {cpus}."
-        )
+    try:  # `--jobs 1000` started a thousand processes
+        database.check_at_most_one_per_cpu("--jobs", opts.jobs)
+    except ValueError as exc:
+        raise DocumentsError(str(exc)) from None
     if (opts.form is None) != (opts.form_map is None):
         raise DocumentsError("--form and --form-map go together: give both or neither.")
     try:
@@ -520,7 +511,11 @@ def _make(
         (lambda g: (g.court, tiers.get(g.track, 9), g.relief)) if where.code == "il" else None,
     )
     total = sum(g.convictions for g in the_groups)
-    jobs = opts.jobs if opts.jobs is not None else (min(_cpus(), 4) if total > 5000 else 1)
+    jobs = (
+        opts.jobs
+        if opts.jobs is not None
+        else (min(database.usable_cpus(), 4) if total > 5000 else 1)
+    )
     executor: Any = (
         ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
         if jobs > 1

@@ -4,7 +4,6 @@ the convictions that get relief (dismiss or reduce), grouped by court and kind o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,17 +108,12 @@ def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = 
             f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
             "of a `clearslate run` that finished."
         )
-    from clearslate.report.data import ReportError, determinations_file, unreadable
+    from clearslate.report.data import ReportError, determinations_file, read_manifest, unreadable
 
     try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DocumentsError(f"{manifest_path}: cannot be read ({exc}).") from None
-    if not isinstance(manifest, dict):
-        raise DocumentsError(
-            f"{manifest_path}: not a run's manifest (a JSON object listing the run's inputs "
-            "and outputs); run clearslate run again."
-        )
+        manifest = read_manifest(run_dir)
+    except ReportError as exc:
+        raise DocumentsError(str(exc)) from None
     try:
         as_of = dt.date.fromisoformat(manifest["as_of"])
     except KeyError:

@@ -163,14 +163,11 @@ def run_manifest(path: Path) -> tuple[dict[str, Any], dt.date]:
     if "as_of" not in manifest:
         raise ReportError(f'{path}: no "as_of" (the run\'s as-of date); {again}')
     try:
-        as_of = dt.date.fromisoformat(manifest["as_of"])
-    except (ValueError, TypeError):
-        as_of = None
-    if as_of is None or as_of < EARLIEST_AS_OF:
+        return manifest, as_of_date(manifest["as_of"])  # as --compute-at is checked
+    except (ValueError, TypeError):  # (TypeError: not text)
         raise ReportError(
             f'{path}: "as_of" is not a date from {EARLIEST_AS_OF} on (YYYY-MM-DD); {again}'
-        )
-    return manifest, as_of
+        ) from None
 
 
 def check_inputs_present(manifest: dict[str, Any], manifest_path: Path, instead: str) -> None:

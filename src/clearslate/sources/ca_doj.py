@@ -109,23 +109,27 @@ _SWALLOWED = (
 )
 
 
-def check_input_path(path: Path) -> None:
-    """Refuse inputs that cannot be a research file, with a message a person can act on."""
+def check_input_path(
+    path: Path, what: str = "research file", flag: str | None = "--input-doj"
+) -> None:
+    """Refuse inputs that cannot be a research file (or, with `what`, another input: an
+    Illinois export), with a message a person can act on."""
     if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path given to --input-doj.")
+        given = f" given to {flag}" if flag else ""
+        raise InputError(f"{path}: no such file. Check the path{given}.")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file. Give the research file itself.")
+        raise InputError(f"{path}: is a folder, not a file. Give the {what} itself.")
     if not path.is_file():  # a pipe, device or socket: reading it could hang the run
         raise InputError(
-            f"{path}: is not a regular file (a pipe, device or socket). Copy the research "
-            "file to a file and give that."
+            f"{path}: is not a regular file (a pipe, device or socket). Copy the {what} to a "
+            "file and give that."
         )
     if not os.access(path, os.R_OK):
         raise InputError(f"{path}: cannot be read (permission denied).")
     if path.stat().st_size == 0:
         raise InputError(
-            f"{path}: the file is empty (0 bytes). It is not a DOJ research file; "
-            "check that the transfer completed."
+            f"{path}: the file is empty (0 bytes). It is no {what}; check that the transfer "
+            "completed."
         )
 
 

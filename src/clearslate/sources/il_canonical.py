@@ -14,11 +14,7 @@ Illinois run's `determinations.csv` (IL_DETERMINATION_COLUMNS): change it in one
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Final
-
-from clearslate.sources.ca_doj import InputError
 
 # (column, DuckDB type, meaning). NULL means "not in the source" or "unreadable there"
 # (the reader says which in il_rejects / the row's warnings); it is never guessed.
@@ -122,15 +118,3 @@ def create_sql(table: str, columns: tuple[tuple[str, str, str], ...]) -> str:
     """CREATE TABLE statement for one of the canonical tables."""
     body = ", ".join(f'"{name}" {kind}' for name, kind, _ in columns)
     return f'CREATE TABLE "{table}" ({body})'
-
-
-def check_input_file(path: Path) -> None:
-    """Refuse an input that cannot be an export or a canonical file, plainly."""
-    if not path.exists():
-        raise InputError(f"{path}: no such file. Check the path.")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file. Give the file itself.")
-    if not os.access(path, os.R_OK):
-        raise InputError(f"{path}: cannot be read (permission denied).")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty (0 bytes); check that the export completed.")

@@ -29,8 +29,15 @@ from pathlib import Path
 
 import duckdb
 
-from clearslate.sources.ca_doj import _LINE_END, BOM, InputError, _sql_str, _strict_record
-from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, check_input_file, create_sql
+from clearslate.sources.ca_doj import (
+    _LINE_END,
+    BOM,
+    InputError,
+    _sql_str,
+    _strict_record,
+    check_input_path,
+)
+from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, create_sql
 from clearslate.sources.il_mapping import (
     BOOLEAN_SPELLINGS,
     CANONICAL_TYPES,
@@ -119,7 +126,7 @@ def read_illinois(
             )
     jobs = [("court", Path(p)) for p in court_files] + [("isp", Path(p)) for p in isp_files]
     for _, path in jobs:
-        check_input_file(path)
+        check_input_path(path, "export", flag=None)
     con.execute("DROP TABLE IF EXISTS il_records")
     con.execute(create_sql("il_records", IL_RECORD_COLUMNS))
     con.execute(f"CREATE OR REPLACE TABLE il_rejects ({ISSUE_COLUMNS})")
