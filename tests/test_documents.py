@@ -7,7 +7,6 @@ import csv
 import datetime as dt
 import json
 import logging
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import typer
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
+from clearslate import database
 from clearslate.cli_documents import documents, generate_addresses
 from clearslate.documents.addresses import Address, Problem, normalise, read_address_file
 from clearslate.documents.layout import parse_markup
@@ -503,7 +503,7 @@ def test_an_empty_out_and_more_jobs_than_cpus_are_refused(
     code, output = cli(str(base / "run"), "--out", "", "--jobs", "1")
     assert code == 1 and "--out is empty" in output
     assert list(tmp_path.iterdir()) == []
-    cpus = os.cpu_count() or 1
+    cpus = database.usable_cpus()  # as the bound counts them (the affinity)
     code, output = cli(str(base / "run"), "--out", str(tmp_path / "o"), "--jobs", str(cpus + 1))
     assert code == 1
     assert f"--jobs {cpus + 1}: this machine has {cpus} CPUs; give at most {cpus}." in output

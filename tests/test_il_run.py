@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import shutil
 import stat
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from clearslate import database
 from clearslate.cli import app
 from clearslate.illinois_run import RunError, _import
 from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS, IL_OUTCOMES
@@ -153,7 +153,7 @@ def test_an_illinois_run_takes_threads(
     result = runner.invoke(app, [*args, "1", "--outputs", str(tmp_path / "one")])
     assert result.exit_code == 0, result.output
     assert seen == [1]
-    cpus = os.cpu_count() or 1
+    cpus = database.usable_cpus()  # as the bound counts them (the affinity)
     result = runner.invoke(app, [*args, str(cpus + 1), "--outputs", str(tmp_path / "many")])
     assert result.exit_code == 1 and f"give at most {cpus}" in result.output, result.output
 

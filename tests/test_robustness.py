@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import clearslate
+from clearslate import database
 from clearslate.cli import app
 from clearslate.outputs import gogen_bundle
 from clearslate.policy import DEFAULT_POLICY
@@ -883,7 +884,7 @@ def test_more_threads_than_cpus_are_refused(tmp_path: Path) -> None:
     slots for minutes. One per CPU is the most that helps."""
     source = tmp_path / "in.csv"
     source.write_text(csv_text([good(1)]))
-    cpus = os.cpu_count() or 1
+    cpus = database.usable_cpus()  # as the bound counts them (the affinity)
     ran = run_cli([source], tmp_path / "out", "--threads", str(cpus + 1))
     assert ran.code == 1 and f"give at most {cpus}" in ran.output, ran.output
     assert json.loads((tmp_path / "out" / "gogen.err").read_text())[""]["errorType"] == "OTHER"
