@@ -494,6 +494,25 @@ def test_run_level_errors_exit_1(base: Path, tmp_path: Path) -> None:
     assert code == 1 and "--form and --form-map go together" in output
 
 
+def test_a_run_edited_after_the_run_is_refused_and_leaves_no_out_folder(
+    base: Path, tmp_path: Path
+) -> None:
+    """The refusal came after `--out` was made: an empty folder was left behind. A folder
+    that was there before is the office's own and stays."""
+    edited = tmp_path / "run"
+    shutil.copytree(base / "run", edited)
+    determinations = edited / "determinations.csv"
+    determinations.write_text("\n".join(determinations.read_text().splitlines()[:5]) + "\n")
+    (edited / "determinations.parquet").unlink(missing_ok=True)
+    out = tmp_path / "o"
+    code, output = cli(str(edited), "--out", str(out), "--jobs", "1")
+    assert code == 1 and "determinations.csv: changed since the run" in output, output
+    assert not out.exists()
+    out.mkdir()
+    code, output = cli(str(edited), "--out", str(out), "--jobs", "1")
+    assert code == 1 and out.is_dir()
+
+
 def test_an_empty_out_and_more_jobs_than_cpus_are_refused(
     base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -176,6 +176,13 @@ CASES: dict[str, Case] = {
     "latin-1 where no decision reads": Case(_latin1_unread, 2, [], _latin1_in_the_bundle),
     "utf-16": Case(lambda: csv_text([good(1), good(2)]).encode("utf-16"), 2, [],
                    _encoding("utf-16")),
+    # Without a byte-order mark its header was taken for a person, every other line rejected.
+    "utf-16 without a byte-order mark": Case(
+        lambda: csv_text([good(1), good(2)]).encode("utf-16-le"), 2, [], _encoding("utf-16-le")
+    ),
+    "utf-16 big-endian without a byte-order mark": Case(
+        lambda: csv_text([good(1), good(2)]).encode("utf-16-be"), 2, [], _encoding("utf-16-be")
+    ),
     "quotes and newlines in a field": Case(
         lambda: csv_text([_comment('he said "hi",\nthen left'), good(2)]).encode(), 2, [],
         _lines(2, 4),

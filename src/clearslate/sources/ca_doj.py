@@ -12,8 +12,8 @@ right here:
   quote) as one field. We reject only the line the quote starts on and read on from the
   next line (a new *segment*), so the records it swallowed are read.
 * **Encoding.** A file that is not valid UTF-8 is read again as Latin-1 (DOJ extracts of
-  older systems are Latin-1), and a file with a UTF-16 byte-order mark as UTF-16, each from
-  a UTF-8 copy; nothing is dropped for its bytes.
+  older systems are Latin-1), and a UTF-16 file (with a byte-order mark or without) as
+  UTF-16, each from a UTF-8 copy; nothing is dropped for its bytes.
 * **Several files are one record.** All files land in one table, so one person whose rows
   are spread over several files is one person (gogen evaluated each file on its own).
 
@@ -226,12 +226,30 @@ def _blank_lines(path: Path) -> tuple[list[int], list[int]]:
     return blanks, lone_crs
 
 
+def _utf16(head: bytes) -> str | None:
+    """The UTF-16 codec of a file that starts with `head`, or None. With a byte-order mark
+    (Excel's "Unicode text") "utf-16"; without one, a file whose first letters each have a
+    NUL beside them (the same export by other tools), "utf-16-le" or "utf-16-be". Read as
+    UTF-8 its header line was taken for a person and every other line rejected."""
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0 : 2 * pairs : 2], head[1 : 2 * pairs : 2]
+    if not odd.strip(b"\x00") and b"\x00" not in even:
+        return "utf-16-le"
+    if not even.strip(b"\x00") and b"\x00" not in odd:
+        return "utf-16-be"
+    return None
+
+
 def _has_header(path: Path) -> tuple[bool, bool]:
     """(has a header line, starts with a UTF-8 byte-order mark)."""
     with path.open("rb") as fh:
         head = fh.read(64)
-    if head.startswith(UTF16_BOMS):
-        head = head.decode("utf-16", errors="replace").encode()
+    if codec := _utf16(head):
+        head = head.decode(codec, errors="replace").encode()
     bom = head.startswith(BOM)
     if bom:
         head = head[len(BOM) :]
@@ -239,11 +257,11 @@ def _has_header(path: Path) -> tuple[bool, bool]:
 
 
 def _declared_encoding(path: Path) -> str:
-    """The encoding to read: UTF-16 for a file that starts with a UTF-16 byte-order mark
-    (Excel's "Unicode text" export; read as UTF-8 or Latin-1 every other byte is a NUL and its
-    records came through as garbage), else UTF-8 (Latin-1 is found when UTF-8 fails)."""
+    """The encoding to read: UTF-16 for a file in UTF-16 (`_utf16`: Excel's "Unicode text"
+    export; read as UTF-8 or Latin-1 every other byte is a NUL and its records came through
+    as garbage), else UTF-8 (Latin-1 is found when UTF-8 fails)."""
     with path.open("rb") as fh:
-        return "utf-16" if fh.read(2).startswith(UTF16_BOMS) else "utf-8"
+        return _utf16(fh.read(64)) or "utf-8"
 
 
 def _newline_option(path: Path) -> str:
@@ -1052,7 +1070,7 @@ def _read_line_by_line(
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
     try:
-        text = raw.decode("utf-16" if info.encoding == "utf-16" else "utf-8")
+        text = raw.decode(info.encoding if info.encoding.startswith("utf-16") else "utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
         info.encoding = "latin-1"
