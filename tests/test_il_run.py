@@ -5,6 +5,7 @@ run folder, the batch plan's order, and `explain` giving the bulk decision for e
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import shutil
@@ -368,6 +369,30 @@ def test_mapping_mistakes_stop_run_explain_and_compare(
         assert result.exit_code == 1, (command[0], result.output)
         assert "m.yaml" in result.output and message in result.output, (command[0], result.output)
         assert "unexpected error" not in result.output and "Traceback" not in result.output
+
+
+def test_a_mapping_mistake_frees_the_runs_database(exports: Path, tmp_path: Path):
+    """The pydantic error behind a mapping mistake kept the frames of its traceback, and the
+    run's DuckDB connection in them, alive for good (gc.collect() could not free them): in
+    the web server, every refused upload would have kept one."""
+    from clearslate.sources import il_mapping
+
+    shipped = Path(il_mapping.__file__).parent / "il_mappings" / "court_generated.yaml"
+    mapping = tmp_path / "m.yaml"
+    text = shipped.read_text(encoding="utf-8")  # a mistake that the mapping's own check finds
+    mapping.write_text(text.replace('"LAST, FIRST MIDDLE SUFFIX"', '"LAST FIRST"', 1))
+
+    def connections() -> int:
+        gc.collect()
+        return sum(type(o).__name__ == "DuckDBPyConnection" for o in gc.get_objects())
+
+    before = connections()
+    result = _invoke("run", "--jurisdiction", "il", "--court-export",
+                     str(exports / "court_export.csv"), "--court-mapping", str(mapping),
+                     "--outputs", str(tmp_path / "o"), "--no-report")  # fmt: skip
+    assert result.exit_code == 1 and "fields.full_name" in result.output, result.output
+    del result
+    assert connections() == before
 
 
 def test_run_lists_values_left_empty_in_warnings_csv(exports: Path, tmp_path: Path):
