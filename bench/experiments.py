@@ -384,8 +384,9 @@ def _polars_fold(path: Path) -> Any:
 
 def polars(args: argparse.Namespace, _workdir: str) -> None:
     """Leaving DuckDB for the scan: `fused` done by Polars (the `bench` extra; clearslate
-    itself does not depend on Polars). Polars reads CSV faster than DuckDB, but pads a record with
-    too few fields without a word, so such a design would need a check of its own."""
+    itself does not depend on Polars). Polars reads CSV faster than DuckDB, but pads a
+    record with too few fields without a word, so such a design would need a check of its
+    own."""
     try:
         import polars as pl
     except ImportError:

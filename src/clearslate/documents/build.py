@@ -444,7 +444,7 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
             form_map = None
     except (OfficeError, TemplateError, FormError) as exc:
         raise DocumentsError(str(exc)) from None
-    made_out = not opts.out.exists()
+    new_out = not opts.out.exists()
     _prepare_out(opts.out, opts.force)
     workdir = Path(tempfile.mkdtemp(prefix="clearslate-docs-"))
     con = database.connect(
@@ -456,16 +456,16 @@ def make_documents(opts: DocumentsOptions, progress: Progress = lambda _s: None)
         },
     )
     con.execute("SET enable_progress_bar = false")
-    made = False
+    done = False
     try:
         summary = _make(con, opts, office, env, form_map, workdir, warnings, progress)
-        made = True
+        done = True
     except (TemplateError, FormError, OfficeError, AddressFileError, DecisionsFileError) as exc:
         raise DocumentsError(str(exc)) from None
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)
-        if not made and made_out and not any(opts.out.iterdir()):
+        if not done and new_out and not any(opts.out.iterdir()):
             opts.out.rmdir()  # a refused run leaves no empty --out folder behind
     seconds = time.perf_counter() - started
     write_json(opts.out / "documents_timings.json", {"seconds": round(seconds, 3)})
