@@ -152,14 +152,6 @@ def generate_addresses(
     _new_output_file(output, force, "addresses.csv")
     if output.parent.exists() and not output.parent.is_dir():
         _fail(f"{output.parent}: not a folder. Give --output a file in a folder.")
-    if not run_dir.is_dir():
-        _fail(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists():
-        _fail(
-            f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
-            "of a `clearslate run` that finished."
-        )
     try:
         manifest = read_manifest(run_dir)
     except ReportError as exc:
@@ -173,8 +165,8 @@ def generate_addresses(
         )
     if code != "ca":
         _fail(
-            f"{manifest_path}: jurisdiction {code!r}: generate-addresses makes addresses for "
-            "California runs only."
+            f"{run_dir / 'manifest.json'}: jurisdiction {code!r}: generate-addresses makes "
+            "addresses for California runs only."
         )
     try:
         stats = generate(run_dir, output, seed=seed)

@@ -100,33 +100,19 @@ IL_DET_SQL = """
 
 def open_run(con: duckdb.DuckDBPyConnection, run_dir: Path, jurisdiction: str = "ca") -> RunInfo:
     """Check the run folder and load its determinations into the table ``det``."""
-    if not run_dir.is_dir():
-        raise DocumentsError(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
-    manifest_path = run_dir / "manifest.json"
-    if not manifest_path.exists():
-        raise DocumentsError(
-            f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
-            "of a `clearslate run` that finished."
-        )
-    from clearslate.report.data import ReportError, determinations_file, read_manifest, unreadable
+    from clearslate.report.data import (
+        ReportError,
+        determinations_file,
+        manifest_as_of,
+        read_manifest,
+        unreadable,
+    )
 
     try:
         manifest = read_manifest(run_dir)
-    except ReportError as exc:
-        raise DocumentsError(str(exc)) from None
-    try:
-        as_of = dt.date.fromisoformat(manifest["as_of"])
-    except KeyError:
-        raise DocumentsError(
-            f'{manifest_path}: no "as_of" (the run\'s as-of date); run clearslate run again.'
-        ) from None
-    except (ValueError, TypeError):
-        raise DocumentsError(
-            f'{manifest_path}: "as_of" is not a date (YYYY-MM-DD); run clearslate run again.'
-        ) from None
-    # The letters and motions are filed as the run's: its determinations must be the file it
-    # wrote (size and SHA-256 as manifest.json lists them), as for the report.
-    try:
+        as_of = manifest_as_of(manifest, run_dir / "manifest.json")
+        # The letters and motions are filed as the run's: its determinations must be the file
+        # it wrote (size and SHA-256 as manifest.json lists them), as for the report.
         path = determinations_file(run_dir, manifest)
     except ReportError as exc:
         raise DocumentsError(str(exc)) from None

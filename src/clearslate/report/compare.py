@@ -28,10 +28,9 @@ from clearslate.outputs.summary import gogen_summary
 from clearslate.policy import DEFAULT_POLICY, Policy
 from clearslate.report.california import OUTCOME_LABELS, OUTCOMES
 from clearslate.report.charts import Series, bar_chart_svg
-from clearslate.report.data import ReportError
+from clearslate.report.data import ReportError, manifest_as_of
 from clearslate.report.render import render_html
 from clearslate.run import (
-    EARLIEST_AS_OF,
     RunOptions,
     as_of_date,
     connect,
@@ -160,14 +159,7 @@ def run_manifest(path: Path) -> tuple[dict[str, Any], dt.date]:
             f'{path}: "inputs" is missing or not a list of the run\'s input files, each with '
             f'its "path"; {again}'
         )
-    if "as_of" not in manifest:
-        raise ReportError(f'{path}: no "as_of" (the run\'s as-of date); {again}')
-    try:
-        return manifest, as_of_date(manifest["as_of"])  # as --compute-at is checked
-    except (ValueError, TypeError):  # (TypeError: not text)
-        raise ReportError(
-            f'{path}: "as_of" is not a date from {EARLIEST_AS_OF} on (YYYY-MM-DD); {again}'
-        ) from None
+    return manifest, manifest_as_of(manifest, path, again)
 
 
 def check_inputs_present(manifest: dict[str, Any], manifest_path: Path, instead: str) -> None:

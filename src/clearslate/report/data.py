@@ -7,6 +7,7 @@ Nothing here knows a jurisdiction: the run's manifest names it, and its descript
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,8 +71,16 @@ def q(text: str) -> str:
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
-    """The run's manifest.json: a JSON object (an edited one may be anything)."""
+    """The manifest.json of a finished run's folder: a JSON object (an edited one may be
+    anything). A folder without one holds no complete run (the manifest is written last)."""
+    if not run_dir.is_dir():
+        raise ReportError(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
     path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise ReportError(
+            f"{run_dir}: holds no complete run (no manifest.json). Give the --outputs folder "
+            "of a `clearslate run` that finished."
+        )
     manifest = read_json(path)
     if not isinstance(manifest, dict):
         raise ReportError(
@@ -79,6 +88,23 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
             "outputs); run clearslate run again."
         )
     return manifest
+
+
+def manifest_as_of(
+    manifest: dict[str, Any], path: Path, again: str = "run clearslate run again."
+) -> dt.date:
+    """A run manifest's "as_of", checked as --compute-at is (run.as_of_date); an edited one is
+    said in words, with `again`, what to do."""
+    from clearslate.run import EARLIEST_AS_OF, as_of_date
+
+    if "as_of" not in manifest:
+        raise ReportError(f'{path}: no "as_of" (the run\'s as-of date); {again}')
+    try:
+        return as_of_date(manifest["as_of"])
+    except (ValueError, TypeError):  # (TypeError: not text)
+        raise ReportError(
+            f'{path}: "as_of" is not a date from {EARLIEST_AS_OF} on (YYYY-MM-DD); {again}'
+        ) from None
 
 
 def checked_output(run_dir: Path, manifest: dict[str, Any], name: str) -> Path:
@@ -186,13 +212,6 @@ def load_section(con: duckdb.DuckDBPyConnection, jur: Jurisdiction, s: Section) 
 
 def load_run(run_dir: Path) -> RunData:
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise ReportError(f"{run_dir}: not a folder. Give the --outputs folder of a run.")
-    if not (run_dir / "manifest.json").is_file():
-        raise ReportError(
-            f"{run_dir}: no manifest.json, so it holds no complete run "
-            "(the manifest is written last). Give the --outputs folder of a finished run."
-        )
     manifest = read_manifest(run_dir)
     jur = jurisdiction(str(manifest.get("jurisdiction", "ca")))
     # summary.json's counts are shown as the run's: it is checked as the determinations are
