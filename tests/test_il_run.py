@@ -290,6 +290,20 @@ def test_canonical_file_without_its_header_names_no_value(canonical: Path, tmp_p
     assert result.exit_code == 1 and "'statue_raw' (did you mean statute_raw?)" in result.output
 
 
+def test_a_canonical_file_in_utf16_decides_alike(
+    canonical: Path, run_dir: Path, tmp_path: Path
+) -> None:
+    """A canonical file saved as UTF-16 without a byte-order mark (a spreadsheet's "Unicode
+    text"): read as UTF-8, its header was not found."""
+    utf16 = tmp_path / "canonical.csv"  # the same name: determinations carry it
+    utf16.write_bytes(canonical.read_text(encoding="utf-8").encode("utf-16-le"))
+    out = tmp_path / "o"
+    _run(utf16, out, "--max-batch", "7")
+    mine, theirs = _rows(out / "determinations.csv"), _rows(run_dir / "determinations.csv")
+    assert len(mine) == len(theirs) > 0
+    assert [{**r, "source_file": ""} for r in mine] == [{**r, "source_file": ""} for r in theirs]
+
+
 def test_unclosed_quote_in_canonical_file_loses_one_line_only(canonical: Path, tmp_path: Path):
     lines = canonical.read_text(encoding="utf-8").splitlines(keepends=True)
     header = next(csv.reader([lines[0]]))

@@ -264,6 +264,21 @@ def test_latin1_file_is_read(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_utf16_file_is_read(tmp_path: Path, encoding: str) -> None:
+    """An export saved as UTF-16 (with a byte-order mark, or without one) was read as
+    Latin-1: its header was not found, and the run stopped asking whether the header line
+    was missing."""
+    path = tmp_path / "c.csv"
+    court_csv(path, [{**GOOD, "DEFENDANT_NAME": "EXAMPLEÑA, JOSÉ"}, GOOD])
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    con, result = read_court(path)
+    assert result.rows_kept == 2 and not result.rejects
+    assert result.files[0].encoding == encoding
+    first = con.execute("SELECT source_line, last_name FROM il_records ORDER BY 1").fetchone()
+    assert first == (2, "EXAMPLEÑA")
+
+
 def test_generated_exports_read_cleanly(tmp_path: Path) -> None:
     generate_illinois(tmp_path, people=150, seed=5)
     con = duckdb.connect()

@@ -946,8 +946,9 @@ def _documents(run_dir: Path, out: Path, *extra: str) -> tuple[int, str]:
 
 def test_office_files_in_a_spreadsheet_encoding_or_without_a_header(tmp_path: Path) -> None:
     """The address and decisions files come from a spreadsheet: Windows-1252 or UTF-16 was
-    read as UTF-8 and stopped at the first accented name ("cannot read the header"); a file
-    without its header line printed that line, a person's address, in the error."""
+    read as UTF-8 and stopped at the first accented name ("cannot read the header"), and
+    UTF-16 without a byte-order mark was not recognised; a file without its header line
+    printed that line, a person's address, in the error."""
     source = tmp_path / "in.csv"
     source.write_text(csv_text([good(i) for i in (1, 2, 3)]))
     run_dir = tmp_path / "run"
@@ -956,7 +957,7 @@ def test_office_files_in_a_spreadsheet_encoding_or_without_a_header(tmp_path: Pa
     rows = [f"{i:08d},José Exampleño {i},{i} Main St,Los Angeles,CA,9001{i}\n" for i in (1, 2, 3)]
     decisions_header = "subject_id,cnt_order,decision,reviewer\n"
     decisions = [f"{i:08d},101001002000,reduce,Exampleña\n" for i in (1, 2, 3)]
-    for encoding in ("cp1252", "utf-16"):
+    for encoding in ("cp1252", "utf-16", "utf-16-le", "utf-16-be"):
         addresses, decided = tmp_path / f"a-{encoding}.csv", tmp_path / f"d-{encoding}.csv"
         addresses.write_bytes((header + "".join(rows)).encode(encoding))
         decided.write_bytes((decisions_header + "".join(decisions)).encode(encoding))

@@ -1,18 +1,21 @@
 """The office's own CSV files (addresses, reviewers' decisions) as text, in whatever encoding
-a spreadsheet saved them: UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order
-mark (Excel's "Unicode text"), or Windows-1252 / Latin-1 (Excel's "CSV" on Windows). Reading
-them as UTF-8 only stopped at the first accented name, and every row after it was lost."""
+a spreadsheet saved them: UTF-8 (with or without a byte-order mark), UTF-16 (Excel's "Unicode
+text"; with or without a byte-order mark), or Windows-1252 / Latin-1 (Excel's "CSV" on
+Windows). Reading them as UTF-8 only stopped at the first accented name, and every row after
+it was lost."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
+
 
 def read_office_text(path: Path) -> str:
     """The file's text (OSError if it cannot be read)."""
     raw = path.read_bytes()
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace")
+    if codec := utf16_codec(raw[:HEAD_BYTES]):
+        return raw.decode(codec, errors="replace")
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)

@@ -37,9 +37,9 @@ from pathlib import Path
 import duckdb
 
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
+from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
 
 BOM = b"\xef\xbb\xbf"
-UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 1 MB field must read; a runaway record must not
 # DuckDB's default buffer is 16 x max_line_size (1 GiB), capped at the file's size, several at
 # once: a 10M-row file took 16 GB whatever --memory-limit said. Two records' worth is enough.
@@ -226,29 +226,11 @@ def _blank_lines(path: Path) -> tuple[list[int], list[int]]:
     return blanks, lone_crs
 
 
-def _utf16(head: bytes) -> str | None:
-    """The UTF-16 codec of a file that starts with `head`, or None. With a byte-order mark
-    (Excel's "Unicode text") "utf-16"; without one, a file whose first letters each have a
-    NUL beside them (the same export by other tools), "utf-16-le" or "utf-16-be". Read as
-    UTF-8 its header line was taken for a person and every other line rejected."""
-    if head.startswith(UTF16_BOMS):
-        return "utf-16"
-    pairs = len(head) // 2
-    if pairs < 2:
-        return None
-    even, odd = head[0 : 2 * pairs : 2], head[1 : 2 * pairs : 2]
-    if not odd.strip(b"\x00") and b"\x00" not in even:
-        return "utf-16-le"
-    if not even.strip(b"\x00") and b"\x00" not in odd:
-        return "utf-16-be"
-    return None
-
-
 def _has_header(path: Path) -> tuple[bool, bool]:
     """(has a header line, starts with a UTF-8 byte-order mark)."""
     with path.open("rb") as fh:
-        head = fh.read(64)
-    if codec := _utf16(head):
+        head = fh.read(HEAD_BYTES)
+    if codec := utf16_codec(head):
         head = head.decode(codec, errors="replace").encode()
     bom = head.startswith(BOM)
     if bom:
@@ -257,11 +239,11 @@ def _has_header(path: Path) -> tuple[bool, bool]:
 
 
 def _declared_encoding(path: Path) -> str:
-    """The encoding to read: UTF-16 for a file in UTF-16 (`_utf16`: Excel's "Unicode text"
+    """The encoding to read: UTF-16 for a file in UTF-16 (`utf16_codec`: Excel's "Unicode text"
     export; read as UTF-8 or Latin-1 every other byte is a NUL and its records came through
     as garbage), else UTF-8 (Latin-1 is found when UTF-8 fails)."""
     with path.open("rb") as fh:
-        return _utf16(fh.read(64)) or "utf-8"
+        return utf16_codec(fh.read(HEAD_BYTES)) or "utf-8"
 
 
 def _newline_option(path: Path) -> str:

@@ -50,6 +50,7 @@ from clearslate.sources.il_mapping import (
     bundled_mapping,
     load_mapping,
 )
+from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
 
 __all__ = ["FileRead", "InputError", "Issue", "ReadResult", "insert_rows", "read_illinois"]
 
@@ -186,14 +187,18 @@ def _read_file(
 
 
 def _header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
-    """The header's column names and the file's encoding (UTF-8, else Latin-1). Messages name
-    only columns the mapping reads: line 1 may be a person's row when the header is missing."""
+    """The header's column names and the file's encoding (UTF-16, UTF-8, else Latin-1).
+    Messages name only columns the mapping reads: line 1 may be a person's row when the header
+    is missing."""
     with path.open("rb") as fh:
-        first = fh.readline(1024 * 1024)
-    if first.startswith(BOM):
-        first = first[len(BOM) :]
-    encoding = "utf-8" if _is_utf8(path) else "latin-1"
-    text = first.decode(encoding)
+        head = fh.read(1024 * 1024)
+    if encoding := utf16_codec(head[:HEAD_BYTES]):
+        # (a line end is two bytes in UTF-16: decode first, then take the first line)
+        text = head[: len(head) // 2 * 2].decode(encoding, errors="replace")
+        text = text.split("\n", 1)[0]
+    else:
+        encoding = "utf-8" if _is_utf8(path) else "latin-1"
+        text = head.split(b"\n", 1)[0].removeprefix(BOM).decode(encoding, errors="replace")
     parsed = _strict_record(text.rstrip("\r\n"))
     names = [n.strip() for n in parsed[0]] if parsed else []
     if not names or not any(names):
@@ -313,7 +318,7 @@ def _scan_line_by_line(
     raw = path.read_bytes()
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
-    lines = [x for x in _LINE_END.split(raw.decode(encoding)) if x]
+    lines = [x for x in _LINE_END.split(raw.decode(encoding, errors="replace")) if x]
     width = len(header)
 
     def whole(text: str) -> list[str] | None:

@@ -1,0 +1,27 @@
+"""UTF-16 text files, recognised from their first bytes: the one place every reader of a
+file an office or a spreadsheet saved (research files, Illinois exports, address, decisions
+and canonical files) learns it. Excel's "Unicode text" export starts with a byte-order mark;
+the same export by other tools may not. Read as UTF-8 or Latin-1, every other byte of such a
+file is a NUL: its header line was not found, or was taken for a person."""
+
+from __future__ import annotations
+
+UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+HEAD_BYTES = 64  # enough to recognise UTF-16 without a byte-order mark (32 letters)
+
+
+def utf16_codec(head: bytes) -> str | None:
+    """The codec of a file that starts with `head` (its first HEAD_BYTES) if it is UTF-16,
+    else None. With a byte-order mark "utf-16"; without one, a file whose first letters each
+    have a NUL beside them, "utf-16-le" or "utf-16-be"."""
+    if head.startswith(UTF16_BOMS):
+        return "utf-16"
+    pairs = len(head) // 2
+    if pairs < 2:
+        return None
+    even, odd = head[0 : 2 * pairs : 2], head[1 : 2 * pairs : 2]
+    if not odd.strip(b"\x00") and b"\x00" not in even:
+        return "utf-16-le"
+    if not even.strip(b"\x00") and b"\x00" not in odd:
+        return "utf-16-be"
+    return None
