@@ -187,3 +187,61 @@ def test_admin_exports_the_audit_log(ws):
     assert lines[0] == ",".join(audit.COLUMNS)
     assert any(",upload,run 1," in line for line in lines)
     assert any(",run_started,run 1," in line for line in lines)
+
+
+def test_odd_numbers_in_pages_and_ids_answer_plainly(ws):
+    """Found by the web hostile pass: a superscript digit ("²".isdigit() is true, int() fails)
+    and an id past the database's integer were server errors (500)."""
+    att, adm = ws.login("att"), ws.login("adm")
+    for c, path in ((att, "/runs/1/review?page=%C2%B2"), (att, "/runs/1/determinations?page=²"),
+                    (adm, "/admin/audit?page=²"), (adm, "/admin/audit?page=0"),
+                    (adm, "/admin/audit?page=99999999999999999999")):  # fmt: skip
+        assert c.get(path).status_code < 500, path
+    token = csrf_of(att)
+    r = att.post("/runs/1/review/bulk", data={"csrf": token, "decision": "dismiss", "count": "²"})
+    assert r.status_code == 409 and "filtered set changed" in r.text
+    big = "99999999999999999999"
+    for c, method, path in ((att, "GET", f"/runs/{big}"), (att, "POST", f"/runs/1/review/{big}"),
+                            (att, "POST", f"/runs/{2**31}/sign-off"),
+                            (adm, "POST", f"/admin/users/{big}"),
+                            (adm, "GET", f"/admin/policies/{2**31}")):  # fmt: skip
+        r = _request(c, method, path, csrf_of(c))
+        assert r.status_code == 404, (method, path, r.status_code)
+    r = adm.post("/admin/policies/new", data={"csrf": csrf_of(adm), "name": "Superscript",
+                                               "age_threshold": "²"})  # fmt: skip
+    assert r.status_code == 400 and "age" in r.text.lower()
+
+
+def test_the_review_queues_search_is_audited(ws):
+    """A search by name in the review queue lists people: it is written to the audit log, as
+    the determinations' search is (it was not)."""
+    ws.login("att").get("/runs/1/review?q=EXAMPLE&status=all")
+    with ws.db.read() as conn:
+        searches = conn.execute(
+            sa.select(audit_log.c.actor, audit_log.c.target).where(audit_log.c.action == "search")
+        ).fetchall()
+    assert searches == [("att", "run 1 review")]
+
+
+def test_a_failed_sign_in_keeps_only_what_could_be_a_user_name(ws):
+    """The audit log kept whatever was typed as the user name of a failed sign-in: a
+    password typed in the wrong field, or a formula that a spreadsheet opening the exported
+    log would run (anyone who reaches the sign-in page could plant one)."""
+    c = ws.client()
+    sign_in(c, '=HYPERLINK("http://example.invalid","x")', "whatever it is")
+    sign_in(c, "nosuchuser", "whatever it is")
+    with ws.db.read() as conn:
+        actors = conn.execute(
+            sa.select(audit_log.c.actor)
+            .where(audit_log.c.action == "login_failed")
+            .order_by(audit_log.c.id)
+        ).scalars()
+        assert list(actors) == ["(not a user name)", "nosuchuser"]
+    exported = ws.login("adm").get("/admin/audit.csv").text
+    assert "HYPERLINK" not in exported
+
+
+def test_an_unknown_role_is_named_as_such(ws):
+    adm = ws.login("adm")
+    r = adm.post("/admin/users/1", data={"csrf": csrf_of(adm), "action": "role", "role": "king"})
+    assert r.status_code == 400 and "Choose a role: analyst, attorney, administrator." in r.text

@@ -26,6 +26,7 @@ import jinja2
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import IntegerConvertor, register_url_convertor
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import (
@@ -223,7 +224,22 @@ def _redirect(url: str, **query: Any) -> RedirectResponse:
 
 
 def _int(value: str | None, default: int = 1) -> int:
-    return int(value) if value and value.isdigit() else default
+    """A page number or a count as typed, else `default`. Only ASCII digits, and at most
+    nine of them: `"²".isdigit()` is true but `int("²")` fails, and a larger number
+    overflows the database's integer."""
+    return int(value) if value and ID_DIGITS.fullmatch(value) else default
+
+
+# Database ids and page numbers: at most nine ASCII digits (an id of 2**31 or more overflowed
+# PostgreSQL's integer and SQLite's bind; a longer one in a path is no page: 404).
+ID_DIGITS = re.compile(r"[0-9]{1,9}")
+
+
+class IdConvertor(IntegerConvertor):
+    regex = ID_DIGITS.pattern
+
+
+register_url_convertor("id", IdConvertor())
 
 
 # ---- sign in and out ---------------------------------------------------------------------
@@ -255,7 +271,11 @@ def login(ctx: Ctx) -> Response:
             max_failures=s.max_failures, lockout=dt.timedelta(minutes=s.lockout_minutes),
         )  # fmt: skip
         if outcome.user is None:
-            audit.record(conn, username[:64], "login_failed", "", {"why": outcome.failure})
+            # What was typed, only if it could be a user name: anything else (a password in
+            # the wrong field, a spreadsheet formula for whoever opens the exported log, a
+            # name with markup) is not kept.
+            tried = username if auth.USERNAME.fullmatch(username) else "(not a user name)"
+            audit.record(conn, tried, "login_failed", "", {"why": outcome.failure})
         else:
             token = auth.start_session(conn, outcome.user, ctx.now)
             audit.record(conn, outcome.user.username, "login", "")
@@ -645,6 +665,9 @@ def review(ctx: Ctx) -> Response:
             .where(review_items.c.run_id == run.id)
             .group_by(reason).order_by(sa.func.count().desc())
         ).fetchall()  # fmt: skip
+    if ctx.param("q"):
+        with ctx.ws.db.write() as conn:  # a search by name is a look at people's records
+            ctx.audit(conn, "search", f"run {run.id} review", {"results": total})
     filters = {k: ctx.param(k) for k in ("reason", "q")} | {"status": ctx.param("status") or "open"}
     open_total = sum(n - d - held for _r, n, d, held in by_reason)
     return ctx.render("review.html", run=run, items=items, total=total, page=page,
@@ -823,7 +846,9 @@ def user_update(ctx: Ctx) -> Response:
             auth.end_sessions(conn, row.id)
         elif action == "activate":
             values = {"active": True}
-        elif action == "role" and ctx.field("role") in ROLES:
+        elif action == "role":
+            if ctx.field("role") not in ROLES:
+                raise Refused(400, f"Choose a role: {', '.join(ROLES)}.")
             values = {"role": ctx.field("role")}
             auth.end_sessions(conn, row.id)
         elif action == "password":
@@ -890,7 +915,7 @@ def policy_edit(ctx: Ctx) -> Response:
 
 def audit_page(ctx: Ctx) -> Response:
     action = ctx.param("action")
-    page = _int(ctx.param("page"))
+    page = max(1, _int(ctx.param("page")))  # (page 0 asked PostgreSQL for a negative offset)
     with ctx.ws.db.read() as conn:
         rows = list(audit.rows(conn, limit=PER_PAGE, offset=(page - 1) * PER_PAGE, action=action))
         check = audit.verify(conn) if ctx.param("verify") else None
@@ -956,23 +981,23 @@ def _routes() -> list[Any]:
         ("/password", password, ROLES, ["GET", "POST"]),
         ("/runs", runs_list, r, ["GET"]),
         ("/runs/new", run_new, (ANALYST,), ["GET", "POST"]),
-        ("/runs/{run_id:int}", run_page, r, ["GET"]),
-        ("/runs/{run_id:int}/progress", run_progress, r, ["GET"]),
-        ("/runs/{run_id:int}/report", run_report, r, ["GET"]),
-        ("/runs/{run_id:int}/determinations", determinations, r, ["GET"]),
-        ("/runs/{run_id:int}/people/{subject_id}", person, r, ["GET"]),
-        ("/runs/{run_id:int}/review", review, a, ["GET"]),
-        ("/runs/{run_id:int}/review/bulk", decide_bulk, a, ["POST"]),
-        ("/runs/{run_id:int}/review/{item_id:int}", decide, a, ["POST"]),
-        ("/runs/{run_id:int}/decisions.csv", decisions_csv, a, ["GET"]),
-        ("/runs/{run_id:int}/sign-off", sign_off, a, ["POST"]),
-        ("/runs/{run_id:int}/documents.zip", download, r, ["GET"]),
-        ("/runs/{run_id:int}/documents/{path:path}", download, r, ["GET"]),
+        ("/runs/{run_id:id}", run_page, r, ["GET"]),
+        ("/runs/{run_id:id}/progress", run_progress, r, ["GET"]),
+        ("/runs/{run_id:id}/report", run_report, r, ["GET"]),
+        ("/runs/{run_id:id}/determinations", determinations, r, ["GET"]),
+        ("/runs/{run_id:id}/people/{subject_id}", person, r, ["GET"]),
+        ("/runs/{run_id:id}/review", review, a, ["GET"]),
+        ("/runs/{run_id:id}/review/bulk", decide_bulk, a, ["POST"]),
+        ("/runs/{run_id:id}/review/{item_id:id}", decide, a, ["POST"]),
+        ("/runs/{run_id:id}/decisions.csv", decisions_csv, a, ["GET"]),
+        ("/runs/{run_id:id}/sign-off", sign_off, a, ["POST"]),
+        ("/runs/{run_id:id}/documents.zip", download, r, ["GET"]),
+        ("/runs/{run_id:id}/documents/{path:path}", download, r, ["GET"]),
         ("/admin/users", users_page, admin, ["GET", "POST"]),
-        ("/admin/users/{user_id:int}", user_update, admin, ["POST"]),
+        ("/admin/users/{user_id:id}", user_update, admin, ["POST"]),
         ("/admin/policies", policies_page, admin, ["GET"]),
         ("/admin/policies/new", policy_edit, admin, ["GET", "POST"]),
-        ("/admin/policies/{policy_id:int}", policy_edit, admin, ["GET", "POST"]),
+        ("/admin/policies/{policy_id:id}", policy_edit, admin, ["GET", "POST"]),
         ("/admin/audit", audit_page, admin, ["GET"]),
         ("/admin/audit.csv", audit_export, admin, ["GET"]),
     ]

@@ -8,6 +8,7 @@ reports each wrong field, then `load_policy` reads the YAML text exactly as `cle
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,7 +84,9 @@ def _sections(text: str) -> list[str]:
 
 def _number(text: str) -> int | str:
     text = text.strip()
-    return int(text) if text.lstrip("-").isdigit() else text  # a non-number: pydantic says so
+    # ASCII digits only ("²".isdigit() is true, and int() refused it); a non-number, or one
+    # too large for any field, goes on as text, and pydantic says what is expected
+    return int(text) if re.fullmatch(r"-?[0-9]{1,18}", text) else text
 
 
 def form_from_post(form: Mapping[str, Any]) -> PolicyForm:
