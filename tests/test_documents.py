@@ -407,6 +407,29 @@ def test_decisions_override_and_every_row_is_listed(base: Path, tmp_path: Path) 
                                     "error": 4}  # fmt: skip
 
 
+def test_a_note_or_reviewer_that_a_spreadsheet_would_run_is_written_as_text(
+    base: Path, tmp_path: Path
+) -> None:
+    """Found by the web hostile pass: a note such as =HYPERLINK(...) went into overrides.csv
+    as it was, and a spreadsheet opening the documents' tables would run it."""
+    dets = [d for d in determinations(base) if d["outcome"] == "review"][:3]
+    notes = ['=HYPERLINK("http://example.invalid","open")', "-2 priors, see file", "plain"]
+    decisions = tmp_path / "decisions.csv"
+    with decisions.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["subject_id", "cnt_order", "decision", "reviewer", "note"])
+        for d, note in zip(dets, notes, strict=True):
+            w.writerow([d["subject_id"], d["cnt_order"], "dismiss", "@reviewer", note])
+    out = tmp_path / "out"
+    code, output = cli(str(base / "run"), "--out", str(out), "--decisions", str(decisions),
+                       "--jobs", "1")  # fmt: skip
+    assert code == 0, output
+    listed = read_csv(out / "overrides.csv")
+    assert [r["note"] for r in listed] == ["'" + notes[0], "'" + notes[1], "plain"]
+    assert {r["reviewer"] for r in listed} == {"'@reviewer"}
+    assert {r["status"] for r in listed} == {"applied"}
+
+
 def test_a_decisions_file_without_its_columns_is_refused(base: Path, tmp_path: Path) -> None:
     decisions = tmp_path / "d.csv"
     decisions.write_text("subject_id,decision\n1,dismiss\n")

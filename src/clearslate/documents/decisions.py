@@ -34,6 +34,14 @@ OVERRIDE_COLUMNS = (
 )
 
 
+def spreadsheet_text(value: str) -> str:
+    """Free text a person typed (a reviewer, a note) as a CSV cell that a spreadsheet shows as
+    text: a cell that starts with = + - @ (or a tab or CR) is read by Excel and LibreOffice as
+    a formula, which can run when the file is opened ("CSV injection"); such a cell gets a
+    leading apostrophe, as a spreadsheet's own "text" cell has."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 class DecisionsFileError(ValueError):
     """A decisions file that cannot be read at all."""
 
@@ -64,8 +72,8 @@ class Override:
             self.source_line,
             self.previous_outcome,
             self.decision,
-            self.reviewer,
-            self.note,
+            spreadsheet_text(self.reviewer),
+            spreadsheet_text(self.note),
             self.error,
         ]
 
