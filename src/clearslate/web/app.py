@@ -402,9 +402,9 @@ def run_new(ctx: Ctx) -> Response:
     # No choice: California, as the form was before Illinois (a posted form without it).
     jurisdiction = values["jurisdiction"] = values["jurisdiction"] or "ca"
     try:
-        as_of = dt.date.fromisoformat(values["as_of"])
-    except ValueError:
-        errors["as_of"] = "Give the as-of date as YYYY-MM-DD."
+        as_of = _as_of(values["as_of"])
+    except ValueError as exc:
+        errors["as_of"] = str(exc)
     # The files of the run, by the folder they go to under uploads/.
     uploads: dict[str, list[UploadFile]] = {}
     mappings: dict[str, UploadFile] = {}
@@ -473,6 +473,21 @@ def run_new(ctx: Ctx) -> Response:
     if ctx.ws.settings.run_jobs:
         ctx.ws.jobs.submit_run(run_id, jurisdiction)
     return _redirect(f"/runs/{run_id}")
+
+
+def _as_of(text: str) -> dt.date:
+    """The as-of date, checked as the command line checks --compute-at (run.as_of_date:
+    years are counted back from it, so none before 1900); a ValueError says what is wrong."""
+    from clearslate.run import EARLIEST_AS_OF, as_of_date
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError("Give the as-of date as YYYY-MM-DD.")
+    try:
+        return as_of_date(text)
+    except ValueError:
+        if text < EARLIEST_AS_OF.isoformat():
+            raise ValueError(f"Give an as-of date from {EARLIEST_AS_OF} on.") from None
+        raise ValueError(f"{text} is no date: check the month and the day.") from None
 
 
 def _safe_name(name: str) -> str:

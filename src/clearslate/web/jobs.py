@@ -149,6 +149,7 @@ class Jobs:
         self._live[run_id] = _Live(name, con, live.jurisdiction)
 
     def _run(self, run_id: int) -> None:
+        from clearslate.documents.data import DocumentsError
         from clearslate.policy import PolicyError
         from clearslate.report.build import build_report
         from clearslate.report.data import ReportError
@@ -183,7 +184,7 @@ class Jobs:
                     "rows_read": result.read.rows_read, "evaluated": result.evaluated,
                     "outcomes": result.outcomes, "review_items": len(items),
                 })  # fmt: skip
-        except (RunError, PolicyError, ReportError, MappingError) as exc:
+        except (RunError, PolicyError, ReportError, MappingError, DocumentsError) as exc:
             self._fail_run(run_id, row.created_by, str(exc))
         except Exception as exc:  # a defect: its text may quote a record, so only its kind
             log.exception("run %s failed", run_id)
