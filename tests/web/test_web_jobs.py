@@ -7,10 +7,12 @@ results; draft documents say they are drafts."""
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
 
 from clearslate.web.db import review_items, runs
-from conftest import csrf_of
+from conftest import csrf_of, start_run
 
 CA_FORM = {"county": "LOS ANGELES", "policy": "shipped:dismiss-all", "as_of": "2020-07-01"}
 
@@ -72,3 +74,91 @@ def test_as_of_dates_the_command_line_refuses_are_refused_on_the_form(workspace_
     assert r.status_code == 400 and "Give an as-of date from 1900-01-01 on." in r.text
     assert _runs(ws) == 0
     _run_id(_post(ana, files, as_of="1900-01-01"))  # the first day the command line takes
+
+
+def test_a_job_that_fails_outside_its_handlers_leaves_the_worker_running(workspace, research_file):
+    """D8: an exception outside the try blocks of Jobs._run / Jobs._documents killed the only
+    worker thread: every later run stayed queued until a restart. Here the real cause is a
+    job for a run whose row is not there (the first read, before any handler, raises)."""
+    jobs = workspace.app.state.ws.jobs
+    jobs.submit_run(999)
+    jobs.submit_documents(998)
+    assert jobs.wait_idle(300)
+    assert jobs._thread.is_alive()
+    ana = workspace.login("ana")
+    run_id = start_run(ana, research_file)
+    assert _row(workspace, run_id).status == "done"
+
+
+def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace, research_file):
+    """D8: write_decisions ran before the documents' try block: when it failed (a full disk;
+    here, for real, a folder where its partial file goes) the documents stayed "running" for
+    good and the worker died. The decisions.csv download wrote the same partial file in the
+    run's folder, so a download could take the job's file away under it: it now writes none
+    there."""
+    ana, att = workspace.login("ana"), workspace.login("att")
+    run_id = start_run(ana, research_file)
+    assert _row(workspace, run_id).status == "done"
+    folder = workspace.data_dir / "runs" / str(run_id)
+    token = _decide_all(workspace, att, run_id)
+    r = att.get(f"/runs/{run_id}/decisions.csv")
+    assert r.status_code == 200 and r.text.startswith("subject_id,source_file,source_line")
+    assert "attachment" in r.headers["content-disposition"]
+    assert not (folder / "decisions.csv").exists() and not (folder / "decisions.partial").exists()
+
+    (folder / "decisions.partial").mkdir()
+    assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
+    row = _row(workspace, run_id)
+    assert row.documents_status == "failed"
+    assert row.documents_error == "unexpected error (IsADirectoryError)"
+    assert workspace.app.state.ws.jobs._thread.is_alive()
+    assert _row(workspace, start_run(ana, research_file)).status == "done"
+
+
+def test_a_failed_run_names_its_file_as_uploaded_and_says_it_failed(workspace_factory):
+    """D8: a run's message named the server's path of the upload (…/ws/runs/1/uploads/01-
+    empty.csv); it names the file as the user gave it. And the pages of a failed run's
+    results said "This run has not finished."."""
+    ws = workspace_factory(None)
+    ana, att = ws.login("ana"), ws.login("att")
+    run_id = _run_id(_post(ana, [("files", ("my empty file.csv", b"", "text/csv"))]))
+    row = _row(ws, run_id)
+    assert row.status == "failed"
+    assert row.error.startswith("my empty file.csv: the file is empty (0 bytes)."), row.error
+    assert str(ws.data_dir) not in row.error and "uploads" not in row.error
+    with ws.db.read() as conn:
+        detail = conn.execute(
+            sa.text("SELECT detail FROM audit_log WHERE action = 'run_failed'")
+        ).scalar_one()
+    assert json.loads(detail)["error"] == row.error
+    for c, path in ((ana, "determinations"), (ana, "report"), (ana, "people/x"),
+                    (ana, "documents.zip"), (att, "sign-off")):  # fmt: skip
+        r = c.post(f"/runs/{run_id}/{path}", data={"csrf": csrf_of(att)}) if path == "sign-off" \
+            else c.get(f"/runs/{run_id}/{path}")  # fmt: skip
+        assert r.status_code == 409, path
+        assert "This run failed" in r.text and f'href="/runs/{run_id}"' in r.text, path
+
+
+def test_a_documents_error_of_the_review_queue_fails_the_run_by_its_message(
+    workspace_factory, research_file, monkeypatch
+):
+    """D5: the job did not catch DocumentsError (results.review_rows reads the determinations
+    as the documents do): an Illinois run before 1900 ended as "unexpected error
+    (DocumentsError)". The form now refuses that date, so no real cause is left to arrange:
+    review_rows is made to raise once, with a message naming the run's folder as such errors
+    do; the run fails with that message, the folder's path left out."""
+    from clearslate.documents.data import DocumentsError
+    from clearslate.web import results
+
+    ws = workspace_factory(None)
+
+    def refuse(path, *_args):
+        monkeypatch.undo()
+        raise DocumentsError(f"{path}: the determinations lack the column(s) tier.")
+
+    monkeypatch.setattr(results, "review_rows", refuse)
+    row = _row(ws, start_run(ws.login("ana"), research_file))
+    assert (row.status, row.error) == (
+        "failed",
+        "results: the determinations lack the column(s) tier.",
+    )

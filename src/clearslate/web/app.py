@@ -16,6 +16,7 @@ import json
 import re
 import secrets
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,9 +144,10 @@ CSRF_REFUSED = (
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, back: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.back = back  # a page that says more (the run's), linked under the message
 
 
 Page = Callable[[Ctx], Response]
@@ -208,13 +210,13 @@ def _call(fn: Page, ctx: Ctx) -> Response:
     try:
         return fn(ctx)
     except Refused as exc:
-        return _refuse(ctx, exc.status, str(exc))
+        return _refuse(ctx, exc.status, str(exc), exc.back)
 
 
-def _refuse(ctx: Ctx, status: int, message: str) -> Response:
+def _refuse(ctx: Ctx, status: int, message: str, back: str = "") -> Response:
     if "json" in ctx.request.headers.get("accept", ""):
         return JSONResponse({"error": message}, status_code=status)
-    return ctx.render("error.html", status=status, message=message)
+    return ctx.render("error.html", status=status, message=message, back=back)
 
 
 def _redirect(url: str, **query: Any) -> RedirectResponse:
@@ -549,9 +551,18 @@ def run_progress(ctx: Ctx) -> Response:
 def _done_run(ctx: Ctx) -> tuple[Any, Path]:
     with ctx.ws.db.read() as conn:
         run = _run(ctx, conn)
-    if run.status != "done":
-        raise Refused(409, "This run has not finished.")
+    _check_done(run)
     return run, run_dir(ctx.ws.settings.data_dir, run.id)
+
+
+def _check_done(run: Any) -> None:
+    """Refuse what needs a run's results when it has none: it failed (and why), or it is
+    still going."""
+    if run.status == "failed":
+        raise Refused(409, f"This run failed, so it has no results: {run.error}",
+                      back=f"/runs/{run.id}")  # fmt: skip
+    if run.status != "done":
+        raise Refused(409, "This run has not finished.", back=f"/runs/{run.id}")
 
 
 def run_report(ctx: Ctx) -> Response:
@@ -741,18 +752,20 @@ def decisions_csv(ctx: Ctx) -> Response:
 
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
-        path = run_dir(ctx.ws.settings.data_dir, run.id) / "decisions.csv"
-        write_decisions(conn, run.id, path)
+        # Not in the run's folder, whose decisions.csv is the documents job's: a download
+        # renaming its own file there could take the job's away under it.
+        with tempfile.TemporaryDirectory(dir=ctx.ws.settings.data_dir) as tmp:
+            text = write_decisions(conn, run.id, Path(tmp) / "decisions.csv").read_bytes()
         ctx.audit(conn, "download", f"run {run.id}", {"file": "decisions.csv"})
-    return FileResponse(path, media_type="text/csv", filename=f"run-{run.id}-decisions.csv",
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return Response(text, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="run-{run.id}-decisions.csv"',
+        "Cache-Control": "no-store"})  # fmt: skip
 
 
 def sign_off(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
-        if run.status != "done":
-            raise Refused(409, "This run has not finished.")
+        _check_done(run)
         if run.signed_off_at is not None:
             raise Refused(409, "This run is already signed off.")
         still_open = conn.execute(
