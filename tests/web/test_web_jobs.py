@@ -7,13 +7,19 @@ results; draft documents say they are drafts."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
+import clearslate.sources
 from clearslate.web.db import review_items, runs
 from conftest import csrf_of, start_run
 
+SOURCES = Path(clearslate.sources.__file__).parent
 CA_FORM = {"county": "LOS ANGELES", "policy": "shipped:dismiss-all", "as_of": "2020-07-01"}
 
 
@@ -162,3 +168,69 @@ def test_a_documents_error_of_the_review_queue_fails_the_run_by_its_message(
         "failed",
         "results: the determinations lack the column(s) tier.",
     )
+
+
+def _text(page) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+
+
+def test_a_run_whose_rows_were_all_rejected_says_so_and_offers_errors_csv(workspace):
+    """D6: a file whose every row was rejected (here: binary) was a normal finished run, "0
+    Prop 64 convictions decided", without a word of the rejected rows, and errors.csv could
+    not be reached. The page now shows the rows read, accepted and rejected with the command
+    line's note (run.run_notes), and errors.csv downloads, each file named as uploaded."""
+    ana, att, adm = (workspace.login(u) for u in ("ana", "att", "adm"))
+    run_id = _run_id(_post(ana, [("files", ("scan.bin", bytes(range(256)) * 200))]))
+    assert _row(workspace, run_id).status == "done"
+    page = _text(ana.get(f"/runs/{run_id}"))
+    rejected = len(
+        (workspace.data_dir / "runs" / str(run_id) / "results" / "errors.csv")
+        .read_text()
+        .splitlines()[1:]
+    )  # fmt: skip
+    assert rejected > 0
+    assert f"Rows read {rejected:,} Accepted 0 Rejected ( errors.csv ) {rejected:,}" in page
+    assert (f"Note: every one of the {rejected:,} rows of scan.bin was rejected: see errors.csv. "
+            "Is it a DOJ research file (95 comma-separated fields on each line)?") in page  # fmt: skip
+    for c in (ana, att):
+        r = c.get(f"/runs/{run_id}/errors.csv")
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(r.text)))
+        assert rows[0] == ["source_file", "line", "column", "reason"]
+        assert len(rows) == rejected + 1 and {row[0] for row in rows[1:]} == {"scan.bin"}
+    assert adm.get(f"/runs/{run_id}/errors.csv").status_code == 403
+    assert ana.get(f"/runs/{run_id}/warnings.csv").status_code == 404  # California has none
+    with workspace.db.read() as conn:
+        details = conn.execute(
+            sa.text("SELECT detail FROM audit_log WHERE action = 'download'")
+        ).scalars()  # fmt: skip
+        assert [json.loads(d)["file"] for d in details] == ["errors.csv", "errors.csv"]
+
+
+def test_an_illinois_mapping_that_leaves_values_empty_says_so(workspace_factory, tmp_path):
+    """D6: an Illinois mapping with the wrong date format left 420 values empty (warnings.csv)
+    and changed outcomes without a word on the page. The page now shows the values left empty
+    with a note (illinois_run.run_notes, which `clearslate run --jurisdiction il` prints too),
+    and warnings.csv downloads."""
+    from clearslate.synth.illinois import generate_illinois
+
+    generate_illinois(tmp_path, people=40, seed=3)
+    mapping = (SOURCES / "il_mappings" / "court_generated.yaml").read_text()
+    wrong = mapping.replace('"%m/%d/%Y"', '"%Y-%m-%d"').encode()
+    ws = workspace_factory(None)
+    ana = ws.login("ana")
+    r = ana.post("/runs/new", data={"csrf": csrf_of(ana, "/runs/new"), "jurisdiction": "il",
+                                    "il_policy": "il:cook-county", "as_of": "2024-01-01"},
+                 files=[("court_files", ("court.csv", (tmp_path / "court_export.csv").read_bytes())),
+                        ("court_mapping", ("ours.yaml", wrong))])  # fmt: skip
+    run_id = _run_id(r)
+    assert _row(ws, run_id).status == "done"
+    results = ws.data_dir / "runs" / str(run_id) / "results"
+    left_empty = len((results / "warnings.csv").read_text().splitlines()[1:])
+    assert left_empty > 0
+    page = _text(ana.get(f"/runs/{run_id}"))
+    assert f"Values left empty ( warnings.csv ) {left_empty:,}" in page
+    assert f"Note: {left_empty:,} value(s) could not be read and were left empty" in page
+    rows = list(csv.reader(io.StringIO(ana.get(f"/runs/{run_id}/warnings.csv").text)))
+    assert rows[0][0] == "file" and {row[0] for row in rows[1:]} == {"court.csv"}
+    assert all("not a date in the mapping's formats" in row[3] for row in rows[1:])

@@ -11,13 +11,15 @@ DuckDB calls block).
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
 import re
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from starlette.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -44,7 +47,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearslate.sources.il_canonical import IL_OUTCOMES
 from clearslate.web import audit, auth, policy_form, results
 from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
-from clearslate.web.jobs import Jobs, new_run_folder, run_dir
+from clearslate.web.jobs import READ_FILE, Jobs, new_run_folder, run_dir, upload_names
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "clearslate_session"
@@ -531,12 +534,16 @@ def run_page(ctx: Ctx) -> Response:
     reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
     outcomes = json.loads(run.outcomes) if run.outcomes else {}
     doc_files = _document_files(folder) if run.documents_status == "done" else []
+    read_file = folder / READ_FILE  # what the run read (runs before this version: none)
+    read = None
+    if run.status == "done" and read_file.exists():
+        read = json.loads(read_file.read_text(encoding="utf-8"))
     inputs = json.loads(run.inputs)
     if isinstance(inputs, dict):  # Illinois: by kind of export
         inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=inputs)  # fmt: skip
+                      inputs=inputs, read=read)  # fmt: skip
 
 
 def run_progress(ctx: Ctx) -> Response:
@@ -563,6 +570,39 @@ def _check_done(run: Any) -> None:
                       back=f"/runs/{run.id}")  # fmt: skip
     if run.status != "done":
         raise Refused(409, "This run has not finished.", back=f"/runs/{run.id}")
+
+
+def input_problems(ctx: Ctx) -> Response:
+    """The run's errors.csv (rows rejected) or warnings.csv (Illinois: values left empty).
+    They hold no personal data: each line is a place (file, line, column) and a reason, and
+    the readers never put a field's value in either (sources/ca_doj.py Reject,
+    sources/il_reader.py). The file column names each upload as it was given."""
+    run, folder = _done_run(ctx)
+    name = ctx.request.url.path.rsplit("/", 1)[1]
+    path = folder / "results" / name
+    if not path.is_file():
+        raise Refused(404, f"This run has no {name}.")
+    names = upload_names(folder, run.inputs)
+    with ctx.ws.db.write() as conn:
+        ctx.audit(conn, "download", f"run {run.id}", {"file": name})
+    return StreamingResponse(_named_as_uploaded(path, names), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="run-{run.id}-{name}"',
+        "Cache-Control": "no-store"})  # fmt: skip
+
+
+def _named_as_uploaded(path: Path, names: Mapping[str, str]) -> Iterator[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        for i, row in enumerate(csv.reader(fh)):
+            if i and row:
+                row[0] = names.get(row[0], Path(row[0]).name)
+            w.writerow(row)
+            if out.tell() > 1 << 16:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
 
 
 def run_report(ctx: Ctx) -> Response:
@@ -987,6 +1027,8 @@ def _routes() -> list[Any]:
         ("/runs/{run_id:int}", run_page, r, ["GET"]),
         ("/runs/{run_id:int}/progress", run_progress, r, ["GET"]),
         ("/runs/{run_id:int}/report", run_report, r, ["GET"]),
+        ("/runs/{run_id:int}/errors.csv", input_problems, r, ["GET"]),
+        ("/runs/{run_id:int}/warnings.csv", input_problems, r, ["GET"]),
         ("/runs/{run_id:int}/determinations", determinations, r, ["GET"]),
         ("/runs/{run_id:int}/people/{subject_id}", person, r, ["GET"]),
         ("/runs/{run_id:int}/review", review, a, ["GET"]),

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clearslate.outputs.files import make_private_dir
+from clearslate.outputs.files import make_private_dir, write_json
 from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
 
@@ -180,6 +180,7 @@ class Jobs:
             self._set_run(run_id, status="running", stage="Starting")
             decide = self._decide_il if row.jurisdiction == "il" else self._decide_ca
             result = decide(row, folder)
+            keep_read(folder, row, result)
             self._stage(run_id, "Writing the impact report")
             build_report(folder / "results", pdf=False)
             self._stage(run_id, "Preparing the review queue")
@@ -326,6 +327,30 @@ class Jobs:
         inputs = conn.execute(sa.select(runs.c.inputs).where(runs.c.id == run_id)).scalar()
         folder = run_dir(self.data_dir, run_id)
         return plain_message(message, folder, upload_names(folder, inputs or "[]"))
+
+
+READ_FILE = "read.json"  # in the run's folder: what the run read, for its page
+
+
+def keep_read(folder: Path, row: Any, result: Any) -> None:
+    """What the run read, for its page: rows read, accepted, rejected (errors.csv) and, in
+    Illinois, values left empty (warnings.csv), with the notes `clearslate run` prints under
+    these counts, each file named as it was uploaded."""
+    from clearslate import illinois_run, run
+
+    names = upload_names(folder, row.inputs)
+
+    def name(path: str) -> str:
+        return names.get(path, Path(path).name)
+
+    il = row.jurisdiction == "il"
+    read = result.read
+    write_json(folder / READ_FILE, {
+        "rows_read": read.rows_read, "rows_accepted": read.rows_accepted,
+        "rows_rejected": len(read.rejects), "warnings": len(read.warnings) if il else None,
+        "notes": illinois_run.run_notes(result, name) if il
+                 else run.run_notes(result, name, county="the county"),
+    })  # fmt: skip
 
 
 def upload_names(folder: Path, inputs: str) -> dict[str, str]:
