@@ -234,3 +234,70 @@ def test_an_illinois_mapping_that_leaves_values_empty_says_so(workspace_factory,
     rows = list(csv.reader(io.StringIO(ana.get(f"/runs/{run_id}/warnings.csv").text)))
     assert rows[0][0] == "file" and {row[0] for row in rows[1:]} == {"court.csv"}
     assert all("not a date in the mapping's formats" in row[3] for row in rows[1:])
+
+
+GOOD_ADDRESSES = b"subject_id,address_line_1,city,state,zip\nS1,1 Main St,Los Angeles,CA,90012\n"
+
+
+def test_an_address_file_the_documents_cannot_read_is_refused_on_the_form(workspace_factory):
+    """D7: an address file without the columns the letters need (or binary, empty, without
+    a header) was taken at upload, and failed only after sign-off. It is now read at upload
+    by the documents' own reader (documents/addresses.py) and marked on its field; the run
+    is not started."""
+    ws = workspace_factory(None, run_jobs=False)
+    ana = ws.login("ana")
+    research = [("files", ("la.csv", b"x\n", "text/csv"))]
+    for data, said in (
+        (b"name,street\nx,y\n", "a.csv, line 1: the address file needs the column(s) "
+                                "subject_id or cii_number, city, state, zip."),
+        (bytes(range(256)) * 8, "a.csv, line 1: the address file needs the column(s)"),
+        (b"", "a.csv: the address file is empty."),
+        (b"S1,1 Main St,Los Angeles,CA,90012\n", "is the header line missing?"),
+    ):  # fmt: skip
+        r = _post(ana, [*research, ("addresses", ("a.csv", data, "text/csv"))])
+        assert r.status_code == 400 and 'id="addresses-error"' in r.text, data[:20]
+        assert said in r.text.replace("&#39;", "'"), r.text
+    assert _runs(ws) == 0
+    _run_id(_post(ana, [*research, ("addresses", ("a.csv", GOOD_ADDRESSES, "text/csv"))]))
+
+
+def test_documents_that_failed_are_built_again_with_a_new_address_file(workspace, research_file):
+    """D7: documents that failed (here: an address file an earlier version took at upload)
+    left the run stuck: signing off again is refused, and nothing rebuilt them or replaced
+    the address file. An attorney now builds them again (audited), optionally with a new
+    address file, checked as on the form. D11: documents built without DATA_DIR/office.yaml
+    carry placeholders; the builder's warning that they are drafts reached only the audit
+    log, and now stands beside the download."""
+    ana, att = workspace.login("ana"), workspace.login("att")
+    run_id = start_run(ana, research_file)
+    assert _row(workspace, run_id).status == "done"
+    folder = workspace.data_dir / "runs" / str(run_id)
+    (folder / "addresses.csv").write_bytes(b"name,street\nx,y\n")
+    token = _decide_all(workspace, att, run_id)
+    assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
+    row = _row(workspace, run_id)
+    assert row.documents_status == "failed"
+    assert row.documents_error.startswith("addresses.csv, line 1: the address file needs")
+    assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 409
+    assert "Build the documents again" in att.get(f"/runs/{run_id}").text
+    assert "Build the documents again" not in ana.get(f"/runs/{run_id}").text
+
+    again = f"/runs/{run_id}/documents-again"
+    r = att.post(again, data={"csrf": token}, files=[("addresses", ("b.csv", b"name\nx\n"))])
+    assert r.status_code == 400 and "b.csv, line 1: the address file needs" in r.text
+    assert _row(workspace, run_id).documents_status == "failed"
+    assert ana.post(again, data={"csrf": csrf_of(ana)}).status_code == 403
+    r = att.post(again, data={"csrf": token}, files=[("addresses", ("c.csv", GOOD_ADDRESSES))])
+    assert r.status_code == 303, r.text
+    assert _row(workspace, run_id).documents_status == "done"
+    assert (folder / "addresses.csv").read_bytes() == GOOD_ADDRESSES
+    page = _text(att.get(f"/runs/{run_id}"))
+    assert ("Warning: no --office file: the documents carry placeholders such as [OFFICE NAME]; "
+            "they are drafts, not for filing or mailing.") in page  # fmt: skip
+    assert "Download all documents" in page
+    assert att.get(f"/runs/{run_id}/documents.zip").status_code == 200
+    with workspace.db.read() as conn:
+        detail = conn.execute(
+            sa.text("SELECT detail FROM audit_log WHERE action = 'documents_again'")
+        ).scalar_one()
+    assert json.loads(detail) == {"after": "failed", "new_addresses": True}

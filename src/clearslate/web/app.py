@@ -47,7 +47,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearslate.sources.il_canonical import IL_OUTCOMES
 from clearslate.web import audit, auth, policy_form, results
 from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
-from clearslate.web.jobs import READ_FILE, Jobs, new_run_folder, run_dir, upload_names
+from clearslate.web.jobs import (
+    DOCUMENTS_FILE,
+    READ_FILE,
+    Jobs,
+    new_run_folder,
+    run_dir,
+    upload_names,
+)
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "clearslate_session"
@@ -135,6 +142,7 @@ NOTICES = {
     "decided": "Decision saved.",
     "bulk": "Decisions saved.",
     "signed": "Signed off. The documents are being built.",
+    "rebuild": "The documents are being built again.",
     "user": "User saved.",
     "policy": "Policy saved.",
     "password": "Password changed.",
@@ -379,6 +387,22 @@ def _mapping_problem(upload: UploadFile, source: str) -> str:
     return ""
 
 
+def _address_problem(upload: UploadFile) -> str:
+    """What makes an uploaded address file unusable for the letters (no header, a required
+    column missing), as the documents will read it, or ''. Its rows' own problems are not
+    the form's: the documents list them in input_errors.csv."""
+    from clearslate.documents.addresses import AddressFileError, read_address_text
+    from clearslate.documents.textfile import office_text
+
+    upload.file.seek(0)
+    name = upload.filename or "the address file"
+    try:
+        read_address_text(office_text(upload.file.read()), name, name)
+    except AddressFileError as exc:
+        return str(exc)
+    return ""
+
+
 def _save(upload: UploadFile, path: Path) -> None:
     with path.open("wb") as out:
         upload.file.seek(0)
@@ -440,10 +464,12 @@ def run_new(ctx: Ctx) -> Response:
             errors["il_policy"] = "Choose cook-county or statewide."
     else:
         errors["jurisdiction"] = "Choose California or Illinois."
+    addresses = _uploads(ctx, "addresses") if jurisdiction == "ca" else []
+    if addresses and (problem := _address_problem(addresses[0])):
+        errors["addresses"] = problem
     if errors:
         return form_page(400, values, errors)
     label = (dict(choices) | dict(il_choices))[policy]
-    addresses = _uploads(ctx, "addresses") if jurisdiction == "ca" else []
     with ctx.ws.db.write() as conn:
         text, policy_file = _policy_text(conn, policy)
         names: dict[str, list[str]] = {}
@@ -534,6 +560,10 @@ def run_page(ctx: Ctx) -> Response:
     reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
     outcomes = json.loads(run.outcomes) if run.outcomes else {}
     doc_files = _document_files(folder) if run.documents_status == "done" else []
+    docs_file = folder / DOCUMENTS_FILE  # the builder's warnings (drafts: no office file)
+    docs = {}
+    if run.documents_status == "done" and docs_file.exists():
+        docs = json.loads(docs_file.read_text(encoding="utf-8"))
     read_file = folder / READ_FILE  # what the run read (runs before this version: none)
     read = None
     if run.status == "done" and read_file.exists():
@@ -543,7 +573,8 @@ def run_page(ctx: Ctx) -> Response:
         inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=inputs, read=read)  # fmt: skip
+                      inputs=inputs, read=read, docs=docs,
+                      has_addresses=(folder / "addresses.csv").exists())  # fmt: skip
 
 
 def run_progress(ctx: Ctx) -> Response:
@@ -830,6 +861,41 @@ def sign_off(ctx: Ctx) -> Response:
     return _redirect(f"/runs/{run.id}", done="signed")
 
 
+def documents_again(ctx: Ctx) -> Response:
+    """Build a signed-off run's documents again: after they failed (a bad address file, a
+    full disk, the server stopped), or to replace drafts once office.yaml is there;
+    optionally with a new address file (California), checked as on the new-run form. The
+    decisions stay as signed off."""
+    found = _uploads(ctx, "addresses")
+    problem = _address_problem(found[0]) if found else ""  # read before the write lock
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        if run.signed_off_at is None:
+            raise Refused(409, "This run is not signed off: its documents are built at sign-off.")
+        if found and run.jurisdiction != "ca":
+            raise Refused(400, "Illinois letters go to the addresses in the run's records; "
+                               "there is no address file to give.")  # fmt: skip
+        if problem:
+            raise Refused(400, f"The address file was not taken: {problem}",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        # Only from failed or done, in one statement: two requests cannot queue it twice.
+        queued = conn.execute(
+            sa.update(runs)
+            .where(runs.c.id == run.id, runs.c.documents_status.in_(("failed", "done")))
+            .values(documents_status="queued", documents_error=None)
+        ).rowcount
+        if not queued:
+            raise Refused(409, "The documents are being built; wait until they are ready.",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        if found:
+            _save(found[0], run_dir(ctx.ws.settings.data_dir, run.id) / "addresses.csv")
+        ctx.audit(conn, "documents_again", f"run {run.id}", {
+            "after": run.documents_status, "new_addresses": bool(found)})  # fmt: skip
+    if ctx.ws.settings.run_jobs:
+        ctx.ws.jobs.submit_documents(run.id)
+    return _redirect(f"/runs/{run.id}", done="rebuild")
+
+
 def _document_files(folder: Path) -> list[str]:
     docs = folder / "documents"
     return sorted(str(p.relative_to(docs)) for p in docs.rglob("*") if p.is_file())
@@ -1036,6 +1102,7 @@ def _routes() -> list[Any]:
         ("/runs/{run_id:int}/review/{item_id:int}", decide, a, ["POST"]),
         ("/runs/{run_id:int}/decisions.csv", decisions_csv, a, ["GET"]),
         ("/runs/{run_id:int}/sign-off", sign_off, a, ["POST"]),
+        ("/runs/{run_id:int}/documents-again", documents_again, a, ["POST"]),
         ("/runs/{run_id:int}/documents.zip", download, r, ["GET"]),
         ("/runs/{run_id:int}/documents/{path:path}", download, r, ["GET"]),
         ("/admin/users", users_page, admin, ["GET", "POST"]),

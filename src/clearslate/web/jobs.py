@@ -297,6 +297,8 @@ class Jobs:
                 )
             )
             zip_folder(folder / "documents", folder / "documents.zip")
+            write_json(folder / DOCUMENTS_FILE, {"warnings": result.warnings,
+                                                 "office": result.summary.get("office")})  # fmt: skip
         except DocumentsError as exc:
             self._fail_docs(run_id, signer or "", str(exc))
             return
@@ -330,6 +332,7 @@ class Jobs:
 
 
 READ_FILE = "read.json"  # in the run's folder: what the run read, for its page
+DOCUMENTS_FILE = "documents.json"  # beside it: the documents' warnings, for the page
 
 
 def keep_read(folder: Path, row: Any, result: Any) -> None:
