@@ -422,6 +422,8 @@ def test_run_lists_values_left_empty_in_warnings_csv(exports: Path, tmp_path: Pa
                      "--outputs", str(out), "--no-report")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "values left empty (warnings.csv)" in result.output
+    # the note the workspace shows too (illinois_run.run_notes)
+    assert "1 value(s) could not be read and were left empty" in " ".join(result.output.split())
     warnings = _rows(out / "warnings.csv")
     assert [(w["file"], w["line"], w["column"]) for w in warnings] == [
         (str(bad), "4", "DISPOSITION_DATE")]  # fmt: skip

@@ -410,6 +410,8 @@ def _print_summary(console: Any, result: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    from clearslate.run import run_notes
+
     rate = result.read.rows_read / result.seconds if result.seconds else 0.0
     table = Table(title="clearslate run", show_header=True)
     table.add_column("")
@@ -422,22 +424,8 @@ def _print_summary(console: Any, result: Any) -> None:
     table.add_row("people with some relief", f"{result.people_with_relief:,}")
     console.print(table)
     console.print(f"{result.seconds:.1f} s, {rate:,.0f} rows/s. Results in {result.outputs}")
-    for f in result.read.files:
-        if f.data_records and not f.accepted:
-            # Still a complete run (bad rows never stop one), but most often the wrong file or
-            # another delimiter: say so rather than leave it to be found in errors.csv.
-            console.print(
-                f"[bold]Note:[/] every one of the {f.data_records:,} rows of {escape(f.path)} "
-                "was rejected: see errors.csv. Is it a DOJ research file (95 comma-separated "
-                "fields on each line)?",
-                soft_wrap=True,
-            )
-    if result.evaluated == 0 and result.read.rows_read > len(result.read.rejects):
-        # Most often a misspelt county: the run is valid, but say so rather than stay silent.
-        console.print(
-            "[bold]Note:[/] rows were read but no conviction was decided. Check that --county "
-            "names a county of the file as the DOJ writes it (e.g. LOS ANGELES), or use ALL."
-        )
+    for note in run_notes(result):
+        console.print(f"[bold]Note:[/] {escape(note)}", soft_wrap=True)
 
 
 @app.command()

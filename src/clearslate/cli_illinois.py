@@ -111,9 +111,10 @@ def run_il(
 ) -> None:
     """`clearslate run --jurisdiction il`: decide, write the run folder, print the counts."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    from clearslate.illinois_run import RunError, run_illinois
+    from clearslate.illinois_run import RunError, run_illinois, run_notes
 
     opts = _options(outputs, force=force, memory_limit=memory_limit, max_batch=max_batch,
                     **inputs)  # fmt: skip
@@ -135,6 +136,8 @@ def run_il(
     console = Console(stderr=True)
     console.print(table)
     console.print(f"{result.seconds:.1f} s. Results in {result.outputs}")
+    for note in run_notes(result):
+        console.print(f"[bold]Note:[/] {escape(note)}", soft_wrap=True)
     if not no_report:
         from clearslate.cli import write_report
 

@@ -457,6 +457,36 @@ def _run(
     )
 
 
+# What an input is, as the question asked of a file whose every row was rejected.
+_KIND_QUESTION = {
+    "court": "Is it a circuit clerk's (court) export, laid out as the court mapping says?",
+    "isp": "Is it an Illinois State Police export, laid out as the ISP mapping says?",
+    "canonical": "Is it a canonical file (a header line of the canonical columns)?",
+}
+
+
+def run_notes(result: ILRunResult, name: Callable[[str], str] = str) -> list[str]:
+    """What a finished run's counts do not say in words (as run.run_notes for California):
+    `clearslate run --jurisdiction il` prints them, the workspace shows them on the run's
+    page. `name` names an input file (the workspace: as it was uploaded)."""
+    notes = []
+    for f in result.read.files:
+        if f.rows_read and not f.rows_accepted:
+            notes.append(
+                f"every one of the {f.rows_read:,} rows of {name(f.path)} was rejected: see "
+                f"errors.csv. {_KIND_QUESTION.get(f.kind, '')}".rstrip()
+            )
+    if result.read.warnings:
+        # The rows went through without those values: an export's date format unlike the
+        # mapping's changes outcomes without failing a row.
+        notes.append(
+            f"{len(result.read.warnings):,} value(s) could not be read and were left empty: see "
+            "warnings.csv. A date format or codes the mapping does not describe leave them "
+            "empty, and outcomes change with them: check the mapping."
+        )
+    return notes
+
+
 def _check_accounting(con: duckdb.DuckDBPyConnection, read: ILRead) -> None:
     """Nothing lost: every row read is kept or rejected, every kept row has one person, every
     evaluated charge exactly one named outcome. A mismatch is a defect: the run stops."""

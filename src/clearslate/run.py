@@ -636,6 +636,30 @@ def _manifest(
     }
 
 
+def run_notes(
+    result: RunResult, name: Callable[[str], str] = str, county: str = "--county"
+) -> list[str]:
+    """What a finished run's counts do not say in words: `clearslate run` prints these notes
+    under its table, the workspace shows them on the run's page. `name` names an input file
+    (the workspace: as it was uploaded); `county` is where the county was given."""
+    notes = []
+    for f in result.read.files:
+        if f.data_records and not f.accepted:
+            # Still a complete run (bad rows never stop one), but most often the wrong file or
+            # another delimiter: say so rather than leave it to be found in errors.csv.
+            notes.append(
+                f"every one of the {f.data_records:,} rows of {name(f.path)} was rejected: see "
+                "errors.csv. Is it a DOJ research file (95 comma-separated fields on each line)?"
+            )
+    if result.evaluated == 0 and result.read.rows_read > len(result.read.rejects):
+        # Most often a misspelt county: the run is valid, but say so rather than stay silent.
+        notes.append(
+            f"rows were read but no conviction was decided. Check that {county} names a county "
+            "of the file as the DOJ writes it (e.g. LOS ANGELES), or use ALL."
+        )
+    return notes
+
+
 def write_error_file(out: Path, suffix: str, error: RunError) -> Path | None:
     """gogen's error file: {key: {errorType, errorMessage}}, key "" for run-level errors."""
     try:

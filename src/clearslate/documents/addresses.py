@@ -298,7 +298,7 @@ class AddressFile:
     errors: list[RowError] = field(default_factory=list)
 
 
-def _header_map(header: list[str], path: Path) -> dict[str, int]:
+def _header_map(header: list[str], label: str) -> dict[str, int]:
     norm = [h.strip().lower().replace(" ", "_").replace("-", "_") for h in header]
     found: dict[str, int] = {}
     for col, aliases in COLUMNS.items():
@@ -312,7 +312,7 @@ def _header_map(header: list[str], path: Path) -> dict[str, int]:
         # Only the names it knows: a first line without a header is a person's address.
         known = [h for h in norm if any(h in aliases for aliases in COLUMNS.values())]
         raise AddressFileError(
-            f"{path}, line 1: the address file needs the column(s) {', '.join(missing)}. "
+            f"{label}, line 1: the address file needs the column(s) {', '.join(missing)}. "
             f"Of its {len(header)} column(s) these are known: "
             f"{', '.join(known) or 'none (is the header line missing?)'}. "
             "See docs/documents.md, 'The address file'."
@@ -323,17 +323,24 @@ def _header_map(header: list[str], path: Path) -> dict[str, int]:
 def read_address_file(path: Path) -> AddressFile:
     """Read and check the address file, row by row. Problems of a row are RowErrors (file,
     line, column, reason; no values: they are personal data)."""
-    result = AddressFile()
     try:
         text = read_office_text(path)
     except OSError as exc:
         raise AddressFileError(f"{path}: cannot read the address file ({exc.strerror}).") from None
+    return read_address_text(text, str(path), path.name)
+
+
+def read_address_text(text: str, label: str, name: str) -> AddressFile:
+    """An address file's text, read as read_address_file reads the file: a problem of the
+    whole file (no header, a required column missing) is an AddressFileError naming the file
+    as `label`; a row's is a RowError naming it as `name`. The workspace checks an uploaded
+    address file with it before a run starts."""
+    result = AddressFile()
     try:
         header, records = header_and_records(text, "the address file")
     except OfficeCsvError as exc:
-        raise AddressFileError(f"{path}: {exc}") from None
-    cols = _header_map(header, path)
-    name = path.name
+        raise AddressFileError(f"{label}: {exc}") from None
+    cols = _header_map(header, label)
     for line, rec, problem in records:
         if rec is None:
             result.errors.append(RowError(name, line, "", problem))

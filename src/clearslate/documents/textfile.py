@@ -13,7 +13,11 @@ from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
 
 def read_office_text(path: Path) -> str:
     """The file's text (OSError if it cannot be read)."""
-    raw = path.read_bytes()
+    return office_text(path.read_bytes())
+
+
+def office_text(raw: bytes) -> str:
+    """The text of an office file's bytes (the workspace checks an upload before saving it)."""
     if codec := utf16_codec(raw[:HEAD_BYTES]):
         return raw.decode(codec, errors="replace")
     for encoding in ("utf-8-sig", "cp1252"):

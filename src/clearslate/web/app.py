@@ -11,12 +11,15 @@ DuckDB calls block).
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
 import re
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Callable, Mapping
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +39,7 @@ from starlette.responses import (
     PlainTextResponse,
     RedirectResponse,
     Response,
+    StreamingResponse,
 )
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -44,7 +48,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clearslate.sources.il_canonical import IL_OUTCOMES
 from clearslate.web import audit, auth, policy_form, results
 from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
-from clearslate.web.jobs import Jobs, new_run_folder, run_dir
+from clearslate.web.jobs import (
+    DOCUMENTS_FILE,
+    READ_FILE,
+    Jobs,
+    new_run_folder,
+    run_dir,
+    upload_names,
+)
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "clearslate_session"
@@ -132,6 +143,7 @@ NOTICES = {
     "decided": "Decision saved.",
     "bulk": "Decisions saved.",
     "signed": "Signed off. The documents are being built.",
+    "rebuild": "The documents are being built again.",
     "user": "User saved.",
     "policy": "Policy saved.",
     "password": "Password changed.",
@@ -144,9 +156,10 @@ CSRF_REFUSED = (
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, back: str = "") -> None:
         super().__init__(message)
         self.status = status
+        self.back = back  # a page that says more (the run's), linked under the message
 
 
 Page = Callable[[Ctx], Response]
@@ -209,13 +222,13 @@ def _call(fn: Page, ctx: Ctx) -> Response:
     try:
         return fn(ctx)
     except Refused as exc:
-        return _refuse(ctx, exc.status, str(exc))
+        return _refuse(ctx, exc.status, str(exc), exc.back)
 
 
-def _refuse(ctx: Ctx, status: int, message: str) -> Response:
+def _refuse(ctx: Ctx, status: int, message: str, back: str = "") -> Response:
     if "json" in ctx.request.headers.get("accept", ""):
         return JSONResponse({"error": message}, status_code=status)
-    return ctx.render("error.html", status=status, message=message)
+    return ctx.render("error.html", status=status, message=message, back=back)
 
 
 def _redirect(url: str, **query: Any) -> RedirectResponse:
@@ -394,6 +407,22 @@ def _mapping_problem(upload: UploadFile, source: str) -> str:
     return ""
 
 
+def _address_problem(upload: UploadFile) -> str:
+    """What makes an uploaded address file unusable for the letters (no header, a required
+    column missing), as the documents will read it, or ''. Its rows' own problems are not
+    the form's: the documents list them in input_errors.csv."""
+    from clearslate.documents.addresses import AddressFileError, read_address_text
+    from clearslate.documents.textfile import office_text
+
+    upload.file.seek(0)
+    name = upload.filename or "the address file"
+    try:
+        read_address_text(office_text(upload.file.read()), name, name)
+    except AddressFileError as exc:
+        return str(exc)
+    return ""
+
+
 def _save(upload: UploadFile, path: Path) -> None:
     with path.open("wb") as out:
         upload.file.seek(0)
@@ -422,9 +451,9 @@ def run_new(ctx: Ctx) -> Response:
     # No choice: California, as the form was before Illinois (a posted form without it).
     jurisdiction = values["jurisdiction"] = values["jurisdiction"] or "ca"
     try:
-        as_of = dt.date.fromisoformat(values["as_of"])
-    except ValueError:
-        errors["as_of"] = "Give the as-of date as YYYY-MM-DD."
+        as_of = _as_of(values["as_of"])
+    except ValueError as exc:
+        errors["as_of"] = str(exc)
     # The files of the run, by the folder they go to under uploads/.
     uploads: dict[str, list[UploadFile]] = {}
     mappings: dict[str, UploadFile] = {}
@@ -455,10 +484,12 @@ def run_new(ctx: Ctx) -> Response:
             errors["il_policy"] = "Choose cook-county or statewide."
     else:
         errors["jurisdiction"] = "Choose California or Illinois."
+    addresses = _uploads(ctx, "addresses") if jurisdiction == "ca" else []
+    if addresses and (problem := _address_problem(addresses[0])):
+        errors["addresses"] = problem
     if errors:
         return form_page(400, values, errors)
     label = (dict(choices) | dict(il_choices))[policy]
-    addresses = _uploads(ctx, "addresses") if jurisdiction == "ca" else []
     with ctx.ws.db.write() as conn:
         text, policy_file = _policy_text(conn, policy)
         names: dict[str, list[str]] = {}
@@ -493,6 +524,21 @@ def run_new(ctx: Ctx) -> Response:
     if ctx.ws.settings.run_jobs:
         ctx.ws.jobs.submit_run(run_id, jurisdiction)
     return _redirect(f"/runs/{run_id}")
+
+
+def _as_of(text: str) -> dt.date:
+    """The as-of date, checked as the command line checks --compute-at (run.as_of_date:
+    years are counted back from it, so none before 1900); a ValueError says what is wrong."""
+    from clearslate.run import EARLIEST_AS_OF, as_of_date
+
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise ValueError("Give the as-of date as YYYY-MM-DD.")
+    try:
+        return as_of_date(text)
+    except ValueError:
+        if text < EARLIEST_AS_OF.isoformat():
+            raise ValueError(f"Give an as-of date from {EARLIEST_AS_OF} on.") from None
+        raise ValueError(f"{text} is no date: check the month and the day.") from None
 
 
 def _safe_name(name: str) -> str:
@@ -534,12 +580,21 @@ def run_page(ctx: Ctx) -> Response:
     reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
     outcomes = json.loads(run.outcomes) if run.outcomes else {}
     doc_files = _document_files(folder) if run.documents_status == "done" else []
+    docs_file = folder / DOCUMENTS_FILE  # the builder's warnings (drafts: no office file)
+    docs = {}
+    if run.documents_status == "done" and docs_file.exists():
+        docs = json.loads(docs_file.read_text(encoding="utf-8"))
+    read_file = folder / READ_FILE  # what the run read (runs before this version: none)
+    read = None
+    if run.status == "done" and read_file.exists():
+        read = json.loads(read_file.read_text(encoding="utf-8"))
     inputs = json.loads(run.inputs)
     if isinstance(inputs, dict):  # Illinois: by kind of export
         inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=inputs)  # fmt: skip
+                      inputs=inputs, read=read, docs=docs,
+                      has_addresses=(folder / "addresses.csv").exists())  # fmt: skip
 
 
 def run_progress(ctx: Ctx) -> Response:
@@ -554,9 +609,51 @@ def run_progress(ctx: Ctx) -> Response:
 def _done_run(ctx: Ctx) -> tuple[Any, Path]:
     with ctx.ws.db.read() as conn:
         run = _run(ctx, conn)
-    if run.status != "done":
-        raise Refused(409, "This run has not finished.")
+    _check_done(run)
     return run, run_dir(ctx.ws.settings.data_dir, run.id)
+
+
+def _check_done(run: Any) -> None:
+    """Refuse what needs a run's results when it has none: it failed (and why), or it is
+    still going."""
+    if run.status == "failed":
+        raise Refused(409, f"This run failed, so it has no results: {run.error}",
+                      back=f"/runs/{run.id}")  # fmt: skip
+    if run.status != "done":
+        raise Refused(409, "This run has not finished.", back=f"/runs/{run.id}")
+
+
+def input_problems(ctx: Ctx) -> Response:
+    """The run's errors.csv (rows rejected) or warnings.csv (Illinois: values left empty).
+    They hold no personal data: each line is a place (file, line, column) and a reason, and
+    the readers never put a field's value in either (sources/ca_doj.py Reject,
+    sources/il_reader.py). The file column names each upload as it was given."""
+    run, folder = _done_run(ctx)
+    name = ctx.request.url.path.rsplit("/", 1)[1]
+    path = folder / "results" / name
+    if not path.is_file():
+        raise Refused(404, f"This run has no {name}.")
+    names = upload_names(folder, run.inputs)
+    with ctx.ws.db.write() as conn:
+        ctx.audit(conn, "download", f"run {run.id}", {"file": name})
+    return StreamingResponse(_named_as_uploaded(path, names), media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="run-{run.id}-{name}"',
+        "Cache-Control": "no-store"})  # fmt: skip
+
+
+def _named_as_uploaded(path: Path, names: Mapping[str, str]) -> Iterator[str]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        for i, row in enumerate(csv.reader(fh)):
+            if i and row:
+                row[0] = names.get(row[0], Path(row[0]).name)
+            w.writerow(row)
+            if out.tell() > 1 << 16:
+                yield out.getvalue()
+                out.seek(0)
+                out.truncate()
+        yield out.getvalue()
 
 
 def run_report(ctx: Ctx) -> Response:
@@ -749,18 +846,20 @@ def decisions_csv(ctx: Ctx) -> Response:
 
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
-        path = run_dir(ctx.ws.settings.data_dir, run.id) / "decisions.csv"
-        write_decisions(conn, run.id, path)
+        # Not in the run's folder, whose decisions.csv is the documents job's: a download
+        # renaming its own file there could take the job's away under it.
+        with tempfile.TemporaryDirectory(dir=ctx.ws.settings.data_dir) as tmp:
+            text = write_decisions(conn, run.id, Path(tmp) / "decisions.csv").read_bytes()
         ctx.audit(conn, "download", f"run {run.id}", {"file": "decisions.csv"})
-    return FileResponse(path, media_type="text/csv", filename=f"run-{run.id}-decisions.csv",
-                        headers={"Cache-Control": "no-store"})  # fmt: skip
+    return Response(text, media_type="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="run-{run.id}-decisions.csv"',
+        "Cache-Control": "no-store"})  # fmt: skip
 
 
 def sign_off(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
-        if run.status != "done":
-            raise Refused(409, "This run has not finished.")
+        _check_done(run)
         if run.signed_off_at is not None:
             raise Refused(409, "This run is already signed off.")
         still_open = conn.execute(
@@ -783,6 +882,41 @@ def sign_off(ctx: Ctx) -> Response:
     if ctx.ws.settings.run_jobs:
         ctx.ws.jobs.submit_documents(run.id)
     return _redirect(f"/runs/{run.id}", done="signed")
+
+
+def documents_again(ctx: Ctx) -> Response:
+    """Build a signed-off run's documents again: after they failed (a bad address file, a
+    full disk, the server stopped), or to replace drafts once office.yaml is there;
+    optionally with a new address file (California), checked as on the new-run form. The
+    decisions stay as signed off."""
+    found = _uploads(ctx, "addresses")
+    problem = _address_problem(found[0]) if found else ""  # read before the write lock
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        if run.signed_off_at is None:
+            raise Refused(409, "This run is not signed off: its documents are built at sign-off.")
+        if found and run.jurisdiction != "ca":
+            raise Refused(400, "Illinois letters go to the addresses in the run's records; "
+                               "there is no address file to give.")  # fmt: skip
+        if problem:
+            raise Refused(400, f"The address file was not taken: {problem}",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        # Only from failed or done, in one statement: two requests cannot queue it twice.
+        queued = conn.execute(
+            sa.update(runs)
+            .where(runs.c.id == run.id, runs.c.documents_status.in_(("failed", "done")))
+            .values(documents_status="queued", documents_error=None)
+        ).rowcount
+        if not queued:
+            raise Refused(409, "The documents are being built; wait until they are ready.",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        if found:
+            _save(found[0], run_dir(ctx.ws.settings.data_dir, run.id) / "addresses.csv")
+        ctx.audit(conn, "documents_again", f"run {run.id}", {
+            "after": run.documents_status, "new_addresses": bool(found)})  # fmt: skip
+    if ctx.ws.settings.run_jobs:
+        ctx.ws.jobs.submit_documents(run.id)
+    return _redirect(f"/runs/{run.id}", done="rebuild")
 
 
 def _document_files(folder: Path) -> list[str]:
@@ -984,6 +1118,8 @@ def _routes() -> list[Any]:
         ("/runs/{run_id:id}", run_page, r, ["GET"]),
         ("/runs/{run_id:id}/progress", run_progress, r, ["GET"]),
         ("/runs/{run_id:id}/report", run_report, r, ["GET"]),
+        ("/runs/{run_id:id}/errors.csv", input_problems, r, ["GET"]),
+        ("/runs/{run_id:id}/warnings.csv", input_problems, r, ["GET"]),
         ("/runs/{run_id:id}/determinations", determinations, r, ["GET"]),
         ("/runs/{run_id:id}/people/{subject_id}", person, r, ["GET"]),
         ("/runs/{run_id:id}/review", review, a, ["GET"]),
@@ -991,6 +1127,7 @@ def _routes() -> list[Any]:
         ("/runs/{run_id:id}/review/{item_id:id}", decide, a, ["POST"]),
         ("/runs/{run_id:id}/decisions.csv", decisions_csv, a, ["GET"]),
         ("/runs/{run_id:id}/sign-off", sign_off, a, ["POST"]),
+        ("/runs/{run_id:id}/documents-again", documents_again, a, ["POST"]),
         ("/runs/{run_id:id}/documents.zip", download, r, ["GET"]),
         ("/runs/{run_id:id}/documents/{path:path}", download, r, ["GET"]),
         ("/admin/users", users_page, admin, ["GET", "POST"]),

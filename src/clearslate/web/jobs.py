@@ -15,15 +15,16 @@ import logging
 import queue
 import shutil
 import threading
+import traceback
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from clearslate.outputs.files import make_private_dir
+from clearslate.outputs.files import make_private_dir, write_json
 from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
 
@@ -134,9 +135,25 @@ class Jobs:
                 self._idle.set()
                 return
             fn, run_id = task
-            fn(run_id)
+            try:
+                fn(run_id)
+            except Exception as exc:  # outside the job's own handlers: the worker goes on
+                self._job_failed(fn, run_id, exc)
             if self._queue.empty():
                 self._idle.set()
+
+    def _job_failed(self, fn: Callable[[int], None], run_id: int, exc: Exception) -> None:
+        """A job that raised past its own handlers (its first database read, say): the run or
+        its documents are marked failed, by the error's kind only, and the next job runs."""
+        # Its frames, not its text: that may quote a record (as the jobs' own handlers say).
+        log.error("job %s of run %s failed (%s)\n%s", getattr(fn, "__name__", fn), run_id,
+                  type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))  # fmt: skip
+        self._live.pop(run_id, None)
+        fail = self._fail_run if fn == self._run else self._fail_docs
+        try:
+            fail(run_id, "", f"unexpected error ({type(exc).__name__})")
+        except Exception:  # the database itself, most likely: the restart says it
+            log.exception("run %s could not be marked failed", run_id)
 
     # ---- a run ---------------------------------------------------------------------------
 
@@ -149,6 +166,7 @@ class Jobs:
         self._live[run_id] = _Live(name, con, live.jurisdiction)
 
     def _run(self, run_id: int) -> None:
+        from clearslate.documents.data import DocumentsError
         from clearslate.policy import PolicyError
         from clearslate.report.build import build_report
         from clearslate.report.data import ReportError
@@ -158,10 +176,11 @@ class Jobs:
         with self.db.read() as conn:
             row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
         folder = run_dir(self.data_dir, run_id)
-        self._set_run(run_id, status="running", stage="Starting")
         try:
+            self._set_run(run_id, status="running", stage="Starting")
             decide = self._decide_il if row.jurisdiction == "il" else self._decide_ca
             result = decide(row, folder)
+            keep_read(folder, row, result)
             self._stage(run_id, "Writing the impact report")
             build_report(folder / "results", pdf=False)
             self._stage(run_id, "Preparing the review queue")
@@ -183,7 +202,7 @@ class Jobs:
                     "rows_read": result.read.rows_read, "evaluated": result.evaluated,
                     "outcomes": result.outcomes, "review_items": len(items),
                 })  # fmt: skip
-        except (RunError, PolicyError, ReportError, MappingError) as exc:
+        except (RunError, PolicyError, ReportError, MappingError, DocumentsError) as exc:
             self._fail_run(run_id, row.created_by, str(exc))
         except Exception as exc:  # a defect: its text may quote a record, so only its kind
             log.exception("run %s failed", run_id)
@@ -242,6 +261,7 @@ class Jobs:
 
     def _fail_run(self, run_id: int, actor: str, message: str) -> None:
         with self.db.write() as conn:
+            message = self._plain(conn, run_id, message)
             conn.execute(
                 sa.update(runs).where(runs.c.id == run_id).values(status="failed", error=message)
             )
@@ -258,9 +278,10 @@ class Jobs:
             signer, jurisdiction = conn.execute(
                 sa.select(runs.c.signed_off_by, runs.c.jurisdiction).where(runs.c.id == run_id)
             ).one()
-            decisions = write_decisions(conn, run_id, folder / "decisions.csv")
         addresses = folder / "addresses.csv"
         try:
+            with self.db.read() as conn:
+                decisions = write_decisions(conn, run_id, folder / "decisions.csv")
             result = make_documents(
                 DocumentsOptions(
                     run_dir=folder / "results",
@@ -276,6 +297,8 @@ class Jobs:
                 )
             )
             zip_folder(folder / "documents", folder / "documents.zip")
+            write_json(folder / DOCUMENTS_FILE, {"warnings": result.warnings,
+                                                 "office": result.summary.get("office")})  # fmt: skip
         except DocumentsError as exc:
             self._fail_docs(run_id, signer or "", str(exc))
             return
@@ -294,12 +317,68 @@ class Jobs:
 
     def _fail_docs(self, run_id: int, actor: str, message: str) -> None:
         with self.db.write() as conn:
+            message = self._plain(conn, run_id, message)
             conn.execute(
                 sa.update(runs)
                 .where(runs.c.id == run_id)
                 .values(documents_status="failed", documents_error=message)
             )
             audit.record(conn, actor, "documents_failed", f"run {run_id}", {"error": message})
+
+    def _plain(self, conn: sa.Connection, run_id: int, message: str) -> str:
+        inputs = conn.execute(sa.select(runs.c.inputs).where(runs.c.id == run_id)).scalar()
+        folder = run_dir(self.data_dir, run_id)
+        return plain_message(message, folder, upload_names(folder, inputs or "[]"))
+
+
+READ_FILE = "read.json"  # in the run's folder: what the run read, for its page
+DOCUMENTS_FILE = "documents.json"  # beside it: the documents' warnings, for the page
+
+
+def keep_read(folder: Path, row: Any, result: Any) -> None:
+    """What the run read, for its page: rows read, accepted, rejected (errors.csv) and, in
+    Illinois, values left empty (warnings.csv), with the notes `clearslate run` prints under
+    these counts, each file named as it was uploaded."""
+    from clearslate import illinois_run, run
+
+    names = upload_names(folder, row.inputs)
+
+    def name(path: str) -> str:
+        return names.get(path, Path(path).name)
+
+    il = row.jurisdiction == "il"
+    read = result.read
+    write_json(folder / READ_FILE, {
+        "rows_read": read.rows_read, "rows_accepted": read.rows_accepted,
+        "rows_rejected": len(read.rejects), "warnings": len(read.warnings) if il else None,
+        "notes": illinois_run.run_notes(result, name) if il
+                 else run.run_notes(result, name, county="the county"),
+    })  # fmt: skip
+
+
+def upload_names(folder: Path, inputs: str) -> dict[str, str]:
+    """Each uploaded file of a run, by its path in the run's folder (as given and resolved):
+    its name as the user gave it. `inputs` is the run's list of names (JSON; Illinois: by
+    kind of export), in the order app.run_new numbered the files (01-…)."""
+    given = json.loads(inputs)
+    by_folder = {"": given} if isinstance(given, list) else given
+    names: dict[str, str] = {}
+    for sub, listed in by_folder.items():
+        uploads = folder / "uploads" / sub
+        for i, name in enumerate(listed, 1):
+            for path in uploads.glob(f"{i:02d}-*"):
+                names[str(path)] = names[str(path.resolve())] = name
+    return names
+
+
+def plain_message(message: str, folder: Path, names: Mapping[str, str]) -> str:
+    """`message` without the server's paths: an uploaded file by its name as the user gave it,
+    another file of the run (addresses.csv, results/…) by its place in the run's folder."""
+    for path in sorted(names, key=len, reverse=True):
+        message = message.replace(path, names[path])
+    for root in sorted({str(folder), str(folder.resolve())}, key=len, reverse=True):
+        message = message.replace(root + "/", "").replace(root, "the run's folder")
+    return message
 
 
 def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
