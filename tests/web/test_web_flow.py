@@ -10,6 +10,8 @@ import zipfile
 
 from conftest import csrf_of, start_run
 
+FORMULA = '=HYPERLINK("http://example.invalid","checked")'
+
 
 def test_run_review_sign_off_and_documents(workspace, research_file):
     ana = workspace.login("ana")
@@ -49,7 +51,7 @@ def test_run_review_sign_off_and_documents(workspace, research_file):
     first = int(queue.text.split(f"/runs/{run_id}/review/", 1)[1].split('"', 1)[0])
     r = att.post(
         f"/runs/{run_id}/review/{first}",
-        data={"csrf": token, "decision": "reduce", "note": "checked"},
+        data={"csrf": token, "decision": "reduce", "note": FORMULA},
     )
     assert r.status_code == 303
     r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
@@ -60,7 +62,7 @@ def test_run_review_sign_off_and_documents(workspace, research_file):
     exported = att.get(f"/runs/{run_id}/decisions.csv").text
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert len(rows) == review_total
-    assert sum(r["decision"] == "reduce" for r in rows) == 1
+    assert [r["note"] for r in rows if r["decision"] == "reduce"] == ["'" + FORMULA]
     r = att.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
     assert r.status_code == 303
     assert workspace.app.state.ws.jobs.wait_idle(300)
@@ -70,8 +72,10 @@ def test_run_review_sign_off_and_documents(workspace, research_file):
     names = zipfile.ZipFile(io.BytesIO(z.content)).namelist()
     assert "documents_manifest.json" in names
     overrides = zipfile.ZipFile(io.BytesIO(z.content)).read("overrides.csv").decode()
-    statuses = [r["status"] for r in csv.DictReader(io.StringIO(overrides))]
-    assert len(statuses) == review_total and set(statuses) == {"applied"}
+    listed = list(csv.DictReader(io.StringIO(overrides)))
+    assert len(listed) == review_total and {r["status"] for r in listed} == {"applied"}
+    # a note a spreadsheet would run as a formula is text in every table it reaches
+    assert [r["note"] for r in listed if r["decision"] == "reduce"] == ["'" + FORMULA]
 
 
 def test_office_policy_form_marks_each_wrong_field(workspace_factory):

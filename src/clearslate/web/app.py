@@ -642,12 +642,14 @@ def input_problems(ctx: Ctx) -> Response:
 
 
 def _named_as_uploaded(path: Path, names: Mapping[str, str]) -> Iterator[str]:
+    from clearslate.documents.decisions import spreadsheet_text  # (a file name is typed too)
+
     with path.open(encoding="utf-8", newline="") as fh:
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
         for i, row in enumerate(csv.reader(fh)):
             if i and row:
-                row[0] = names.get(row[0], Path(row[0]).name)
+                row[0] = spreadsheet_text(names.get(row[0], Path(row[0]).name))
             w.writerow(row)
             if out.tell() > 1 << 16:
                 yield out.getvalue()

@@ -383,7 +383,10 @@ def plain_message(message: str, folder: Path, names: Mapping[str, str]) -> str:
 
 def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
     """The attorneys' decisions in the `clearslate documents --decisions` format. Convictions
-    are named by source file and line, which name exactly one conviction of the run."""
+    are named by source file and line, which name exactly one conviction of the run. A note
+    is written as text a spreadsheet will not run (`spreadsheet_text`)."""
+    from clearslate.documents.decisions import spreadsheet_text
+
     query = (
         sa.select(review_items)
         .where(review_items.c.run_id == run_id, review_items.c.decision.is_not(None))
@@ -395,7 +398,7 @@ def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
         w.writerow(DECISION_COLUMNS)
         for r in conn.execute(query):
             w.writerow([r.subject_id, r.source_file, r.source_line, r.decision, r.decided_by,
-                        r.note or ""])  # fmt: skip
+                        spreadsheet_text(r.note or "")])  # fmt: skip
     tmp.replace(path)
     return path
 
