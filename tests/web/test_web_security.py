@@ -212,10 +212,15 @@ def test_odd_numbers_in_pages_and_ids_answer_plainly(ws):
     assert r.status_code == 400 and "age" in r.text.lower()
 
 
-def test_the_review_queues_search_is_audited(ws):
+def test_the_review_queues_search_is_audited(workspace, research_file):
     """A search by name in the review queue lists people: it is written to the audit log, as
     the determinations' search is (it was not)."""
-    ws.login("att").get("/runs/1/review?q=EXAMPLE&status=all")
+    from conftest import start_run
+
+    ws = workspace
+    start_run(ws.login("ana"), research_file)
+    assert ws.app.state.ws.jobs.wait_idle(300)
+    assert ws.login("att").get("/runs/1/review?q=EXAMPLE&status=all").status_code == 200
     with ws.db.read() as conn:
         searches = conn.execute(
             sa.select(audit_log.c.actor, audit_log.c.target).where(audit_log.c.action == "search")

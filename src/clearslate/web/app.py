@@ -47,10 +47,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clearslate.sources.il_canonical import IL_OUTCOMES
 from clearslate.web import audit, auth, policy_form, results
-from clearslate.web.db import ROLES, Database, policies, review_items, runs, users, utcnow
+from clearslate.web.db import (
+    ROLES,
+    Database,
+    audit_log,
+    policies,
+    review_items,
+    runs,
+    users,
+    utcnow,
+)
 from clearslate.web.jobs import (
     DOCUMENTS_FILE,
     READ_FILE,
+    REMOVING_PREFIX,
     Jobs,
     new_run_folder,
     run_dir,
@@ -144,6 +154,7 @@ NOTICES = {
     "bulk": "Decisions saved.",
     "signed": "Signed off. The documents are being built.",
     "rebuild": "The documents are being built again.",
+    "removed": "The run's data was removed.",
     "user": "User saved.",
     "policy": "Policy saved.",
     "password": "Password changed.",
@@ -579,21 +590,29 @@ def run_page(ctx: Ctx) -> Response:
     layout = results.LAYOUTS[run.jurisdiction]
     reasons = results.reason_counts(folder / "results", layout) if run.status == "done" else []
     outcomes = json.loads(run.outcomes) if run.outcomes else {}
-    doc_files = _document_files(folder) if run.documents_status == "done" else []
+    documents = run.status == "done" and run.documents_status == "done"
+    doc_files = _document_files(folder) if documents else []
     docs_file = folder / DOCUMENTS_FILE  # the builder's warnings (drafts: no office file)
     docs = {}
-    if run.documents_status == "done" and docs_file.exists():
+    if documents and docs_file.exists():
         docs = json.loads(docs_file.read_text(encoding="utf-8"))
     read_file = folder / READ_FILE  # what the run read (runs before this version: none)
     read = None
     if run.status == "done" and read_file.exists():
         read = json.loads(read_file.read_text(encoding="utf-8"))
+    removal = None
+    if run.status == REMOVED:
+        with ctx.ws.db.read() as conn:
+            removal = conn.execute(
+                sa.select(audit_log.c.actor, audit_log.c.at)
+                .where(audit_log.c.action == "run_removed", audit_log.c.target == f"run {run.id}")
+            ).first()  # fmt: skip
     inputs = json.loads(run.inputs)
     if isinstance(inputs, dict):  # Illinois: by kind of export
         inputs = [f"{kind}: {name}" for kind, names in inputs.items() for name in names]
     return ctx.render("run.html", run=run, outcomes=outcomes, reasons=reasons, review=review,
                       progress=ctx.ws.jobs.progress(run.id), doc_files=doc_files,
-                      inputs=inputs, read=read, docs=docs,
+                      inputs=inputs, read=read, docs=docs, removal=removal,
                       has_addresses=(folder / "addresses.csv").exists())  # fmt: skip
 
 
@@ -618,6 +637,9 @@ def _check_done(run: Any) -> None:
     still going."""
     if run.status == "failed":
         raise Refused(409, f"This run failed, so it has no results: {run.error}",
+                      back=f"/runs/{run.id}")  # fmt: skip
+    if run.status == REMOVED:
+        raise Refused(410, "This run's data was removed from the workspace.",
                       back=f"/runs/{run.id}")  # fmt: skip
     if run.status != "done":
         raise Refused(409, "This run has not finished.", back=f"/runs/{run.id}")
@@ -749,6 +771,7 @@ def _review_filter(ctx: Ctx, run: Any, source: Callable[[str], str]) -> list[Any
 def review(ctx: Ctx) -> Response:
     with ctx.ws.db.read() as conn:
         run = _run(ctx, conn)
+        _check_done(run)
         cond = _review_filter(ctx, run, ctx.param)
         total = conn.execute(sa.select(sa.func.count()).where(*cond)).scalar_one()
         page = max(1, min(_int(ctx.param("page")), max(1, -(-total // PER_PAGE))))
@@ -919,6 +942,45 @@ def documents_again(ctx: Ctx) -> Response:
     if ctx.ws.settings.run_jobs:
         ctx.ws.jobs.submit_documents(run.id)
     return _redirect(f"/runs/{run.id}", done="rebuild")
+
+
+REMOVED = "removed"
+
+
+def remove_run(ctx: Ctx) -> Response:
+    """Remove a finished run's data from the workspace once the office is done with it:
+    its uploads (the research files, the address file), results, kept rows, review queue and
+    documents, all of them personal data. The run's row stays, with its outcome counts, and
+    the audit log keeps every decision and who removed the run. Not while a job works on
+    it; the run's number, typed again, confirms it."""
+    with ctx.ws.db.write() as conn:
+        run = _run(ctx, conn)
+        if run.status == REMOVED:
+            raise Refused(410, "This run's data was already removed.")
+        if ctx.field("confirm") != str(run.id):
+            raise Refused(400, f"Type the run's number, {run.id}, to confirm the removal.",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        # In one statement, so that no job can be queued for it meanwhile.
+        removed = conn.execute(
+            sa.update(runs)
+            .where(runs.c.id == run.id, runs.c.status.in_(("done", "failed")),
+                   sa.or_(runs.c.documents_status.is_(None),
+                          runs.c.documents_status.in_(("done", "failed"))))
+            .values(status=REMOVED)
+        ).rowcount  # fmt: skip
+        if not removed:
+            raise Refused(409, "A job is working on this run; remove it once it has ended.",
+                          back=f"/runs/{run.id}")  # fmt: skip
+        items = conn.execute(sa.delete(review_items).where(review_items.c.run_id == run.id))
+        # Out of the way before the commit (if that fails, the removal is rolled back), and
+        # deleted after it; a leftover goes at the server's next start (Jobs.start).
+        folder = run_dir(ctx.ws.settings.data_dir, run.id)
+        doomed = folder.with_name(f"{REMOVING_PREFIX}{run.id}")
+        if folder.exists():
+            folder.rename(doomed)
+        ctx.audit(conn, "run_removed", f"run {run.id}", {"review_items": items.rowcount})
+    shutil.rmtree(doomed, ignore_errors=True)
+    return _redirect(f"/runs/{run.id}", done="removed")
 
 
 def _document_files(folder: Path) -> list[str]:
@@ -1130,6 +1192,7 @@ def _routes() -> list[Any]:
         ("/runs/{run_id:id}/decisions.csv", decisions_csv, a, ["GET"]),
         ("/runs/{run_id:id}/sign-off", sign_off, a, ["POST"]),
         ("/runs/{run_id:id}/documents-again", documents_again, a, ["POST"]),
+        ("/runs/{run_id:id}/remove", remove_run, r, ["POST"]),
         ("/runs/{run_id:id}/documents.zip", download, r, ["GET"]),
         ("/runs/{run_id:id}/documents/{path:path}", download, r, ["GET"]),
         ("/admin/users", users_page, admin, ["GET", "POST"]),

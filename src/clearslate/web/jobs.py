@@ -51,6 +51,10 @@ RUN_STAGES = {
 DECISION_COLUMNS = ("subject_id", "source_file", "source_line", "decision", "reviewer", "note")
 
 
+# A removed run's folder takes this name before it is deleted (app.remove_run).
+REMOVING_PREFIX = "removing-"
+
+
 def run_dir(data_dir: Path, run_id: int) -> Path:
     return data_dir / "runs" / str(run_id)
 
@@ -87,6 +91,8 @@ class Jobs:
                 .values(documents_status="failed", documents_error="The server stopped; sign-off "
                         "stands, build the documents again.")
             )  # fmt: skip
+        for leftover in (self.data_dir / "runs").glob(f"{REMOVING_PREFIX}*"):
+            shutil.rmtree(leftover, ignore_errors=True)  # a removal the server stopped in
         self._thread.start()
 
     def stop(self) -> None:
