@@ -6,6 +6,7 @@ audit log. See docs/workspace.md.
     auth.py       passwords (Argon2), server-side sessions, CSRF, lock-out, idle timeout
     audit.py      the append-only, hash-chained audit log and its verification
     db.py         the tables (SQLAlchemy Core) and the Alembic migrations that create them
+    errors.py     the log: an unexpected error by its kind and where, never its message
     jobs.py       batches and documents built in a background thread, with progress
     results.py    reading a finished run: determinations, one person's explanation
     policy_form.py the office's policy as a form, with validation errors per field

@@ -81,14 +81,16 @@ review_items = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
     sa.Column("det_row", sa.Integer, nullable=False),  # row of determinations.parquet, from 1
-    sa.Column("subject_id", sa.String(100), nullable=False),
-    sa.Column("cnt_order", sa.String(50), nullable=False),
+    # The run's own text (subject_id … code_section) is unbounded: a research file's name or
+    # case number is kept whole, however long (PostgreSQL refuses text longer than a column).
+    sa.Column("subject_id", sa.Text, nullable=False),
+    sa.Column("cnt_order", sa.Text, nullable=False),
     sa.Column("source_file", sa.String(1000), nullable=False),
     sa.Column("source_line", sa.Integer, nullable=False),
-    sa.Column("name", sa.String(300), nullable=False),
-    sa.Column("cii_number", sa.String(100), nullable=False),
-    sa.Column("case_number", sa.String(300), nullable=False),
-    sa.Column("code_section", sa.String(300), nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("cii_number", sa.Text, nullable=False),
+    sa.Column("case_number", sa.Text, nullable=False),
+    sa.Column("code_section", sa.Text, nullable=False),
     sa.Column("reason_code", sa.String(100), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("decision", sa.String(20), nullable=True),

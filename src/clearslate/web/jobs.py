@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import csv
 import json
-import logging
 import queue
 import shutil
 import threading
-import traceback
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,8 +25,7 @@ import sqlalchemy as sa
 from clearslate.outputs.files import make_private_dir, write_json
 from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
-
-log = logging.getLogger("clearslate.web")
+from clearslate.web.errors import log_unexpected
 
 # Each stage's share of the bar: (name as the run reports it, start %, end %). Reading
 # Illinois exports includes linking people, the longest part.
@@ -151,15 +148,13 @@ class Jobs:
     def _job_failed(self, fn: Callable[[int], None], run_id: int, exc: Exception) -> None:
         """A job that raised past its own handlers (its first database read, say): the run or
         its documents are marked failed, by the error's kind only, and the next job runs."""
-        # Its frames, not its text: that may quote a record (as the jobs' own handlers say).
-        log.error("job %s of run %s failed (%s)\n%s", getattr(fn, "__name__", fn), run_id,
-                  type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)))  # fmt: skip
+        log_unexpected(f"job {getattr(fn, '__name__', fn)} of run {run_id}", exc)
         self._live.pop(run_id, None)
         fail = self._fail_run if fn == self._run else self._fail_docs
         try:
             fail(run_id, "", f"unexpected error ({type(exc).__name__})")
-        except Exception:  # the database itself, most likely: the restart says it
-            log.exception("run %s could not be marked failed", run_id)
+        except Exception as again:  # the database itself, most likely: the restart says it
+            log_unexpected(f"marking run {run_id} failed", again)
 
     # ---- a run ---------------------------------------------------------------------------
 
@@ -211,7 +206,7 @@ class Jobs:
         except (RunError, PolicyError, ReportError, MappingError, DocumentsError) as exc:
             self._fail_run(run_id, row.created_by, str(exc))
         except Exception as exc:  # a defect: its text may quote a record, so only its kind
-            log.exception("run %s failed", run_id)
+            log_unexpected(f"run {run_id}", exc)
             self._fail_run(run_id, row.created_by, f"unexpected error ({type(exc).__name__})")
         finally:
             self._live.pop(run_id, None)
@@ -308,8 +303,8 @@ class Jobs:
         except DocumentsError as exc:
             self._fail_docs(run_id, signer or "", str(exc))
             return
-        except Exception as exc:
-            log.exception("documents of run %s failed", run_id)
+        except Exception as exc:  # as for a run: only its kind
+            log_unexpected(f"documents of run {run_id}", exc)
             self._fail_docs(run_id, signer or "", f"unexpected error ({type(exc).__name__})")
             return
         with self.db.write() as conn:

@@ -1,0 +1,152 @@
+"""What PostgreSQL showed and SQLite hid (web hostile pass, seventh session), on both databases:
+a research file's long names are kept whole; an unexpected error is logged by its kind and
+where, never its message."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import logging
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from clearslate.web.db import Database, review_items, runs
+from conftest import start_run
+
+# A person of the synthetic research file, searched for: it must reach no log.
+SEARCHED = "GRAHAM,BRIAN"
+
+
+def _logged(caplog: pytest.LogCaptureFixture) -> str:
+    """What the server logged (the test client's own request lines aside)."""
+    return "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+                     if not r.name.startswith("httpx"))  # fmt: skip
+
+
+def _done_run(ws, research_file: Path) -> int:
+    run_id = start_run(ws.login("ana"), research_file)
+    assert ws.app.state.ws.jobs.wait_idle(300)
+    with ws.db.read() as conn:
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+    assert row.status == "done", row.error
+    return run_id
+
+
+def _items(ws, run_id: int) -> list:
+    with ws.db.read() as conn:
+        return conn.execute(
+            sa.select(review_items)
+            .where(review_items.c.run_id == run_id)
+            .order_by(review_items.c.id)
+        ).fetchall()
+
+
+LONG = {"PRI_NAME": ",Q" + "Q" * 320, "CII_NUMBER": "7" * 120, "OFN": "C" * 320,
+        "SUBJECT_ID": "9" * 120}  # fmt: skip
+
+
+def test_long_names_in_the_research_file_are_kept_whole(
+    workspace_factory, backend, research_file, tmp_path, caplog
+):
+    """Names, CII numbers, case numbers and subject ids longer than the review queue's columns
+    once allowed (300, 100, 300, 100): the run finishes, the queue has them whole, and the log
+    has none of them."""
+    caplog.set_level(logging.DEBUG)
+    rows = list(csv.reader(research_file.open(encoding="utf-8")))
+    header = rows[0]
+    for row in rows[1:]:
+        for column, more in LONG.items():
+            if row[header.index(column)].strip():
+                row[header.index(column)] += more
+    long_file = tmp_path / "long_names.csv"
+    with long_file.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    names = {r[header.index("PRI_NAME")] for r in rows[1:]}
+    ws = workspace_factory(backend)
+    run_id = _done_run(ws, long_file)
+    items = _items(ws, run_id)
+    assert items
+    for item in items:
+        assert item.name in names and len(item.name) > 300
+        assert item.cii_number.endswith(LONG["CII_NUMBER"])
+        assert LONG["OFN"] in item.case_number
+        assert item.subject_id.endswith(LONG["SUBJECT_ID"])
+    att = ws.login("att")
+    page = att.get(f"/runs/{run_id}/people/{items[0].subject_id}")
+    assert page.status_code == 200
+    logged = _logged(caplog)
+    assert not any(n.split(",")[0] in logged for n in names)
+
+
+def test_a_failed_run_logs_only_the_error_kind(workspace_factory, research_file, caplog,
+                                               monkeypatch):  # fmt: skip
+    """An unexpected error in a run (here in filling the review queue, quoting a person as a
+    failed INSERT quotes its parameters): the run fails saying its kind; the log has the kind
+    and where, none of the message."""
+    from clearslate.web import results
+
+    caplog.set_level(logging.DEBUG)
+
+    def failing_rows(*_args, **_kwargs):
+        raise RuntimeError(f"[parameters: {{'name': '{SEARCHED}', 'cii_number': '12345678'}}]")
+
+    monkeypatch.setattr(results, "review_rows", failing_rows)
+    ws = workspace_factory(None)
+    run_id = start_run(ws.login("ana"), research_file)
+    assert ws.app.state.ws.jobs.wait_idle(300)
+    with ws.db.read() as conn:
+        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+    assert row.status == "failed" and row.error == "unexpected error (RuntimeError)"
+    logged = _logged(caplog)
+    assert "RuntimeError" in logged and "jobs.py" in logged
+    assert SEARCHED not in logged and "12345678" not in logged
+
+
+def test_review_items_migration_keeps_rows_on_both_databases(backend, tmp_path):
+    """0004 makes the data's columns of review_items unbounded text; down and up again keeps
+    the rows (SQLite: in batch mode)."""
+    from alembic import command
+
+    db = Database(backend or f"sqlite:///{tmp_path / 'ws.db'}")
+    db.migrate()
+    with db.write() as conn:
+        command.downgrade(_alembic_config(conn), "0003")
+    assert _column_types(db)["name"].length == 300
+    with db.write() as conn:
+        run_id = conn.execute(
+            sa.insert(runs).values(created_by="ana", created_at=dt.datetime(2020, 7, 1),
+                                   county="ALL", as_of=dt.date(2020, 7, 1), policy_label="p",
+                                   policy_file="policy.yaml", inputs="[]", status="done")
+        ).inserted_primary_key[0]  # fmt: skip
+        conn.execute(sa.insert(review_items).values(
+            run_id=run_id, det_row=1, subject_id="1", cnt_order="1", source_file="f.csv",
+            source_line=2, name="SMITH,ANN", cii_number="1", case_number="c", code_section="s",
+            reason_code="r", reason="why"))  # fmt: skip
+    db.migrate()
+    types = _column_types(db)
+    for column in ("subject_id", "cnt_order", "name", "cii_number", "case_number",
+                   "code_section"):  # fmt: skip
+        assert isinstance(types[column], sa.Text), (column, types[column])
+    with db.write() as conn:
+        assert conn.execute(sa.select(review_items.c.name)).scalar_one() == "SMITH,ANN"
+        conn.execute(sa.update(review_items).values(name="SMITH,ANN" + "N" * 400))
+        assert conn.execute(sa.select(sa.func.length(review_items.c.name))).scalar_one() == 409
+    db.dispose()
+
+
+def _column_types(db: Database) -> dict:
+    with db.read() as conn:
+        return {c["name"]: c["type"] for c in sa.inspect(conn).get_columns("review_items")}
+
+
+def _alembic_config(conn: sa.Connection):
+    from alembic.config import Config
+
+    from clearslate.web import db
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
+    cfg.attributes["connection"] = conn
+    return cfg
