@@ -1,6 +1,7 @@
 """What PostgreSQL showed and SQLite hid (web hostile pass, seventh session), on both databases:
-a research file's long names are kept whole; an unexpected error is logged by its kind and
-where, never its message."""
+text PostgreSQL cannot store (a NUL character, a county list longer than its column) is refused
+plainly; a research file's long names are kept whole; an unexpected error is logged by its kind
+and where, never its message."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from clearslate.web.db import Database, review_items, runs
-from conftest import start_run
+from conftest import csrf_of, sign_in, start_run
 
 # A person of the synthetic research file, searched for: it must reach no log.
 SEARCHED = "GRAHAM,BRIAN"
@@ -41,6 +42,72 @@ def _items(ws, run_id: int) -> list:
             .where(review_items.c.run_id == run_id)
             .order_by(review_items.c.id)
         ).fetchall()
+
+
+def test_nul_or_over_long_text_is_refused_plainly_and_not_logged(
+    workspace_factory, backend, research_file, caplog
+):
+    caplog.set_level(logging.DEBUG)
+    ws = workspace_factory(backend)
+    run_id = _done_run(ws, research_file)
+    item = _items(ws, run_id)[0]
+    att, adm, ana = ws.login("att"), ws.login("adm"), ws.login("ana")
+    token = csrf_of(att)
+    nul = f"{SEARCHED}\x00"
+    answers = {
+        "search": att.get(f"/runs/{run_id}/review", params={"q": nul}),
+        "table search": att.get(f"/runs/{run_id}/determinations", params={"q": nul}),
+        "person": att.get(f"/runs/{run_id}/people/{item.subject_id}%00"),
+        "note": att.post(f"/runs/{run_id}/review/{item.id}",
+                         data={"csrf": token, "decision": "dismiss", "note": nul}),
+        "bulk note": att.post(f"/runs/{run_id}/review/bulk",
+                              data={"csrf": token, "decision": "dismiss", "note": nul,
+                                    "count": "1"}),
+        "long note": att.post(f"/runs/{run_id}/review/{item.id}",
+                              data={"csrf": token, "decision": "dismiss", "note": "n" * 2001}),
+        "audit filter": adm.get("/admin/audit", params={"action": "x\x00"}),
+        "sign-in": sign_in(ws.client(), "att\x00"),
+    }  # fmt: skip
+    with research_file.open("rb") as fh:  # 2,400 characters, each county a valid one
+        answers["county list"] = ana.post(
+            "/runs/new",
+            data={"csrf": csrf_of(ana, "/runs/new"), "county": ",".join(["LOS ANGELES"] * 200),
+                  "policy": "shipped:dismiss-all", "as_of": "2020-07-01"},
+            files={"files": (research_file.name, fh, "text/csv")},
+        )  # fmt: skip
+    for what, r in answers.items():
+        assert r.status_code == 400, (what, r.status_code)
+        assert "NUL character" in r.text or "longer than 2,000 characters" in r.text, what
+        assert SEARCHED not in r.text, what
+    assert _items(ws, run_id)[0].decision is None
+    with ws.db.read() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one() == 1
+    assert SEARCHED not in _logged(caplog)
+
+
+def test_an_unexpected_error_answers_a_plain_500_and_logs_only_its_kind(
+    workspace_factory, research_file, caplog, monkeypatch
+):
+    """A defect's exception (here one raised in the determinations search, quoting a person as
+    a database error quotes its parameters) gives a plain 500 page; the log has its kind and
+    where, not its message; and it does not reach the server (uvicorn would log it whole)."""
+    from clearslate.web import results
+
+    caplog.set_level(logging.DEBUG)
+    ws = workspace_factory(None)
+    run_id = _done_run(ws, research_file)
+
+    def failing_search(*_args, **_kwargs):
+        raise ValueError(f"[parameters: {{'name_1': '%{SEARCHED}%', 'cii': '12345678'}}]")
+
+    monkeypatch.setattr(results, "search", failing_search)
+    r = ws.login("att").get(f"/runs/{run_id}/determinations", params={"q": SEARCHED})
+    assert r.status_code == 500
+    assert "unexpected error" in r.text and "Not possible" in r.text
+    assert SEARCHED not in r.text and "12345678" not in r.text
+    logged = _logged(caplog)
+    assert "ValueError" in logged and "app.py" in logged and "determinations" in logged
+    assert SEARCHED not in logged and "12345678" not in logged and "parameters" not in logged
 
 
 LONG = {"PRI_NAME": ",Q" + "Q" * 320, "CII_NUMBER": "7" * 120, "OFN": "C" * 320,

@@ -57,6 +57,7 @@ from clearslate.web.db import (
     users,
     utcnow,
 )
+from clearslate.web.errors import log_unexpected
 from clearslate.web.jobs import (
     DOCUMENTS_FILE,
     READ_FILE,
@@ -164,6 +165,15 @@ NOTICES = {
 CSRF_REFUSED = (
     "This form has expired or did not come from this site. Go back, reload the page and try again."
 )
+UNEXPECTED = (
+    "An unexpected error stopped this page. The server's log says where it failed (not what was "
+    "entered or shown). Go back and try again, or tell your administrator."
+)
+# The most characters a form field or a parameter may have: the longest column one fills, a
+# run's county list, holds 2,000 (a note may have as many). The policy form's free text, kept
+# whole in the policy's YAML, may be longer.
+TEXT_LIMIT = 2000
+LONG_TEXT = {"description": 100_000, "related_sections": 100_000, "flow": 100_000}
 
 
 class Refused(Exception):
@@ -190,6 +200,8 @@ def _page(fn: Page, roles: tuple[str, ...] | None) -> Callable[[Request], Any]:
         try:
             if roles is not None and not _csrf_ok(ctx):
                 return _refuse(ctx, 403, CSRF_REFUSED)
+            if problem := _text_problem(request, ctx.form):
+                return _refuse(ctx, 400, problem)
             return await run_in_threadpool(_call, fn, ctx)
         finally:
             if ctx.form is not None:
@@ -203,6 +215,21 @@ def _csrf_ok(ctx: Ctx) -> bool:
     if ctx.form is None or ctx.session is None:
         return True
     return secrets.compare_digest(str(ctx.form.get("csrf", "")), ctx.session.csrf)
+
+
+def _text_problem(request: Request, form: FormData | None) -> str:
+    """What is wrong with the text of a request, or '': every page checks it here, before any
+    of it reaches the database. No field, query or path parameter may hold a NUL character
+    (PostgreSQL stores none) or be longer than its limit."""
+    for key, value in (*request.path_params.items(), *request.query_params.multi_items(),
+                       *(form.multi_items() if form is not None else ())):  # fmt: skip
+        if not isinstance(value, str):  # a number in the path, an uploaded file
+            continue
+        if "\x00" in value:
+            return "The form or the address holds a NUL character (\\0), which no text may hold."
+        if len(value) > (limit := LONG_TEXT.get(key, TEXT_LIMIT)):
+            return f"“{key[:40]}” is longer than {limit:,} characters; shorten it and try again."
+    return ""
 
 
 def _authorise(roles: tuple[str, ...] | None, request: Request) -> Ctx | Response:
@@ -806,8 +833,6 @@ def _check_decision(ctx: Ctx, run: Any) -> tuple[str, str]:
     if decision not in choices:
         labels = [label.lower() for label in choices.values()]
         raise Refused(400, f"Choose a decision: {', '.join(labels[:-1])} or {labels[-1]}.")
-    if len(note) > 2000:
-        raise Refused(400, "The note is longer than 2,000 characters.")
     return decision, note
 
 
@@ -1135,6 +1160,45 @@ def audit_export(ctx: Ctx) -> Response:
 # ---- the application -----------------------------------------------------------------------
 
 
+class UnexpectedErrors:
+    """An exception no page handled (a defect): a plain 500 page, and in the log its kind and
+    where it was raised, never its message (a database error quotes its SQL parameters: a name
+    searched, a note). Not a Starlette exception handler: Starlette re-raises the exception
+    after its 500 handler, and the server (uvicorn) then logs it whole; here it stops."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_started(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_started)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", "")  # the template: no value in it
+            log_unexpected(f"{scope['method']} {route or 'a request'}", exc)
+            if not started:
+                await _unexpected_page(scope)(scope, receive, send)
+
+
+def _unexpected_page(scope: Scope) -> Response:
+    request = Request(scope)
+    if "json" in request.headers.get("accept", ""):
+        return JSONResponse({"error": UNEXPECTED}, status_code=500)
+    html = request.app.state.ws.templates.get_template("error.html").render(
+        user=None, csrf="", request=request, notice="", message=UNEXPECTED, back=""
+    )
+    return HTMLResponse(html, status_code=500)
+
+
 class SecurityHeaders:
     """Headers on every response: no framing, no referrer, scripts and styles only from this
     server, nothing cached that holds personal data."""
@@ -1238,5 +1302,6 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(routes=_routes(), lifespan=lifespan)
     app.state.ws = ws
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(UnexpectedErrors)
+    app.add_middleware(SecurityHeaders)  # outside: on the 500 page too
     return app
