@@ -1,19 +1,21 @@
 """What PostgreSQL showed and SQLite hid (web hostile pass, seventh session), on both databases:
 text PostgreSQL cannot store (a NUL character, a county list longer than its column) is refused
 plainly; a research file's long names are kept whole; an unexpected error is logged by its kind
-and where, never its message."""
+and where, never its message; a decision racing the sign-off is refused, not written after it."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import logging
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from clearslate.web.db import Database, review_items, runs
+from clearslate.web.db import Database, audit_log, review_items, runs
 from conftest import csrf_of, sign_in, start_run
 
 # A person of the synthetic research file, searched for: it must reach no log.
@@ -42,6 +44,11 @@ def _items(ws, run_id: int) -> list:
             .where(review_items.c.run_id == run_id)
             .order_by(review_items.c.id)
         ).fetchall()
+
+
+def _audit(ws) -> list:
+    with ws.db.read() as conn:
+        return conn.execute(sa.select(audit_log).order_by(audit_log.c.id)).fetchall()
 
 
 def test_nul_or_over_long_text_is_refused_plainly_and_not_logged(
@@ -217,3 +224,61 @@ def _alembic_config(conn: sa.Connection):
     cfg.set_main_option("script_location", str(Path(db.__file__).parent / "migrations"))
     cfg.attributes["connection"] = conn
     return cfg
+
+
+def test_a_decision_racing_the_sign_off_is_refused(workspace_factory, backend, research_file):
+    """Attorneys re-decide an item in threads while another signs the run off: every decision
+    is written before the sign-off or refused after it, and the item keeps the decision the
+    sign-off saw (PostgreSQL: the run's row is locked; SQLite: its write lock serialises)."""
+    ws = workspace_factory(backend)
+    run_id = _done_run(ws, research_file)
+    items = _items(ws, run_id)
+    signer = ws.login("att")
+    token = csrf_of(signer)
+    r = signer.post(f"/runs/{run_id}/review/bulk", data={
+        "csrf": token, "status": "open", "decision": "dismiss", "count": str(len(items))})  # fmt: skip
+    assert r.status_code == 303, r.text
+    target = items[0].id
+    signed = threading.Event()
+    posted = threading.Semaphore(0)
+    answers: list[tuple[bool, int]] = []  # (posted once the sign-off had answered, status)
+
+    def redecide() -> None:
+        c = ws.login("att")
+        own = csrf_of(c)
+        late, k = 0, 0
+        while late < 5:
+            k += 1
+            is_late = signed.is_set()
+            r = c.post(f"/runs/{run_id}/review/{target}", data={
+                "csrf": own, "decision": ("reduce", "not_eligible")[k % 2]})  # fmt: skip
+            answers.append((is_late, r.status_code))
+            late += is_late
+            posted.release()
+
+    threads = [threading.Thread(target=redecide) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(20):  # decisions are being posted while the run is signed off
+            assert posted.acquire(timeout=120)
+        r = signer.post(f"/runs/{run_id}/sign-off", data={"csrf": token})
+    finally:
+        signed.set()
+        for t in threads:
+            t.join()
+    assert r.status_code == 303, r.text
+    assert {status for late, status in answers if not late} <= {303, 409}
+    assert {status for late, status in answers if late} == {409}
+
+    entries = _audit(ws)
+    signed_off = next(e.id for e in entries if e.action == "sign_off")
+    decisions = [e for e in entries if e.action == "decision" and e.target.startswith(f"run {run_id} ")]  # fmt: skip
+    late_entries = [e.id for e in decisions if e.id > signed_off]
+    assert not late_entries, f"decisions written after the sign-off (entry {signed_off})"
+    last = [e for e in decisions if e.target == f"run {run_id} item {target}"][-1]
+    with ws.db.read() as conn:
+        final = conn.execute(
+            sa.select(review_items.c.decision).where(review_items.c.id == target)
+        ).scalar_one()
+    assert final == json.loads(last.detail)["decision"]

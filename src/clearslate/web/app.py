@@ -381,9 +381,13 @@ def password(ctx: Ctx) -> Response:
 # ---- runs ----------------------------------------------------------------------------------
 
 
-def _run(ctx: Ctx, conn: sa.Connection) -> Any:
+def _run(ctx: Ctx, conn: sa.Connection, lock: bool = False) -> Any:
+    """The run of the page. `lock`: its row is locked until the transaction ends (PostgreSQL:
+    FOR UPDATE; SQLite's one writer at a time does the same), so that a decision and the
+    sign-off of one run happen one after the other, each seeing the other's result."""
     run_id = ctx.request.path_params.get("run_id", 0)
-    row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).first()
+    query = sa.select(runs).where(runs.c.id == run_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise Refused(404, "No such run.")
     return row
@@ -839,7 +843,7 @@ def _check_decision(ctx: Ctx, run: Any) -> tuple[str, str]:
 def decide(ctx: Ctx) -> Response:
     item_id = ctx.request.path_params.get("item_id", 0)
     with ctx.ws.db.write() as conn:
-        run = _run(ctx, conn)
+        run = _run(ctx, conn, lock=True)
         decision, note = _check_decision(ctx, run)
         item = conn.execute(
             sa.select(review_items).where(review_items.c.id == item_id,
@@ -865,7 +869,7 @@ def decide(ctx: Ctx) -> Response:
 
 def decide_bulk(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
-        run = _run(ctx, conn)
+        run = _run(ctx, conn, lock=True)
         decision, note = _check_decision(ctx, run)
         cond = [*_review_filter(ctx, run, ctx.field), DECIDABLE]
         chosen = conn.execute(
@@ -908,7 +912,7 @@ def decisions_csv(ctx: Ctx) -> Response:
 
 def sign_off(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
-        run = _run(ctx, conn)
+        run = _run(ctx, conn, lock=True)
         _check_done(run)
         if run.signed_off_at is not None:
             raise Refused(409, "This run is already signed off.")
