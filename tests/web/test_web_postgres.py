@@ -154,6 +154,24 @@ def test_long_names_in_the_research_file_are_kept_whole(
     assert not any(n.split(",")[0] in logged for n in names)
 
 
+def test_a_nul_in_a_research_files_name_does_not_fail_the_run(
+    workspace_factory, backend, research_file, tmp_path
+):
+    """PostgreSQL refuses a NUL in text: a name holding one failed the whole run there
+    ("unexpected error (DataError)"). The review queue keeps it as U+FFFD."""
+    rows = list(csv.reader(research_file.open(encoding="utf-8")))
+    at = rows[0].index("PRI_NAME")
+    for row in rows[1:]:
+        row[at] = row[at].replace(",", ",\x00", 1)
+    nul_file = tmp_path / "nul_names.csv"
+    with nul_file.open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    ws = workspace_factory(backend)
+    run_id = _done_run(ws, nul_file)
+    items = _items(ws, run_id)
+    assert items and all("\ufffd" in item.name and "\x00" not in item.name for item in items)
+
+
 def test_a_failed_run_logs_only_the_error_kind(workspace_factory, research_file, caplog,
                                                monkeypatch):  # fmt: skip
     """An unexpected error in a run (here in filling the review queue, quoting a person as a

@@ -212,7 +212,7 @@ def test_odd_numbers_in_pages_and_ids_answer_plainly(ws):
     assert r.status_code == 400 and "age" in r.text.lower()
 
 
-def test_the_review_queues_search_is_audited(workspace, research_file):
+def test_the_review_queues_search_is_audited_and_bulk_needs_items(workspace, research_file):
     """A search by name in the review queue lists people: it is written to the audit log, as
     the determinations' search is (it was not)."""
     from conftest import start_run
@@ -226,6 +226,11 @@ def test_the_review_queues_search_is_audited(workspace, research_file):
             sa.select(audit_log.c.actor, audit_log.c.target).where(audit_log.c.action == "search")
         ).fetchall()
     assert searches == [("att", "run 1 review")]
+    # A bulk decision over no item said "Decisions saved."
+    att = ws.login("att")
+    r = att.post("/runs/1/review/bulk", data={"csrf": csrf_of(att), "decision": "dismiss",
+                 "q": "NO SUCH NAME", "count": "0"})  # fmt: skip
+    assert r.status_code == 400 and "nothing was decided" in r.text
 
 
 def test_a_failed_sign_in_keeps_only_what_could_be_a_user_name(ws):

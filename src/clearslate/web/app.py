@@ -881,6 +881,9 @@ def decide_bulk(ctx: Ctx) -> Response:
         if expected != len(chosen):
             raise Refused(409, f"The filtered set changed ({len(chosen)} items now, "
                                f"{expected} shown): reload the queue and try again.")  # fmt: skip
+        if not chosen:
+            raise Refused(400, "No item matches this filter: nothing was decided.",
+                          back=f"/runs/{run.id}/review")  # fmt: skip
         for start in range(0, len(chosen), 500):
             ids = [r.id for r in chosen[start : start + 500]]
             conn.execute(

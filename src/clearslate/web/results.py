@@ -172,7 +172,14 @@ def review_rows(results: Path, layout: Layout = CA) -> list[dict[str, Any]]:
             if layout.jurisdiction == "il"
             else None,
         )
-        return [dict(zip(REVIEW_COLUMNS, r, strict=True)) for r in cur.fetchall()]
+        return [dict(zip(REVIEW_COLUMNS, map(_storable, r), strict=True)) for r in cur.fetchall()]
+
+
+def _storable(value: Any) -> Any:
+    """A value as the workspace's database can keep it: PostgreSQL refuses a NUL in text (a
+    research file's name with one failed the whole run), so it becomes U+FFFD, the mark of an
+    unreadable character, as a bad byte does."""
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
 
 
 def person_rows(results: Path, subject_id: str, layout: Layout = CA) -> list[dict[str, Any]]:
