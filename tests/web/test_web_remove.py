@@ -83,17 +83,24 @@ def test_a_run_is_not_removed_while_a_job_works_on_it(workspace_factory, researc
     )  # administrators see no runs
 
 
-def test_a_removal_the_server_stopped_in_is_finished_at_the_next_start(workspace_factory, tmp_path):
-    ws = workspace_factory()
-    leftover = ws.data_dir / "runs" / "removing-7"
-    (leftover / "uploads").mkdir(parents=True)
-    (leftover / "uploads" / "01-research.csv").write_text("synthetic")
-    ws.app.state.ws.jobs.stop()
+def test_a_removal_the_server_stopped_in_is_finished_at_the_next_start(
+    workspace_factory, research_file
+):
+    """The folder is renamed inside the removal's transaction: at the next start it is
+    deleted if the removal was committed (no such run, here run 7), and given its name back
+    if not (run 1 is still there)."""
     from clearslate.web.jobs import Jobs
 
+    ws = workspace_factory(run_jobs=False)
+    run_id = start_run(ws.login("ana"), research_file)
+    runs_dir = ws.data_dir / "runs"
+    (runs_dir / str(run_id)).rename(runs_dir / f"removing-{run_id}")
+    (runs_dir / "removing-7" / "uploads").mkdir(parents=True)
+    (runs_dir / "removing-7" / "uploads" / "01-research.csv").write_text("synthetic")
     jobs = Jobs(ws.db, ws.data_dir)
     jobs.start()
     try:
-        assert not leftover.exists()
+        assert sorted(p.name for p in runs_dir.iterdir()) == [str(run_id)]
+        assert (runs_dir / str(run_id) / "uploads").is_dir()
     finally:
         jobs.stop()

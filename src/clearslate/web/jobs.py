@@ -88,9 +88,22 @@ class Jobs:
                 .values(documents_status="failed", documents_error="The server stopped; sign-off "
                         "stands, build the documents again.")
             )  # fmt: skip
-        for leftover in (self.data_dir / "runs").glob(f"{REMOVING_PREFIX}*"):
-            shutil.rmtree(leftover, ignore_errors=True)  # a removal the server stopped in
+        self._finish_removals()
         self._thread.start()
+
+    def _finish_removals(self) -> None:
+        """A run folder renamed for removal when the server stopped: deleted if the removal
+        was committed, else given its name back (the run is still there)."""
+        for leftover in (self.data_dir / "runs").glob(f"{REMOVING_PREFIX}*"):
+            run_id = leftover.name.removeprefix(REMOVING_PREFIX)
+            with self.db.read() as conn:
+                status = conn.execute(
+                    sa.select(runs.c.status).where(runs.c.id == int(run_id))
+                ).scalar() if run_id.isdecimal() else None  # fmt: skip
+            if status is not None and status != "removed":
+                leftover.rename(run_dir(self.data_dir, int(run_id)))
+            else:
+                shutil.rmtree(leftover, ignore_errors=True)
 
     def stop(self) -> None:
         if self._thread.is_alive():
