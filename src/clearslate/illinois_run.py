@@ -51,7 +51,7 @@ from clearslate.sources.il_canonical import (
     create_sql,
 )
 from clearslate.sources.office_csv import OfficeCsvError, header_and_records
-from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
+from clearslate.sources.text_encoding import utf16_text
 
 RELIEF = ("vacate_and_expunge", "expunge_arrest", "eligible_on_motion")
 READERS_MISSING = (
@@ -200,12 +200,9 @@ def read_canonical(con: duckdb.DuckDBPyConnection, paths: Sequence[Path]) -> ILR
             raise RunError(f"{path}: cannot be read ({exc.strerror}). Check the path.") from None
         # A bad byte stays visible (a lone surrogate) and costs its row only (_canonical_row);
         # a quote never closed costs its line only (csv_records).
-        codec = utf16_codec(raw[:HEAD_BYTES])
-        text = (
-            raw.decode(codec, "replace")
-            if codec
-            else raw.removeprefix(BOM).decode("utf-8", "surrogateescape")
-        )
+        text = utf16_text(raw)
+        if text is None:
+            text = raw.removeprefix(BOM).decode("utf-8", "surrogateescape")
         try:
             fields, records = header_and_records(text, "the file")
         except OfficeCsvError as exc:

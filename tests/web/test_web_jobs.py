@@ -16,6 +16,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import clearslate.sources
+from clearslate.outputs.files import PARTIAL_PREFIX
 from clearslate.web.db import review_items, runs
 from conftest import csrf_of, start_run
 
@@ -97,7 +98,7 @@ def test_a_job_that_fails_outside_its_handlers_leaves_the_worker_running(workspa
 
 
 def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace, research_file):
-    """D8: write_decisions ran before the documents' try block: when it failed (a full disk;
+    """D8: writing decisions.csv ran before the documents' try block: when it failed (a full disk;
     here, for real, a folder where its partial file goes) the documents stayed "running" for
     good and the worker died. The decisions.csv download wrote the same partial file in the
     run's folder, so a download could take the job's file away under it: it now writes none
@@ -112,7 +113,7 @@ def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace,
     assert "attachment" in r.headers["content-disposition"]
     assert not (folder / "decisions.csv").exists() and not (folder / "decisions.partial").exists()
 
-    (folder / "decisions.partial").mkdir()
+    (folder / f"{PARTIAL_PREFIX}decisions.csv").mkdir()  # where the job writes it first
     assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
     row = _row(workspace, run_id)
     assert row.documents_status == "failed"

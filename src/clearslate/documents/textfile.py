@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
+from clearslate.sources.text_encoding import utf16_text
 
 
 def read_office_text(path: Path) -> str:
@@ -18,8 +18,8 @@ def read_office_text(path: Path) -> str:
 
 def office_text(raw: bytes) -> str:
     """The text of an office file's bytes (the workspace checks an upload before saving it)."""
-    if codec := utf16_codec(raw[:HEAD_BYTES]):
-        return raw.decode(codec, errors="replace")
+    if (text := utf16_text(raw)) is not None:
+        return text
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)

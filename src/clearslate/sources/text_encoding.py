@@ -25,3 +25,10 @@ def utf16_codec(head: bytes) -> str | None:
     if not even.strip(b"\x00") and b"\x00" not in odd:
         return "utf-16-be"
     return None
+
+
+def utf16_text(raw: bytes) -> str | None:
+    """A whole file's text if it is UTF-16 (a byte that cannot be read becomes U+FFFD), else
+    None."""
+    codec = utf16_codec(raw[:HEAD_BYTES])
+    return raw.decode(codec, errors="replace") if codec else None

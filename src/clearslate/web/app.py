@@ -18,7 +18,6 @@ import json
 import re
 import secrets
 import shutil
-import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +60,7 @@ from clearslate.web.errors import log_unexpected
 from clearslate.web.jobs import (
     DOCUMENTS_FILE,
     READ_FILE,
+    REMOVED,
     REMOVING_PREFIX,
     Jobs,
     new_run_folder,
@@ -689,9 +689,8 @@ def input_problems(ctx: Ctx) -> Response:
     names = upload_names(folder, run.inputs)
     with ctx.ws.db.write() as conn:
         ctx.audit(conn, "download", f"run {run.id}", {"file": name})
-    return StreamingResponse(_named_as_uploaded(path, names), media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="run-{run.id}-{name}"',
-        "Cache-Control": "no-store"})  # fmt: skip
+    return StreamingResponse(_named_as_uploaded(path, names), media_type="text/csv",
+                             headers=_attachment(f"run-{run.id}-{name}"))  # fmt: skip
 
 
 def _named_as_uploaded(path: Path, names: Mapping[str, str]) -> Iterator[str]:
@@ -899,18 +898,16 @@ def decide_bulk(ctx: Ctx) -> Response:
 
 
 def decisions_csv(ctx: Ctx) -> Response:
-    from clearslate.web.jobs import write_decisions
+    from clearslate.web.jobs import decisions_csv as decisions_text
 
     with ctx.ws.db.write() as conn:
         run = _run(ctx, conn)
-        # Not in the run's folder, whose decisions.csv is the documents job's: a download
-        # renaming its own file there could take the job's away under it.
-        with tempfile.TemporaryDirectory(dir=ctx.ws.settings.data_dir) as tmp:
-            text = write_decisions(conn, run.id, Path(tmp) / "decisions.csv").read_bytes()
+        # Made here, not read from the run's folder, whose decisions.csv is the documents
+        # job's (a download that wrote it there could take the job's away under it).
+        text = decisions_text(conn, run.id)
         ctx.audit(conn, "download", f"run {run.id}", {"file": "decisions.csv"})
-    return Response(text, media_type="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="run-{run.id}-decisions.csv"',
-        "Cache-Control": "no-store"})  # fmt: skip
+    return Response(text, media_type="text/csv",
+                    headers=_attachment(f"run-{run.id}-decisions.csv"))  # fmt: skip
 
 
 def sign_off(ctx: Ctx) -> Response:
@@ -974,9 +971,6 @@ def documents_again(ctx: Ctx) -> Response:
     if ctx.ws.settings.run_jobs:
         ctx.ws.jobs.submit_documents(run.id)
     return _redirect(f"/runs/{run.id}", done="rebuild")
-
-
-REMOVED = "removed"
 
 
 def remove_run(ctx: Ctx) -> Response:
@@ -1159,9 +1153,13 @@ def audit_export(ctx: Ctx) -> Response:
     with ctx.ws.db.write() as conn:
         ctx.audit(conn, "audit_exported")
         text = audit.export_csv(conn)
-    return PlainTextResponse(text, media_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="audit-log.csv"',
-        "Cache-Control": "no-store"})  # fmt: skip
+    return PlainTextResponse(text, media_type="text/csv", headers=_attachment("audit-log.csv"))
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    """The headers of a file to download (a CSV of the run's or the log's), never cached."""
+    return {"Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store"}  # fmt: skip
 
 
 # ---- the application -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ endpoint reads (the command line's bar does the same).
 from __future__ import annotations
 
 import csv
+import io
 import json
 import queue
 import shutil
@@ -22,7 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from clearslate.outputs.files import make_private_dir, write_json
+from clearslate.outputs.files import make_private_dir, write_json, write_text
 from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
 from clearslate.web.errors import log_unexpected
@@ -48,7 +49,9 @@ RUN_STAGES = {
 DECISION_COLUMNS = ("subject_id", "source_file", "source_line", "decision", "reviewer", "note")
 
 
-# A removed run's folder takes this name before it is deleted (app.remove_run).
+# A removed run's status; its folder takes the name REMOVING_PREFIX + id before it is
+# deleted (app.remove_run).
+REMOVED = "removed"
 REMOVING_PREFIX = "removing-"
 
 
@@ -100,7 +103,7 @@ class Jobs:
                 status = conn.execute(
                     sa.select(runs.c.status).where(runs.c.id == int(run_id))
                 ).scalar() if run_id.isdecimal() else None  # fmt: skip
-            if status is not None and status != "removed":
+            if status is not None and status != REMOVED:
                 leftover.rename(run_dir(self.data_dir, int(run_id)))
             else:
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -295,7 +298,8 @@ class Jobs:
         addresses = folder / "addresses.csv"
         try:
             with self.db.read() as conn:
-                decisions = write_decisions(conn, run_id, folder / "decisions.csv")
+                decisions = folder / "decisions.csv"
+                write_text(decisions, decisions_csv(conn, run_id))
             result = make_documents(
                 DocumentsOptions(
                     run_dir=folder / "results",
@@ -395,7 +399,7 @@ def plain_message(message: str, folder: Path, names: Mapping[str, str]) -> str:
     return message
 
 
-def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
+def decisions_csv(conn: sa.Connection, run_id: int) -> str:
     """The attorneys' decisions in the `clearslate documents --decisions` format. Convictions
     are named by source file and line, which name exactly one conviction of the run. A note
     is written as text a spreadsheet will not run (`spreadsheet_text`)."""
@@ -406,15 +410,13 @@ def write_decisions(conn: sa.Connection, run_id: int, path: Path) -> Path:
         .where(review_items.c.run_id == run_id, review_items.c.decision.is_not(None))
         .order_by(review_items.c.det_row)
     )
-    tmp = path.with_suffix(".partial")
-    with tmp.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(DECISION_COLUMNS)
-        for r in conn.execute(query):
-            w.writerow([r.subject_id, r.source_file, r.source_line, r.decision, r.decided_by,
-                        spreadsheet_text(r.note or "")])  # fmt: skip
-    tmp.replace(path)
-    return path
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(DECISION_COLUMNS)
+    for r in conn.execute(query):
+        w.writerow([r.subject_id, r.source_file, r.source_line, r.decision, r.decided_by,
+                    spreadsheet_text(r.note or "")])  # fmt: skip
+    return buf.getvalue()
 
 
 def zip_folder(folder: Path, target: Path) -> None:
