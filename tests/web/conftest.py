@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 pytest.importorskip("starlette", reason="the workspace needs the web extra")
 
@@ -25,6 +26,7 @@ from starlette.testclient import TestClient
 
 from clearslate.web import auth
 from clearslate.web.app import Settings, create_app
+from clearslate.web.db import review_items, runs
 
 PASSWORD = "a long enough password"
 auth.use_cheap_hashing()
@@ -169,6 +171,28 @@ def research_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("doj") / "research_file.csv"
     generate_doj_file(path, county="LOS ANGELES", rows=2000, seed=8)
     return path
+
+
+def run_row(ws: Workspace, run_id: int):
+    """The run's row once the worker has nothing left to do (bounded wait)."""
+    assert ws.app.state.ws.jobs.wait_idle(300), "the worker did not finish its jobs"
+    with ws.db.read() as conn:
+        return conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+
+
+def decide_all(ws: Workspace, att: TestClient, run_id: int) -> str:
+    """An attorney decides every open item of the run's queue (dismiss), in bulk; the form's
+    token, for what follows."""
+    with ws.db.read() as conn:
+        n = conn.execute(
+            sa.select(sa.func.count()).where(review_items.c.run_id == run_id,
+                                             review_items.c.decision.is_(None))
+        ).scalar_one()  # fmt: skip
+    token = csrf_of(att, f"/runs/{run_id}/review")
+    r = att.post(f"/runs/{run_id}/review/bulk", data={"csrf": token, "status": "open",
+                 "count": str(n), "decision": "dismiss"})  # fmt: skip
+    assert r.status_code == 303, r.text
+    return token
 
 
 def start_run(c: TestClient, research_file: Path, county: str = "LOS ANGELES") -> int:

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 import clearslate.sources
 from clearslate.outputs.files import PARTIAL_PREFIX
-from clearslate.web.db import review_items, runs
-from conftest import csrf_of, start_run
+from clearslate.web.db import runs
+from conftest import csrf_of, decide_all, run_row, start_run
 
 SOURCES = Path(clearslate.sources.__file__).parent
 CA_FORM = {"county": "LOS ANGELES", "policy": "shipped:dismiss-all", "as_of": "2020-07-01"}
@@ -34,29 +34,9 @@ def _run_id(r) -> int:
     return int(r.headers["location"].rsplit("/", 1)[1])
 
 
-def _row(ws, run_id: int):
-    """The run's row once the worker has nothing left to do (bounded wait)."""
-    assert ws.app.state.ws.jobs.wait_idle(300), "the worker did not finish its jobs"
-    with ws.db.read() as conn:
-        return conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
-
-
 def _runs(ws) -> int:
     with ws.db.read() as conn:
         return conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
-
-
-def _decide_all(ws, att, run_id: int) -> str:
-    with ws.db.read() as conn:
-        n = conn.execute(
-            sa.select(sa.func.count()).where(review_items.c.run_id == run_id,
-                                             review_items.c.decision.is_(None))
-        ).scalar_one()  # fmt: skip
-    token = csrf_of(att, f"/runs/{run_id}/review")
-    r = att.post(f"/runs/{run_id}/review/bulk", data={"csrf": token, "status": "open",
-                 "count": str(n), "decision": "dismiss"})  # fmt: skip
-    assert r.status_code == 303, r.text
-    return token
 
 
 def test_as_of_dates_the_command_line_refuses_are_refused_on_the_form(workspace_factory):
@@ -94,7 +74,7 @@ def test_a_job_that_fails_outside_its_handlers_leaves_the_worker_running(workspa
     assert jobs._thread.is_alive()
     ana = workspace.login("ana")
     run_id = start_run(ana, research_file)
-    assert _row(workspace, run_id).status == "done"
+    assert run_row(workspace, run_id).status == "done"
 
 
 def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace, research_file):
@@ -105,9 +85,9 @@ def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace,
     there."""
     ana, att = workspace.login("ana"), workspace.login("att")
     run_id = start_run(ana, research_file)
-    assert _row(workspace, run_id).status == "done"
+    assert run_row(workspace, run_id).status == "done"
     folder = workspace.data_dir / "runs" / str(run_id)
-    token = _decide_all(workspace, att, run_id)
+    token = decide_all(workspace, att, run_id)
     r = att.get(f"/runs/{run_id}/decisions.csv")
     assert r.status_code == 200 and r.text.startswith("subject_id,source_file,source_line")
     assert "attachment" in r.headers["content-disposition"]
@@ -115,11 +95,11 @@ def test_documents_that_cannot_be_written_fail_and_the_worker_goes_on(workspace,
 
     (folder / f"{PARTIAL_PREFIX}decisions.csv").mkdir()  # where the job writes it first
     assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
-    row = _row(workspace, run_id)
+    row = run_row(workspace, run_id)
     assert row.documents_status == "failed"
     assert row.documents_error == "unexpected error (IsADirectoryError)"
     assert workspace.app.state.ws.jobs._thread.is_alive()
-    assert _row(workspace, start_run(ana, research_file)).status == "done"
+    assert run_row(workspace, start_run(ana, research_file)).status == "done"
 
 
 def test_a_failed_run_names_its_file_as_uploaded_and_says_it_failed(workspace_factory):
@@ -129,7 +109,7 @@ def test_a_failed_run_names_its_file_as_uploaded_and_says_it_failed(workspace_fa
     ws = workspace_factory(None)
     ana, att = ws.login("ana"), ws.login("att")
     run_id = _run_id(_post(ana, [("files", ("my empty file.csv", b"", "text/csv"))]))
-    row = _row(ws, run_id)
+    row = run_row(ws, run_id)
     assert row.status == "failed"
     assert row.error.startswith("my empty file.csv: the file is empty (0 bytes)."), row.error
     assert str(ws.data_dir) not in row.error and "uploads" not in row.error
@@ -164,7 +144,7 @@ def test_a_documents_error_of_the_review_queue_fails_the_run_by_its_message(
         raise DocumentsError(f"{path}: the determinations lack the column(s) tier.")
 
     monkeypatch.setattr(results, "review_rows", refuse)
-    row = _row(ws, start_run(ws.login("ana"), research_file))
+    row = run_row(ws, start_run(ws.login("ana"), research_file))
     assert (row.status, row.error) == (
         "failed",
         "results: the determinations lack the column(s) tier.",
@@ -182,7 +162,7 @@ def test_a_run_whose_rows_were_all_rejected_says_so_and_offers_errors_csv(worksp
     line's note (run.run_notes), and errors.csv downloads, each file named as uploaded."""
     ana, att, adm = (workspace.login(u) for u in ("ana", "att", "adm"))
     run_id = _run_id(_post(ana, [("files", ("scan.bin", bytes(range(256)) * 200))]))
-    assert _row(workspace, run_id).status == "done"
+    assert run_row(workspace, run_id).status == "done"
     page = _text(ana.get(f"/runs/{run_id}"))
     rejected = len(
         (workspace.data_dir / "runs" / str(run_id) / "results" / "errors.csv")
@@ -225,7 +205,7 @@ def test_an_illinois_mapping_that_leaves_values_empty_says_so(workspace_factory,
                  files=[("court_files", ("court.csv", (tmp_path / "court_export.csv").read_bytes())),
                         ("court_mapping", ("ours.yaml", wrong))])  # fmt: skip
     run_id = _run_id(r)
-    assert _row(ws, run_id).status == "done"
+    assert run_row(ws, run_id).status == "done"
     results = ws.data_dir / "runs" / str(run_id) / "results"
     left_empty = len((results / "warnings.csv").read_text().splitlines()[1:])
     assert left_empty > 0
@@ -271,12 +251,12 @@ def test_documents_that_failed_are_built_again_with_a_new_address_file(workspace
     log, and now stands beside the download."""
     ana, att = workspace.login("ana"), workspace.login("att")
     run_id = start_run(ana, research_file)
-    assert _row(workspace, run_id).status == "done"
+    assert run_row(workspace, run_id).status == "done"
     folder = workspace.data_dir / "runs" / str(run_id)
     (folder / "addresses.csv").write_bytes(b"name,street\nx,y\n")
-    token = _decide_all(workspace, att, run_id)
+    token = decide_all(workspace, att, run_id)
     assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
-    row = _row(workspace, run_id)
+    row = run_row(workspace, run_id)
     assert row.documents_status == "failed"
     assert row.documents_error.startswith("addresses.csv, line 1: the address file needs")
     assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 409
@@ -286,11 +266,11 @@ def test_documents_that_failed_are_built_again_with_a_new_address_file(workspace
     again = f"/runs/{run_id}/documents-again"
     r = att.post(again, data={"csrf": token}, files=[("addresses", ("b.csv", b"name\nx\n"))])
     assert r.status_code == 400 and "b.csv, line 1: the address file needs" in r.text
-    assert _row(workspace, run_id).documents_status == "failed"
+    assert run_row(workspace, run_id).documents_status == "failed"
     assert ana.post(again, data={"csrf": csrf_of(ana)}).status_code == 403
     r = att.post(again, data={"csrf": token}, files=[("addresses", ("c.csv", GOOD_ADDRESSES))])
     assert r.status_code == 303, r.text
-    assert _row(workspace, run_id).documents_status == "done"
+    assert run_row(workspace, run_id).documents_status == "done"
     assert (folder / "addresses.csv").read_bytes() == GOOD_ADDRESSES
     page = _text(att.get(f"/runs/{run_id}"))
     assert ("Warning: no --office file: the documents carry placeholders such as [OFFICE NAME]; "

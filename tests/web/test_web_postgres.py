@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from clearslate.web.db import Database, audit_log, review_items, runs
-from conftest import csrf_of, sign_in, start_run
+from conftest import csrf_of, run_row, sign_in, start_run
 
 # A person of the synthetic research file, searched for: it must reach no log.
 SEARCHED = "GRAHAM,BRIAN"
@@ -30,9 +30,7 @@ def _logged(caplog: pytest.LogCaptureFixture) -> str:
 
 def _done_run(ws, research_file: Path) -> int:
     run_id = start_run(ws.login("ana"), research_file)
-    assert ws.app.state.ws.jobs.wait_idle(300)
-    with ws.db.read() as conn:
-        row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).one()
+    row = run_row(ws, run_id)
     assert row.status == "done", row.error
     return run_id
 

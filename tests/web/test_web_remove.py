@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from clearslate.web.db import audit_log, review_items, runs
-from conftest import csrf_of, start_run
+from conftest import csrf_of, decide_all, start_run
 
 
 def _remove(c, run_id: int, confirm: str):
@@ -28,10 +28,7 @@ def test_a_signed_off_run_is_removed_with_everything_it_holds_of_people(workspac
             sa.select(sa.func.count()).where(review_items.c.run_id == run_id)
         ).scalar_one()
     assert items > 0
-    token = csrf_of(att, f"/runs/{run_id}/review")
-    r = att.post(f"/runs/{run_id}/review/bulk", data={"csrf": token, "status": "open",
-                 "count": str(items), "decision": "dismiss"})  # fmt: skip
-    assert r.status_code == 303
+    token = decide_all(workspace, att, run_id)
     assert att.post(f"/runs/{run_id}/sign-off", data={"csrf": token}).status_code == 303
     assert jobs.wait_idle(300) and (folder / "documents").is_dir()
 
