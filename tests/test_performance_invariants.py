@@ -19,6 +19,7 @@ import itertools
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -316,6 +317,40 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     assert [line[: len(go_line(r))] for line, r in zip(written, rows[1:], strict=True)] == [
         go_line(r) for r in rows[1:]
     ]
+
+
+@pytest.mark.parametrize("block", [100, 5000, 8 << 20])
+@pytest.mark.parametrize("variant", ["as-go", "no-final-line-end", "no-header", "bom-no-header"])
+def test_the_bundle_written_from_the_file_equals_duckdbs(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, block: int
+) -> None:
+    """All_Results and Prop64_Results written from the file's own bytes, block by block (a
+    line, and a row with filled columns, across two blocks or more), have the bytes of
+    DuckDB's COPYs; a file that writer does not take (a byte-order mark and no header line)
+    goes to the COPYs."""
+    lines = [go_line(r) for r in read_rows(state)[:1500]]
+    if variant in ("no-header", "bom-no-header"):
+        lines = lines[1:]
+    text = "\n".join(lines) + ("" if variant == "no-final-line-end" else "\n")
+    path = tmp_path / "in.csv"
+    path.write_bytes((b"\xef\xbb\xbf" if variant == "bom-no-header" else b"") + text.encode())
+    written = gogen_bundle._write_full_from_file
+    taken: list[bool] = []
+
+    def from_file(*args: Any) -> bool:
+        taken.append(written(*args))
+        return taken[-1]
+
+    monkeypatch.setattr(gogen_bundle, "_FILE_BLOCK", block)
+    monkeypatch.setattr(gogen_bundle, "_write_full_from_file", from_file)
+    out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
+    monkeypatch.setattr(gogen_bundle, "_write_full_from_file", lambda *_: False)
+    expected = run_to(tmp_path / "expected", [path], ["LOS ANGELES"])
+    assert taken == [variant != "bom-no-header"]
+    for name in BUNDLE:
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+    assert len(read_rows(out / "Prop64_Results.csv")) > 10
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
 
 
 def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_path: Path) -> None:

@@ -523,7 +523,12 @@ def _write_bundles(
     """The gogen bundle: in the results folder for one county; statewide, in one folder per
     county (its gogen.json beside it, counting that county's determinations)."""
     n_files, suffix = len(read.files), opts.file_name_suffix
-    texts = [FileText(record_lines_sql(f), records_sql(f)) if f.lean else None for f in read.files]
+    texts = [
+        FileText(record_lines_sql(f), records_sql(f), Path(f.path), f.has_header, f.data_records)
+        if f.lean
+        else None
+        for f in read.files
+    ]
     if not opts.statewide:
         build_bundle_rows(con, opts.as_of, f"'{SINGLE}'", statewide=False)
         return write_bundle(con, out, n_files, suffix, texts=texts)
