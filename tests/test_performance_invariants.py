@@ -320,18 +320,25 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
 
 
 @pytest.mark.parametrize("block", [100, 5000, 8 << 20])
-@pytest.mark.parametrize("variant", ["as-go", "no-final-line-end", "no-header", "bom-no-header"])
+@pytest.mark.parametrize(
+    "variant",
+    ["as-go", "no-final-line-end", "no-header", "crlf", "crlf-lone-cr", "bom-no-header"],
+)
 def test_the_bundle_written_from_the_file_equals_duckdbs(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, block: int
 ) -> None:
     """All_Results and Prop64_Results written from the file's own bytes, block by block (a
-    line, and a row with filled columns, across two blocks or more), have the bytes of
-    DuckDB's COPYs; a file that writer does not take (a byte-order mark and no header line)
-    goes to the COPYs."""
-    lines = [go_line(r) for r in read_rows(state)[:1500]]
+    line, a row with filled columns and a CRLF across two blocks or more), have the bytes
+    of DuckDB's COPYs, LF or CRLF; a file that writer does not take (a byte-order mark and
+    no header line) goes to the COPYs, as does a CRLF file with a lone CR in a field."""
+    rows = read_rows(state)[:1500]
+    if variant == "crlf-lone-cr":
+        rows[7][rows[0].index("COMMENT_TEXT")] = "A\rB"
+    lines = [go_line(r) for r in rows]
     if variant in ("no-header", "bom-no-header"):
         lines = lines[1:]
-    text = "\n".join(lines) + ("" if variant == "no-final-line-end" else "\n")
+    end = "\r\n" if variant.startswith("crlf") else "\n"
+    text = end.join(lines) + ("" if variant == "no-final-line-end" else end)
     path = tmp_path / "in.csv"
     path.write_bytes((b"\xef\xbb\xbf" if variant == "bom-no-header" else b"") + text.encode())
     written = gogen_bundle._write_full_from_file
@@ -346,11 +353,29 @@ def test_the_bundle_written_from_the_file_equals_duckdbs(
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
     monkeypatch.setattr(gogen_bundle, "_write_full_from_file", lambda *_: False)
     expected = run_to(tmp_path / "expected", [path], ["LOS ANGELES"])
-    assert taken == [variant != "bom-no-header"]
+    assert taken == [variant not in ("bom-no-header", "crlf-lone-cr")]
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
     assert len(read_rows(out / "Prop64_Results.csv")) > 10
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
+
+
+def test_a_crlf_file_with_a_lone_cr_in_a_field_is_written(state: Path, tmp_path: Path) -> None:
+    """A CRLF file with a CR alone in a quoted field: the one-field read of its lines fails
+    there, which stopped the whole run ("unexpected error"). Its lines are now quoted from
+    its records, as Go writes them."""
+    rows = read_rows(state)[:300]
+    rows[7][rows[0].index("COMMENT_TEXT")] = "A\rB"
+    path = write_lines(tmp_path / "in.csv", [go_line(r) for r in rows], "\r\n")
+    out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
+    written = (out / "All_Results.csv").read_bytes().decode().split("\n")[1:-1]
+    assert [line[: len(go_line(r))] for line, r in zip(written, rows[1:], strict=True)] == [
+        go_line(r) for r in rows[1:]
+    ]
+    assert '"A\rB"' in written[6]
+    # and statewide, where the county files are made from the same lines
+    statewide = run_to(tmp_path / "statewide", [path], None)
+    assert (statewide / "manifest.json").exists()
 
 
 def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_path: Path) -> None:
