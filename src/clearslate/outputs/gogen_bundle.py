@@ -435,8 +435,7 @@ def _filled_rows(
     (line number, the 18 columns, decided here). Fetched a few at a time: at 10M rows
     there are a million of them."""
     result = con.execute(
-        f"""SELECT source_line, CASE WHEN bundle_folder = {_SINGLE_SQL} THEN bundle_eligibility
-                                     ELSE bundle_other END,
+        f"""SELECT source_line, {_eligibility(_SINGLE_SQL)},
                    coalesce(bundle_folder = {_SINGLE_SQL}, false)
             FROM doj_rows
             WHERE file_index = {file_index}
