@@ -202,18 +202,17 @@ def stream(args: argparse.Namespace, workdir: str) -> None:
 
 def scan(args: argparse.Namespace, workdir: str) -> None:
     from clearslate.engine.facts import ROW_FACTS
-    from clearslate.sources.ca_doj import SCAN_BUFFER_BYTES
 
     facts = ", ".join(f'{e} AS "{n}"' for n, e in ROW_FACTS)
     floor = f"read_csv({_sql_path(args.input)}, header = true, all_varchar = true)"
     strict = _strict(args.input).replace(
-        "new_line = '\\n',", f"new_line = '\\n', buffer_size = {SCAN_BUFFER_BYTES},"
+        "new_line = '\\n',", f"new_line = '\\n', buffer_size = {2 * MAX_RECORD_BYTES},"
     )
     lean = strict.replace(
         ", store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan'", ""
     )
     small = lean.replace(f"max_line_size = {MAX_RECORD_BYTES}", "max_line_size = 2097152").replace(
-        f"buffer_size = {SCAN_BUFFER_BYTES}", "buffer_size = 33554432"
+        f"buffer_size = {2 * MAX_RECORD_BYTES}", "buffer_size = 33554432"
     )
     for _ in range(args.repeat):
         for label, sql in (

@@ -172,6 +172,27 @@ def test_field_of_one_megabyte(tmp_path: Path) -> None:
     assert con.execute("SELECT max(length(COMMENT_TEXT)) FROM doj_rows").fetchone()[0] == 1_000_000
 
 
+def test_a_small_memory_limit_reads_shorter_records_and_says_so(tmp_path: Path) -> None:
+    """DuckDB's read buffers (twice the longest record) cannot spill, so under a small
+    --memory-limit a read takes shorter records (`record_limit`); a longer one is rejected
+    on its line with the limit named, and every other record is read."""
+    long = good(2)
+    long[93] = "X" * 3_000_000
+    path = write(tmp_path / "long.csv", [good(1), long, good(3)])
+    _con, at_default = read(path)
+    assert at_default.rows_accepted == 3 and at_default.files[0].max_record == 64 * 2**20
+    con = duckdb.connect(config={"memory_limit": "40MB"})
+    small = read_doj_files(con, [path])
+    assert small.files[0].max_record == 2 * 2**20
+    assert (small.rows_read, small.rows_accepted) == (3, 2)
+    assert lines_of(con) == [2, 4]
+    (reject,) = small.rejects
+    assert reject.line == 3
+    assert reject.reason == (
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+    )
+
+
 @pytest.mark.parametrize(
     "name",
     [

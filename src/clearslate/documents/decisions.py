@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.documents.textfile import read_office_text
 from clearslate.sources.office_csv import OfficeCsvError, header_and_records
 
@@ -199,20 +200,21 @@ def match_decisions(
         """CREATE OR REPLACE TEMP TABLE dec_in (line BIGINT, subject_id VARCHAR,
            cnt_order VARCHAR, source_file VARCHAR, source_line BIGINT)"""
     )
-    if pending:
-        con.executemany(
-            "INSERT INTO dec_in VALUES (?, ?, ?, ?, ?)",
-            [
-                (
-                    r.line,
-                    r.subject_id or None,
-                    r.cnt_order or None,
-                    r.source_file or None,
-                    int(r.source_line) if r.source_line else None,
-                )
-                for r in pending
-            ],
-        )
+    insert_rows(
+        con,
+        "dec_in",
+        ["BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT"],
+        [
+            (
+                r.line,
+                r.subject_id or None,
+                r.cnt_order or None,
+                r.source_file or None,
+                int(r.source_line) if r.source_line else None,
+            )
+            for r in pending
+        ],
+    )
     by_count = dict(
         con.execute(
             """SELECT i.line, list(d.det_id ORDER BY d.det_id)
@@ -296,11 +298,12 @@ def match_decisions(
         """CREATE OR REPLACE TEMP TABLE overrides (det_id BIGINT, decision VARCHAR,
            reviewer VARCHAR, note VARCHAR, line BIGINT)"""
     )
-    if decided:
-        con.executemany(
-            "INSERT INTO overrides VALUES (?, ?, ?, ?, ?)",
-            [(d, r.decision, r.reviewer, r.note, r.line) for d, r in decided.items()],
-        )
+    insert_rows(
+        con,
+        "overrides",
+        ["BIGINT", "VARCHAR", "VARCHAR", "VARCHAR", "BIGINT"],
+        [(d, r.decision, r.reviewer, r.note, r.line) for d, r in decided.items()],
+    )
 
 
 def empty_overrides(con: duckdb.DuckDBPyConnection) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.engine.decide import Rule, _date, _plus_years, _q
 from clearslate.il_policy import Association, ILPolicy
 from clearslate.laws.il_crta import CrtaLaw, crta_law
@@ -53,11 +54,7 @@ def _statutes(con: duckdb.DuckDBPyConnection, records: str) -> None:
     texts = [r[0] for r in con.execute(f"SELECT DISTINCT statute_raw FROM {records}").fetchall()]
     cols = ", ".join(f"{n} {t}" for n, t in CLASSIFY_COLUMNS)
     con.execute(f"CREATE OR REPLACE TABLE il_statutes ({cols})")
-    rows = classify_statutes(texts)
-    # One statement with a list per column: executemany would cost a round trip per citation.
-    columns = [list(c) for c in zip(*rows, strict=True)] or [[] for _ in CLASSIFY_COLUMNS]
-    unnest = ", ".join(f"unnest(${i + 1})" for i in range(len(CLASSIFY_COLUMNS)))
-    con.execute(f"INSERT INTO il_statutes SELECT {unnest}", columns)
+    insert_rows(con, "il_statutes", [t for _, t in CLASSIFY_COLUMNS], classify_statutes(texts))
 
 
 def _bands(con: duckdb.DuckDBPyConnection, law: CrtaLaw) -> None:

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.link.names import NICKNAMES
 from clearslate.link.settings import COMPARISON_LEVELS, LinkSettings, load_link_settings
 from clearslate.sources.il_canonical import IL_PERSON_LINK_COLUMNS, create_sql
-from clearslate.sources.il_reader import insert_rows
 
 REVIEW_COLUMNS = (
     ("record_id_l", "VARCHAR", "a record of the one identity"),

@@ -280,6 +280,8 @@ def _with_full_rows(
                 if from_file is None or not from_file(at):
                     write(*_full_rows(file_index, text), at)
                 written = True
+            except duckdb.OutOfMemoryException:
+                raise
             except duckdb.Error as exc:
                 # A row and its line that do not pair up, or a line the one-field read
                 # cannot take (which the check found too: a lone CR in a quoted field of a
@@ -324,6 +326,8 @@ def _all_go_lines(cursor: duckdb.DuckDBPyConnection, lines_sql: str) -> bool:
         found = cursor.execute(
             f"SELECT bool_and(regexp_full_match(line, '{GO_LINE}')) FROM {lines_sql}"
         ).fetchone()
+    except duckdb.OutOfMemoryException:
+        raise  # (the run stops and says so; the quoted rewrite would need more)
     except duckdb.Error:  # a line the one-field read cannot take: not one to copy as it is
         return False
     return found is not None and found[0] is not False

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.report.build import Block, Head, common_facts, reasons_table
 from clearslate.report.data import ReportError, RunData, open_raw, q, read_json
 from clearslate.report.spec import BY_LABEL, Column, Jurisdiction, Section
@@ -149,14 +151,9 @@ def attach_person_attributes(
         "CREATE OR REPLACE TEMP TABLE person_attr "
         "(subject_id VARCHAR, race VARCHAR, gender VARCHAR)"
     )
-    batch: list[tuple[str, str, str]] = []
-    for item in _first_rows(files, wanted):
-        batch.append(item)
-        if len(batch) >= 50_000:
-            con.executemany("INSERT INTO person_attr VALUES (?, ?, ?)", batch)
-            batch = []
-    if batch:
-        con.executemany("INSERT INTO person_attr VALUES (?, ?, ?)", batch)
+    rows = _first_rows(files, wanted)
+    while batch := list(itertools.islice(rows, 50_000)):
+        insert_rows(con, "person_attr", ["VARCHAR"] * 3, batch)
     con.execute(
         """CREATE OR REPLACE TEMP VIEW dp AS
            SELECT d.* EXCLUDE (race, gender), p.race, p.gender

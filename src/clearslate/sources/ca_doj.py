@@ -36,14 +36,29 @@ from pathlib import Path
 
 import duckdb
 
+from clearslate.database import insert_rows, memory_limit_bytes
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
 from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
 
 BOM = b"\xef\xbb\xbf"
-MAX_RECORD_BYTES = 64 * 1024 * 1024  # a 1 MB field must read; a runaway record must not
-# DuckDB's default buffer is 16 x max_line_size (1 GiB), capped at the file's size, several at
-# once: a 10M-row file took 16 GB whatever --memory-limit said. Two records' worth is enough.
-SCAN_BUFFER_BYTES = 2 * MAX_RECORD_BYTES
+_MIB = 1024 * 1024
+MAX_RECORD_BYTES = 64 * _MIB  # a 1 MB field must read; a runaway record must not
+MIN_RECORD_BYTES = 2 * _MIB  # DuckDB's own default
+
+
+def record_limit(con: duckdb.DuckDBPyConnection) -> int:
+    """The longest record a read of a research file takes: 64 MB, or under a small
+    --memory-limit a fourteenth of it (whole MB, at least 2 MB).
+
+    DuckDB reads through buffers (`buffer_size`, at least `max_line_size`) that count against
+    its memory limit and cannot spill, two or three of them at once per scan, and the check
+    of the gogen bundle's lines scans beside the run's other work. Its default buffer is 16 x
+    max_line_size (1 GiB at 64 MB), capped at the file's size: a 10M-row file took 16 GB
+    whatever --memory-limit said. Two records' worth is enough. But 128 MB buffers still
+    failed a 1M-row run at --memory-limit 300MB, and at 150MB the scan's out-of-memory error
+    sent it to the line-by-line reader, which held 8 GB (both fixed in the ninth session)."""
+    limit = memory_limit_bytes(con) // 14 // _MIB * _MIB
+    return max(MIN_RECORD_BYTES, min(MAX_RECORD_BYTES, limit))
 
 
 class InputError(Exception):
@@ -75,6 +90,7 @@ class InputFile:
     # Read lean (`read_doj_files(deferred=)`): its records are its lines, one for one, in
     # order, none rejected, and its deferred columns were left NULL (`record_lines_sql`).
     lean: bool = False
+    max_record: int = MAX_RECORD_BYTES  # the longest record its reads take (`record_limit`)
 
 
 @dataclass
@@ -98,9 +114,19 @@ _REASONS = {
     "MISSING COLUMNS": "too few fields: a DOJ record has 95",
     "TOO MANY COLUMNS": "too many fields: a DOJ record has 95",
     "UNQUOTED VALUE": "a double quote inside an unquoted field, or a quote that is never closed",
-    "LINE SIZE OVER MAXIMUM": "record longer than 64 MB",
     "INVALID ENCODING": "bytes that are not valid text",
 }
+
+
+_TOO_LONG = "LINE SIZE OVER MAXIMUM"
+
+
+def too_long_reason(max_record: int) -> str:
+    """The reason given for a record longer than a read takes (`record_limit`)."""
+    reason = f"record longer than {max_record // _MIB} MB"
+    if max_record < MAX_RECORD_BYTES:
+        reason += " (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+    return reason
 
 
 _REPEATED_HEADER = "a header line inside the file (files joined together?): skipped"
@@ -339,6 +365,9 @@ class _NotLean(Exception):
     `read_doj_files`)."""
 
 
+_RAW_TYPES = ["VARCHAR"] * len(DOJ_COLUMNS)
+
+
 def _create_row_table(con: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
     # The projected columns' types are those of their expressions over text.
     raw = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in DOJ_COLUMNS)
@@ -401,13 +430,14 @@ def _read_projected(
     path: Path,
     next_row_id: int,
 ) -> tuple[InputFile, int]:
-    info = InputFile(path=str(path), size=path.stat().st_size, lean=columns.lean)
+    size, max_record = path.stat().st_size, record_limit(con)
+    info = InputFile(path=str(path), size=size, lean=columns.lean, max_record=max_record)
     try:
         return info, _read_file(con, table, columns, file_index, path, info, next_row_id)
     except _NeedsRawColumns:
         # Rare: read this file raw into a table of its own, then keep the whole projection.
         con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-        info = InputFile(path=str(path), size=path.stat().st_size)
+        info = InputFile(path=str(path), size=size, max_record=max_record)
         raw = Columns()
         _create_row_table(con, "_doj_raw", raw)
         after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id)
@@ -426,24 +456,25 @@ def record_lines_sql(info: InputFile) -> str:
     # field. A line that holds it after all fails the strict read, and the caller falls back.
     return f"""read_csv({_sql_str(info.path)}, columns = {{'line': 'VARCHAR'}},
         delim = '\x01', quote = '', escape = '',
-        {_read_options(Path(info.path), info.has_header)})"""
+        {_read_options(Path(info.path), info.has_header, info.max_record)})"""
 
 
 def records_sql(info: InputFile) -> str:
     """A scan of a lean file's records, parsed into the 95 DOJ columns, as the reader read them."""
-    return f"read_csv({_sql_str(info.path)}, {_scan_options(Path(info.path), info.has_header)})"
+    options = _scan_options(Path(info.path), info.has_header, info.max_record)
+    return f"read_csv({_sql_str(info.path)}, {options})"
 
 
-def _scan_options(path: Path, header: bool) -> str:
+def _scan_options(path: Path, header: bool, max_record: int) -> str:
     return f"""columns = {_columns_sql()}, delim = ',', quote = '"', escape = '"',
-            allow_quoted_nulls = false, {_read_options(path, header)}"""
+            allow_quoted_nulls = false, {_read_options(path, header, max_record)}"""
 
 
-def _read_options(path: Path, header: bool) -> str:
+def _read_options(path: Path, header: bool, max_record: int) -> str:
     """What every read of a research file sets (strict, bounded, UTF-8, its line ends)."""
     return f"""header = {"true" if header else "false"}, auto_detect = false,
-            strict_mode = true, max_line_size = {MAX_RECORD_BYTES},
-            buffer_size = {SCAN_BUFFER_BYTES}, encoding = 'utf-8', null_padding = false,
+            strict_mode = true, max_line_size = {max_record},
+            buffer_size = {2 * max_record}, encoding = 'utf-8', null_padding = false,
             nullstr = '\x00'{_newline_option(path)}"""
 
 
@@ -477,6 +508,8 @@ def _read_file(
                 info.encoding, info.rejects = "latin-1", []
                 info.data_records = info.accepted = 0
                 after = _read_one_file(con, table, columns, file_index, path, info, first_row_id)
+        except duckdb.OutOfMemoryException:
+            raise  # not the file's fault: the line-by-line reader would hold all of it
         except duckdb.Error:
             # DuckDB's scanner gave up on this file (it can, on pathological bytes): read it
             # again, slowly but whole, with the line-by-line reader.
@@ -643,7 +676,7 @@ def _read_segment(
     rejects_before = len(info.rejects)
     con.execute(
         f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql} FROM read_csv({_sql_str(str(seg.path))},
-            {_scan_options(seg.path, bool(header))},
+            {_scan_options(seg.path, bool(header), info.max_record)},
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"""
     )
     # One row per rejected record (DuckDB may report several errors for one record).
@@ -700,7 +733,11 @@ def _read_segment(
     seg_lines = _line_of_offset(seg.path, offsets) if offsets else {}
     for _e, r in rej_records:
         etype = r[4]
-        reason = _REASONS.get(etype, etype.lower())
+        reason = (
+            too_long_reason(info.max_record)
+            if etype == _TOO_LONG
+            else _REASONS.get(etype, etype.lower())
+        )
         if swallow is not None and r is swallow[2]:
             reason = _SWALLOWED
         info.rejects.append(
@@ -729,8 +766,7 @@ def _read_segment(
         # ties it picked any one, and a good row after two rejects came a line too early).
         by_g[e - (i - 1)] = (e - (i - 1), i, cum_nl)
     rows = list(by_g.values())
-    if rows:
-        con.executemany("INSERT INTO _rejidx VALUES (?, ?, ?)", rows)
+    insert_rows(con, "_rejidx", ["BIGINT"] * 3, rows)
     # Newlines inside quoted fields shift physical lines. Only when the file has any (the
     # file's newline count says so) is the per-record count worth its cost.
     # (A file without embedded line ends has one line per record and header, the last one
@@ -1091,8 +1127,7 @@ def _read_line_by_line(
             i = start + 1
             reason = _SWALLOWED
         info.rejects.append(Reject(str(path), start + 1, None, reason))
-    if good:
-        marks = ", ".join("?" * (len(DOJ_COLUMNS) + 4))
-        con.executemany(f"INSERT INTO {table} VALUES ({marks})", good)
+    # (executemany took more than 10 minutes for 75,000 rows)
+    insert_rows(con, table, ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES], good)
     info.accepted = len(good)
     return next_row_id + len(good)

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.sources.ca_doj import (
     _LINE_END,
     BOM,
@@ -36,6 +37,8 @@ from clearslate.sources.ca_doj import (
     _sql_str,
     _strict_record,
     check_input_path,
+    record_limit,
+    too_long_reason,
 )
 from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, create_sql
 from clearslate.sources.il_mapping import (
@@ -52,13 +55,12 @@ from clearslate.sources.il_mapping import (
 )
 from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
 
-__all__ = ["FileRead", "InputError", "Issue", "ReadResult", "insert_rows", "read_illinois"]
+__all__ = ["FileRead", "InputError", "Issue", "ReadResult", "read_illinois"]
 
 ISSUE_COLUMNS = '"file" VARCHAR, "line" BIGINT, "column" VARCHAR, "reason" VARCHAR'
 
 _CSV_REASONS = {
     "UNQUOTED VALUE": "a double quote inside an unquoted field, or a quote that is never closed",
-    "LINE SIZE OVER MAXIMUM": "record longer than 64 MB",
     "INVALID ENCODING": "bytes that are not valid text",
 }
 _SWALLOWED = "a quote is opened and never closed; this line was skipped and reading went on"
@@ -230,6 +232,7 @@ def _is_utf8(path: Path) -> bool:
 def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) -> bool:
     """DuckDB's strict scan. False (nothing kept) when records do not sit one per line."""
     columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
+    max_record = record_limit(con)  # (DuckDB's default buffer would be 1 GiB: see there)
     con.execute("DROP TABLE IF EXISTS _il_rej; DROP TABLE IF EXISTS _il_scan")
     try:
         con.execute(
@@ -237,8 +240,10 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
                 {_sql_str(str(path))}, columns = {columns}, header = true, auto_detect = false,
                 delim = ',', quote = '"', escape = '"', strict_mode = true,
                 store_rejects = true, rejects_table = '_il_rej', rejects_scan = '_il_scan',
-                max_line_size = 67108864)"""
+                max_line_size = {max_record}, buffer_size = {2 * max_record})"""
         )
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the line-by-line reader would hold all of it
     except duckdb.Error:
         return False
     rejects = con.execute(
@@ -273,6 +278,8 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
             continue
         seen.add(line)
         reason = _CSV_REASONS.get(err, f"unreadable record ({err.lower()})")
+        if err == "LINE SIZE OVER MAXIMUM":
+            reason = too_long_reason(max_record)
         if err in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
             parsed = _strict_record((text or "").strip("\r\n"))
             column = None  # a field count, not one column, is wrong
@@ -284,18 +291,6 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
 def _field_count_reason(fields: int, width: int) -> str:
     many = "too few" if fields < width else "too many"
     return f"{many} fields: {fields} where the header has {width}"
-
-
-def insert_rows(
-    con: duckdb.DuckDBPyConnection, table: str, types: list[str], rows: Sequence[Sequence[object]]
-) -> None:
-    """Insert Python rows in one statement, a list per column (executemany inserts one row
-    per call, a thousand times slower)."""
-    if not rows:
-        return
-    columns = [list(col) for col in zip(*rows, strict=True)]
-    unnest = ", ".join(f"unnest(${i + 1}::{kind}[])" for i, kind in enumerate(types))
-    con.execute(f"INSERT INTO {table} SELECT {unnest}", columns)
 
 
 def _line_facts(path: Path) -> tuple[int, bool, bool]:
