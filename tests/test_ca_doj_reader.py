@@ -12,7 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearslate.engine.facts import ROW_FACTS
-from clearslate.sources.ca_doj import InputError, InputFile, _file_facts, read_doj_files
+from clearslate.sources.ca_doj import (
+    InputError,
+    InputFile,
+    _file_facts,
+    _read_line_by_line,
+    read_doj_files,
+)
 
 from doj import conviction, csv_text, row, write
 
@@ -191,6 +197,29 @@ def test_a_small_memory_limit_reads_shorter_records_and_says_so(tmp_path: Path) 
     assert reject.reason == (
         "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
     )
+
+
+def test_the_line_by_line_reader_agrees_on_a_long_file(tmp_path: Path) -> None:
+    """The line-by-line reader (for files DuckDB's scanner refuses) holds a window of lines
+    and inserts 10,000 rows at a time, not the whole file. On a file longer than both, with
+    a quote never closed after the first 10,000 rows, a Latin-1 letter and CRLF line ends, it
+    keeps what DuckDB's scan keeps, on the same lines, and rejects the same line."""
+    rows = [good(i) for i in range(10_050)]
+    rows[10_030][rows[10_030].index("TESTPERSON,00010030")] = "MU\u00d1OZ,00010030"
+    text = csv_text(rows[:10_020]) + 'B,"open,z\n' + csv_text(rows[10_020:], header=False)
+    path = tmp_path / "long.csv"
+    path.write_bytes(text.replace("\n", "\r\n").encode("latin-1"))
+    kept = "SELECT row_id, SUBJECT_ID, PRI_NAME, source_line FROM doj_rows ORDER BY row_id"
+    con, scanned = read(path)
+    by_scan = con.execute(kept).fetchall()
+    con.execute("DELETE FROM doj_rows")
+    info = InputFile(path=str(path), size=path.stat().st_size, has_header=True)
+    assert _read_line_by_line(con, "doj_rows", 0, path, info, 0) == 10_050
+    assert con.execute(kept).fetchall() == by_scan
+    assert by_scan[10_030][2:] == ("MU\u00d1OZ,00010030", 10_033)
+    assert info.encoding == scanned.files[0].encoding == "latin-1"
+    assert [r.line for r in info.rejects] == [r.line for r in scanned.rejects] == [10_022]
+    assert (info.data_records, info.accepted) == (10_051, 10_050)
 
 
 @pytest.mark.parametrize(

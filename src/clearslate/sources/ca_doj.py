@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import collections
 import csv
+import io
 import os
 import re
 import tempfile
@@ -1081,53 +1083,104 @@ def _read_line_by_line(
 ) -> int:
     """The slow, sure reader for files DuckDB's scanner refuses: a record is one line, or
     several when a quoted field holds a line end; a record that never closes its quote is
-    rejected for its first line only, and reading goes on at the next line."""
+    rejected for its first line only, and reading goes on at the next line. It holds a few
+    hundred lines and 10,000 rows at a time, not the file."""
     if columns is not None and not columns.raw:
         raise _NeedsRawColumns
-    raw = path.read_bytes()
-    if raw.startswith(BOM):
-        raw = raw[len(BOM) :]
-    try:
-        text = raw.decode(info.encoding if info.encoding.startswith("utf-16") else "utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-        info.encoding = "latin-1"
-    # Lines end at \n, \r\n or \r only: str.splitlines also splits at \x0c, \x1c-\x1e,
-    # \x85 (a Latin-1 byte) and \u2028, which cut a record in two.
-    lines = [line for line in _LINE_END.split(text) if line]
+    types = ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES]
     good: list[list[object]] = []
-    i = 1 if info.has_header else 0
-    while i < len(lines):
-        start, record = i, lines[i]
-        while record.count('"') % 2 and i + 1 < len(lines) and i - start < 100:
+    accepted = 0
+    with _text_lines(path, info) as text:
+        lines = _LineWindow(text)
+        i = 1 if info.has_header else 0
+        while lines.has(i):
+            lines.forget_before(i)
+            start, record = i, lines[i]
+            while record.count('"') % 2 and lines.has(i + 1) and i - start < 100:
+                i += 1
+                record += lines[i]
             i += 1
-            record += lines[i]
-        i += 1
-        if not record.strip("\r\n"):
-            continue  # a blank line is no record
-        fields = _split_record(record) if record.count('"') % 2 == 0 else None
-        info.data_records += 1
-        # A quote opened on the first line took the next ones (and never closed, or closed
-        # in a later record, perhaps making 95 fields of the two): reject the first line only
-        # and give back the others (as the DuckDB path does).
-        swallowed = i - start > 1 and (
-            fields is None or any(_good_record_at(lines[k : k + 100]) for k in range(start + 1, i))
-        )
-        if not swallowed and fields is not None and len(fields) == len(DOJ_COLUMNS):
-            good.append([next_row_id + len(good), file_index, str(path), start + 1, *fields])
-            continue
-        reason = (
-            _REASONS["UNQUOTED VALUE"]
-            if fields is None
-            else _REASONS[
-                "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"
-            ]
-        )
-        if swallowed:
-            i = start + 1
-            reason = _SWALLOWED
-        info.rejects.append(Reject(str(path), start + 1, None, reason))
-    # (executemany took more than 10 minutes for 75,000 rows)
-    insert_rows(con, table, ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES], good)
-    info.accepted = len(good)
-    return next_row_id + len(good)
+            if not record.strip("\r\n"):
+                continue  # a blank line is no record
+            fields = _split_record(record) if record.count('"') % 2 == 0 else None
+            info.data_records += 1
+            # A quote opened on the first line took the next ones (and never closed, or
+            # closed in a later record, perhaps making 95 fields of the two): reject the first
+            # line only and give back the others (as the DuckDB path does).
+            swallowed = i - start > 1 and (
+                fields is None
+                or any(_good_record_at(lines.slice(k, k + 100)) for k in range(start + 1, i))
+            )
+            if not swallowed and fields is not None and len(fields) == len(DOJ_COLUMNS):
+                good.append([next_row_id + accepted, file_index, str(path), start + 1, *fields])
+                accepted += 1
+                if len(good) == 10_000:
+                    insert_rows(con, table, types, good)
+                    good = []
+                continue
+            reason = (
+                _REASONS["UNQUOTED VALUE"]
+                if fields is None
+                else _REASONS[
+                    "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"
+                ]
+            )
+            if swallowed:
+                i = start + 1
+                reason = _SWALLOWED
+            info.rejects.append(Reject(str(path), start + 1, None, reason))
+    insert_rows(con, table, types, good)
+    info.accepted = accepted
+    return next_row_id + accepted
+
+
+def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
+    """The file as text in its encoding (UTF-8, or UTF-16, or else Latin-1, where every
+    byte is a letter; `info.encoding` says which), after a UTF-8 byte-order mark. Its lines
+    end at \\n, \\r\\n or a lone \\r only (newline=""; str.splitlines also splits at
+    \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept."""
+    encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    raw = path.open("rb")
+    skip = len(BOM) if raw.read(len(BOM)) == BOM else 0
+    raw.seek(skip)
+    try:  # the whole file, one block at a time, before a line of it is read
+        while block := raw.read(8 * 1024 * 1024):
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        encoding = info.encoding = "latin-1"
+    raw.seek(skip)
+    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+
+class _LineWindow:
+    """A file's lines by number (from 0), read as far ahead as asked and forgotten once
+    passed: the line-by-line reader looks at most 200 lines past a record's first line."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self._text = text
+        self._kept: collections.deque[str] = collections.deque()
+        self._first = 0  # the number of _kept[0]
+
+    def has(self, i: int) -> bool:
+        while self._first + len(self._kept) <= i:
+            line = self._text.readline()
+            if not line:
+                return False
+            self._kept.append(line)
+        return True
+
+    def __getitem__(self, i: int) -> str:
+        if not self.has(i) or i < self._first:
+            raise IndexError(i)
+        return self._kept[i - self._first]
+
+    def slice(self, i: int, j: int) -> list[str]:
+        """Lines i to j - 1, as many as the file has."""
+        return [self[k] for k in range(i, j) if self.has(k)]
+
+    def forget_before(self, i: int) -> None:
+        while self._first < i and self._kept:
+            self._kept.popleft()
+            self._first += 1
