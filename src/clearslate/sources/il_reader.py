@@ -232,7 +232,7 @@ def _is_utf8(path: Path) -> bool:
 def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) -> bool:
     """DuckDB's strict scan. False (nothing kept) when records do not sit one per line."""
     columns = "{" + ", ".join(f"{_sql_str(c)}: 'VARCHAR'" for c in header) + "}"
-    max_record = record_limit(con)  # (DuckDB's default buffer would be 1 GiB: see there)
+    max_record = record_limit(con)  # bounded buffers (see record_limit; the default: 1 GiB)
     con.execute("DROP TABLE IF EXISTS _il_rej; DROP TABLE IF EXISTS _il_scan")
     try:
         con.execute(
