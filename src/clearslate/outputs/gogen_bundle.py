@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     import pyarrow
 
 from clearslate.outputs.files import PARTIAL_PREFIX, atomic_path, copy_to, one_thread
+from clearslate.sources.ca_doj import BOM
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
@@ -414,7 +415,7 @@ def _write_full_from_file(
         source = stack.enter_context(text.path.open("rb"))
         first = source.readline()
         if not text.header:
-            if first.startswith(b"\xef\xbb\xbf"):
+            if first.startswith(BOM):
                 return False
             source.seek(0)
         crlf = first.endswith(b"\r\n")

@@ -40,7 +40,7 @@ import duckdb
 
 from clearslate.database import insert_rows, memory_limit_bytes
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
-from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
+from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
 BOM = b"\xef\xbb\xbf"
 _MIB = 1024 * 1024
@@ -1140,15 +1140,9 @@ def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
     end at \\n, \\r\\n or a lone \\r only (newline=""; str.splitlines also splits at
     \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept."""
     encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
-    decoder = codecs.getincrementaldecoder(encoding)()
     raw = path.open("rb")
     skip = len(BOM) if raw.read(len(BOM)) == BOM else 0
-    raw.seek(skip)
-    try:  # the whole file, one block at a time, before a line of it is read
-        while block := raw.read(8 * 1024 * 1024):
-            decoder.decode(block)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    if not decodes(path, encoding, skip):  # the whole file, before a line of it is read
         encoding = info.encoding = "latin-1"
     raw.seek(skip)
     return io.TextIOWrapper(raw, encoding=encoding, newline="")

@@ -22,7 +22,6 @@ that line is rejected) and Latin-1 files.
 
 from __future__ import annotations
 
-import codecs
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +52,7 @@ from clearslate.sources.il_mapping import (
     bundled_mapping,
     load_mapping,
 )
-from clearslate.sources.text_encoding import HEAD_BYTES, utf16_codec
+from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
 __all__ = ["FileRead", "InputError", "Issue", "ReadResult", "read_illinois"]
 
@@ -199,7 +198,7 @@ def _header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
         text = head[: len(head) // 2 * 2].decode(encoding, errors="replace")
         text = text.split("\n", 1)[0]
     else:
-        encoding = "utf-8" if _is_utf8(path) else "latin-1"
+        encoding = "utf-8" if decodes(path, "utf-8") else "latin-1"
         text = head.split(b"\n", 1)[0].removeprefix(BOM).decode(encoding, errors="replace")
     parsed = _strict_record(text.rstrip("\r\n"))
     names = [n.strip() for n in parsed[0]] if parsed else []
@@ -215,18 +214,6 @@ def _header(path: Path, mapping: Mapping) -> tuple[list[str], str]:
             " and that each column is named once."
         )
     return names, encoding
-
-
-def _is_utf8(path: Path) -> bool:
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(8 * 1024 * 1024):
-                decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[str]) -> bool:

@@ -6,6 +6,9 @@ file is a NUL: its header line was not found, or was taken for a person."""
 
 from __future__ import annotations
 
+import codecs
+from pathlib import Path
+
 UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 HEAD_BYTES = 64  # enough to recognise UTF-16 without a byte-order mark (32 letters)
 
@@ -25,6 +28,21 @@ def utf16_codec(head: bytes) -> str | None:
     if not even.strip(b"\x00") and b"\x00" not in odd:
         return "utf-16-be"
     return None
+
+
+def decodes(path: Path, encoding: str, start: int = 0) -> bool:
+    """Whether the file, from byte `start`, is valid text in `encoding` (read a block at a
+    time: a file of any size)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as fh:
+            fh.seek(start)
+            while block := fh.read(8 * 1024 * 1024):
+                decoder.decode(block)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def utf16_text(raw: bytes) -> str | None:
