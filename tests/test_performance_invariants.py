@@ -210,43 +210,55 @@ def test_tiny_memory_limit_and_one_thread_give_the_same_bytes(state: Path, tmp_p
         assert (big / name).read_bytes() == (tiny / name).read_bytes(), name
 
 
-# Reads a file as a run does, at a memory limit, on two threads; prints what was read and
-# the process's peak RSS in MiB (VmHWM: ru_maxrss keeps the parent's across exec).
-_READ_AT_LIMIT = """
-import re, sys
+# Reads and decides a file as a run does, at a memory limit, on two threads; prints what was
+# read and decided and the peak RSS in MiB (VmHWM: ru_maxrss keeps the parent's across exec).
+_RUN_AT_LIMIT = """
+import datetime as dt, re, sys
 from pathlib import Path
 from clearslate import database
 from clearslate.engine.facts import ROW_FACTS
+from clearslate.engine.pipeline import decide_rows
+from clearslate.policy import resolve_policy
 from clearslate.sources.ca_doj import read_doj_files
 con = database.connect(config={"memory_limit": sys.argv[2], "threads": 2})
 read = read_doj_files(con, [Path(sys.argv[1])], select=ROW_FACTS)
 facts = con.execute("SELECT bit_xor(hash(COLUMNS(*))) FROM doj_rows").fetchall()
+decide_rows(con, counties=["LOS ANGELES"], as_of=dt.date(2020, 7, 1),
+            policy=resolve_policy("dismiss-all"))
+decided = con.execute("SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM determinations").fetchall()
 peak = int(re.search(r"VmHWM:\\s*(\\d+)", Path("/proc/self/status").read_text())[1]) // 1024
-print(read.rows_read, read.rows_accepted, len(read.rejects), *facts[0], peak)
+print(read.rows_read, read.rows_accepted, len(read.rejects), *facts[0], *decided[0], peak)
 """
 
 
-def test_a_tight_memory_limit_is_kept_by_the_scan(tmp_path: Path) -> None:
-    """DuckDB's read buffers count against the memory limit and cannot spill. They were 128 MB
-    (capped at the file's size) whatever the limit: at 24MB this 62 MB file's scan ran out of
-    memory, and that was taken for a file the scanner refuses: it fell back to the
-    line-by-line reader, which holds the whole file in Python and did not end within 30 s
-    (a 1M-row run at --memory-limit 150MB reached 8 GB of RSS in it). The buffers now follow
-    the limit (`record_limit`), and an out-of-memory error is never taken for the file's."""
+def test_a_tight_memory_limit_is_kept_by_the_scan_and_the_decisions(tmp_path: Path) -> None:
+    """At 32MB, 75,000 rows (62 MB) are read and decided as at 1GB, within the limit.
+
+    * DuckDB's read buffers count against the memory limit and cannot spill. They were
+      128 MB (capped at the file's size) whatever the limit: this file's scan ran out of
+      memory, and that was taken for a file the scanner refuses: it fell back to the
+      line-by-line reader, which held the whole file in Python (a 1M-row run at
+      --memory-limit 150MB reached 8 GB of RSS in it). The buffers now follow the limit
+      (`record_limit`), and an out-of-memory error is never taken for the file's.
+    * Deciding then ran out of memory: the row table's row ids and lines were columns added
+      by ALTER TABLE, which DuckDB could not spill (`_adopt_segment`), and the convictions
+      were found by one statement of three joins (`build_convictions`). At 10M rows the
+      first needed some 280 MB and the second 1GB."""
     path = tmp_path / "la.csv"
     generate_doj_file(path, county="LOS ANGELES", rows=75_000, seed=3)
     assert path.stat().st_size > 58 * 2**20  # 62 MB
-    read = {}
-    for limit in ("1GB", "24MB"):
+    run = {}
+    for limit in ("1GB", "32MB"):
         done = subprocess.run(
-            [sys.executable, "-c", _READ_AT_LIMIT, str(path), limit],
+            [sys.executable, "-c", _RUN_AT_LIMIT, str(path), limit],
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
-        *read[limit], peak_mib = done.stdout.split()
-    assert read["24MB"] == read["1GB"]
-    assert read["24MB"][:3] == ["75000", "75000", "0"]
-    assert int(peak_mib) < 24 + 256, peak_mib  # the limit, and the interpreter with its libraries
+        *run[limit], peak_mib = done.stdout.split()
+    assert run["32MB"] == run["1GB"]
+    assert run["32MB"][:3] == ["75000", "75000", "0"]
+    assert int(run["32MB"][4]) > 7_000  # convictions decided
+    assert int(peak_mib) < 32 + 256, peak_mib  # the limit, and the interpreter with its libraries
 
 
 def test_a_raw_read_and_a_projected_read_agree(state: Path, tmp_path: Path) -> None:

@@ -720,33 +720,42 @@ def build_evaluated(
         county_filter = f"(c.county IN ({names}){blank})"
     comment = " OR c.comment_prop64_section IS NOT NULL" if doubtful else ""
     related = _related_match(policy)
+    # One join per statement, each result a table (see facts.build_convictions): the
+    # same-section counts of every Prop 64 conviction (all counties: earlier convictions
+    # elsewhere count), then the convictions decided here with theirs, then their person.
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE same_section AS
+        SELECT row_id,
+               count(*) OVER same AS same_section_convictions,
+               -- the convictions of an earlier day
+               rank() OVER (same ORDER BY event_date) - 1 AS same_section_priors
+        FROM convictions WHERE prop64_section IS NOT NULL AND event_date IS NOT NULL
+        WINDOW same AS (PARTITION BY subject_id, prop64_section)
+        """
+    )
     con.execute(
         f"""
-        CREATE OR REPLACE VIEW evaluated AS
-        WITH firsts AS (
-            SELECT subject_id,
-                   min(coalesce(conviction_date, DATE '0001-01-01'))
-                     FILTER (WHERE is_superstrike) AS first_superstrike_date,
-                   min(coalesce(conviction_date, DATE '0001-01-01'))
-                     FILTER (WHERE is_pc290) AS first_pc290_conviction
-            FROM (SELECT *, event_date AS conviction_date FROM convictions)
-            GROUP BY subject_id
-        ),
-        ranked AS (
-            SELECT row_id,
-                   count(*) OVER (PARTITION BY subject_id, prop64_section) AS same_section_convictions,
-                   count(*) OVER (PARTITION BY subject_id, prop64_section ORDER BY event_date
-                       RANGE BETWEEN UNBOUNDED PRECEDING AND INTERVAL 1 DAY PRECEDING)
-                     AS same_section_priors
-            FROM convictions WHERE prop64_section IS NOT NULL AND event_date IS NOT NULL
-        )
+        CREATE OR REPLACE TEMP TABLE evaluated_convictions AS
+        SELECT c.*, coalesce({related}, false) AS related_charge,
+               coalesce(r.same_section_priors, 0) AS same_section_priors,
+               coalesce(r.same_section_convictions, 1) AS same_section_convictions
+        FROM convictions c
+        LEFT JOIN same_section r USING (row_id)
+        WHERE (c.prop64_section IS NOT NULL{comment} OR (c.prop64_in_cycle AND {related}))
+          AND {county_filter}
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TABLE evaluated AS
         SELECT c.row_id, c.subject_id, c.file_index, c.source_file, c.source_line,
                c.cnt_order, c.cnt_order_ok, c.county, c.court, c.case_numbers,
                c.event_date AS conviction_date, c.event_date_partial AS conviction_date_partial,
                c.felony, c.statute_id, c.subsections, c.attempt, c.from_comment,
                c.prop64_section, c.comment_prop64_section, c.subsection_changed_2016,
                c.gogen_code_section AS code_section_raw, c.sentence_end,
-               c.prop64_in_cycle, coalesce({related}, false) AS related_charge,
+               c.prop64_in_cycle, c.related_charge,
                s.name, s.cii_number, s.dob, s.dob_raw, s.dob_partial, s.gender, s.race,
                s.deceased, s.pc290_registration, s.superstrike_sections, s.pc290_sections,
                s.convictions AS subject_convictions,
@@ -754,22 +763,18 @@ def build_evaluated(
                s.last_conviction_date,
                s.last_sentence_end AS subject_last_sentence_end,
                s.undated_convictions AS subject_undated_convictions,
-               f.first_superstrike_date,
-               f.first_pc290_conviction,
+               s.first_superstrike_date,
+               s.first_pc290_conviction,
                -- A registration proves a registrable conviction of unknown date: for the
                -- statutory check it counts as a prior from the start of the record.
                CASE WHEN s.pc290_registration THEN DATE '0001-01-01'
-                    ELSE f.first_pc290_conviction END AS first_pc290_date,
-               coalesce(r.same_section_priors, 0) AS same_section_priors,
-               coalesce(r.same_section_convictions, 1) AS same_section_convictions
-        FROM convictions c
+                    ELSE s.first_pc290_conviction END AS first_pc290_date,
+               c.same_section_priors, c.same_section_convictions
+        FROM evaluated_convictions c
         JOIN subjects s USING (subject_id)
-        LEFT JOIN firsts f USING (subject_id)
-        LEFT JOIN ranked r USING (row_id)
-        WHERE (c.prop64_section IS NOT NULL{comment} OR (c.prop64_in_cycle AND {related}))
-          AND {county_filter}
         """
     )
+    con.execute("DROP TABLE same_section; DROP TABLE evaluated_convictions")
 
 
 def decide(

@@ -162,60 +162,88 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
     The counts are found from narrow rows (key, row id, sentence) and only their first rows
     are then joined with the wide columns: a table of every conviction row with all its
     columns, joined back to its first rows, was most of this stage (10M rows: 26.8 s against
-    18.6 s, same table)."""
+    18.6 s, same table). One join per statement, each result a table: DuckDB spills a join
+    or an aggregate that outgrows --memory-limit, but not several hash tables built at once
+    (as one statement of three joins it stopped 10M rows at 700MB and 1M at 100MB; these
+    do not)."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE conviction_counts AS
+        SELECT subject_id, count_key,
+               min(row_id) AS row_id,
+               left(arg_min(cnt_order, row_id), 6) AS case_key,
+               count(*) AS sentence_rows,
+               sum(CASE WHEN sent_unit = 'Y' THEN coalesce(sent_length, 0) ELSE 0 END)
+                 AS sent_years,
+               sum(CASE WHEN sent_unit = 'M' THEN coalesce(sent_length, 0) ELSE 0 END)
+                 AS sent_months,
+               sum(CASE WHEN sent_unit = 'D' THEN coalesce(sent_length, 0) ELSE 0 END)
+                 AS sent_days,
+               bool_or(sent_length IS NULL AND sent_unit <> '') AS sentence_unreadable
+        FROM (
+            SELECT subject_id, row_id, cnt_order, sent_unit, sent_length,
+                   -- without a usable count key a row cannot be matched: it stands alone
+                   CASE WHEN cnt_order <> '' THEN cnt_order ELSE 'row:' || row_id END
+                     AS count_key
+            FROM rows_src WHERE is_conviction
+        )
+        GROUP BY subject_id, count_key
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE case_numbers AS
+        -- the case's court numbers, first-seen order, as gogen's "Case Number" column
+        SELECT subject_id, case_key, string_agg(ofn, '; ' ORDER BY first_row) AS case_numbers
+        FROM (
+            SELECT subject_id, left(cnt_order, 6) AS case_key, ofn, min(row_id) AS first_row
+            FROM rows_src
+            WHERE step_type = 'COURT ACTION' AND ofn <> '' AND upper(ofn) <> 'NULL'
+            GROUP BY ALL
+        ) GROUP BY ALL
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE prop64_cycles AS
+        SELECT DISTINCT subject_id, cycle_key FROM rows_x
+        WHERE prop64_section IS NOT NULL AND cycle_key <> ''
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE conviction_counts AS
+        SELECT s.*, coalesce(n.case_numbers, '') AS case_numbers
+        FROM conviction_counts s
+        LEFT JOIN case_numbers n ON n.subject_id = s.subject_id AND n.case_key = s.case_key
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE conviction_counts AS
+        SELECT s.*, pc.cycle_key IS NOT NULL AS prop64_in_cycle
+        FROM conviction_counts s
+        LEFT JOIN prop64_cycles pc
+          ON pc.subject_id = s.subject_id AND pc.cycle_key = left(s.case_key, 3)
+        """
+    )
     columns = ", ".join(f"c.{name}" for name in _CONVICTION_COLUMNS)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE convictions AS
-        WITH sentence AS (
-            SELECT subject_id, count_key,
-                   min(row_id) AS row_id,
-                   count(*) AS sentence_rows,
-                   sum(CASE WHEN sent_unit = 'Y' THEN coalesce(sent_length, 0) ELSE 0 END)
-                     AS sent_years,
-                   sum(CASE WHEN sent_unit = 'M' THEN coalesce(sent_length, 0) ELSE 0 END)
-                     AS sent_months,
-                   sum(CASE WHEN sent_unit = 'D' THEN coalesce(sent_length, 0) ELSE 0 END)
-                     AS sent_days,
-                   bool_or(sent_length IS NULL AND sent_unit <> '') AS sentence_unreadable
-            FROM (
-                SELECT subject_id, row_id, sent_unit, sent_length,
-                       -- without a usable count key a row cannot be matched: it stands alone
-                       CASE WHEN cnt_order <> '' THEN cnt_order ELSE 'row:' || row_id END
-                         AS count_key
-                FROM rows_src WHERE is_conviction
-            )
-            GROUP BY subject_id, count_key
-        ),
-        case_numbers AS (
-            -- the case's court numbers, first-seen order, as gogen's "Case Number" column
-            SELECT subject_id, case_key,
-                   string_agg(ofn, '; ' ORDER BY first_row) AS case_numbers
-            FROM (
-                SELECT subject_id, left(cnt_order, 6) AS case_key, ofn, min(row_id) AS first_row
-                FROM rows_src
-                WHERE step_type = 'COURT ACTION' AND ofn <> '' AND upper(ofn) <> 'NULL'
-                GROUP BY ALL
-            ) GROUP BY ALL
-        ),
-        p64_cycles AS (
-            SELECT DISTINCT subject_id, cycle_key FROM rows_x
-            WHERE prop64_section IS NOT NULL AND cycle_key <> ''
-        )
         SELECT {columns}, s.count_key, s.sentence_rows, s.sent_years, s.sent_months,
                s.sent_days, s.sentence_unreadable,
                CASE WHEN c.event_date IS NOT NULL THEN
                  (c.event_date + to_years(s.sent_years::INTEGER)
                    + to_months(s.sent_months::INTEGER) + to_days(s.sent_days::INTEGER))::DATE
                END AS sentence_end,
-               coalesce(n.case_numbers, '') AS case_numbers,
-               pc.cycle_key IS NOT NULL AS prop64_in_cycle
+               s.case_numbers, s.prop64_in_cycle
         FROM rows_x c
-        JOIN sentence s ON s.row_id = c.row_id
-        LEFT JOIN case_numbers n ON n.subject_id = c.subject_id AND n.case_key = c.case_key
-        LEFT JOIN p64_cycles pc ON pc.subject_id = c.subject_id AND pc.cycle_key = c.cycle_key
+        JOIN conviction_counts s ON s.row_id = c.row_id
+        WHERE c.is_conviction  -- every count's first row is one: the others need no probe
         """
     )
+    con.execute("DROP TABLE conviction_counts; DROP TABLE case_numbers; DROP TABLE prop64_cycles")
 
 
 def build_subjects(con: duckdb.DuckDBPyConnection) -> None:
@@ -252,6 +280,12 @@ def build_subjects(con: duckdb.DuckDBPyConnection) -> None:
                    -- for "every sentence completed": the last sentence end, and how many
                    -- convictions have no date (so no known end)
                    max(sentence_end) AS last_sentence_end,
+                   -- the first superstrike and registrable (PC 290) convictions; an undated
+                   -- one counts from the start of the record
+                   min(coalesce(event_date, DATE '0001-01-01')) FILTER (WHERE is_superstrike)
+                     AS first_superstrike_date,
+                   min(coalesce(event_date, DATE '0001-01-01')) FILTER (WHERE is_pc290)
+                     AS first_pc290_conviction,
                    count(*) FILTER (WHERE event_date IS NULL) AS undated_convictions,
                    string_agg(CASE WHEN is_superstrike THEN raw_section END, ';'
                               ORDER BY row_id) AS superstrike_sections,
@@ -269,7 +303,8 @@ def build_subjects(con: duckdb.DuckDBPyConnection) -> None:
                coalesce(c.hs11359, 0) AS hs11359, coalesce(c.hs11360, 0) AS hs11360,
                coalesce(c.felonies, 0) AS felonies,
                c.last_sentence_end, coalesce(c.undated_convictions, 0) AS undated_convictions,
-               c.superstrike_sections, c.pc290_sections
+               c.superstrike_sections, c.pc290_sections, c.first_superstrike_date,
+               c.first_pc290_conviction
         FROM person p
         LEFT JOIN conv c USING (subject_id)
         """

@@ -676,8 +676,17 @@ def _read_segment(
     con.execute("DROP TABLE IF EXISTS _seg; DROP TABLE IF EXISTS _rej; DROP TABLE IF EXISTS _scan")
     header = 1 if seg.skip_header else 0
     rejects_before = len(info.rejects)
+    # A segment that may become the row table (`_adopt_segment`) carries its own columns
+    # from the scan: added later by ALTER TABLE, they left a table DuckDB could not spill.
+    adoptable = not columns.raw and next_row_id == 0 and _is_empty(con, table)
+    own = (
+        f", NULL::BIGINT AS row_id, {file_index}::INTEGER AS file_index, "
+        f"{_sql_str(str(path))} AS source_file, NULL::BIGINT AS source_line"
+        if adoptable
+        else ""
+    )
     con.execute(
-        f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql} FROM read_csv({_sql_str(str(seg.path))},
+        f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql}{own} FROM read_csv({_sql_str(str(seg.path))},
             {_scan_options(seg.path, bool(header), info.max_record)},
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"""
     )
@@ -796,8 +805,8 @@ def _read_segment(
     plain = not (rows or blanks or embedded or columns.raw)
     if columns.lean and not (plain and seg.path == path and seg.first_line == 1):
         raise _NotLean
-    if plain and next_row_id == 0 and _is_empty(con, table):
-        _adopt_segment(con, table, file_index, path, first_line)
+    if plain and adoptable:
+        _adopt_segment(con, table, first_line)
         return good, None
     con.execute(
         f"""INSERT INTO {table} BY NAME
@@ -851,19 +860,16 @@ def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0
 
 
-def _adopt_segment(
-    con: duckdb.DuckDBPyConnection, table: str, file_index: int, path: Path, first_line: int
-) -> None:
+def _adopt_segment(con: duckdb.DuckDBPyConnection, table: str, first_line: int) -> None:
     """The common case, a first file read whole with no reject, blank line or quoted line
     end: the scanned table becomes the row table, row k on line `first_line` + k. Copying
     it instead cost a third of the scan (later files are inserted BY NAME, so the order of
-    the columns does not matter)."""
+    the columns does not matter). Its row ids and lines are set by an UPDATE of the columns
+    the scan left empty. Columns added by ALTER TABLE ADD COLUMN made later scans of the
+    table pin more than DuckDB could spill: deciding 1M rows at --memory-limit 100MB ran out
+    of memory with them, and not with a copy of the table nor with these."""
     con.execute(
         f"""ALTER TABLE _seg DROP COLUMN {_MAYBE_HEADER};
-            ALTER TABLE _seg ADD COLUMN row_id BIGINT;
-            ALTER TABLE _seg ADD COLUMN file_index INTEGER DEFAULT {file_index};
-            ALTER TABLE _seg ADD COLUMN source_file VARCHAR DEFAULT {_sql_str(str(path))};
-            ALTER TABLE _seg ADD COLUMN source_line BIGINT;
             UPDATE _seg SET row_id = rowid, source_line = {first_line} + rowid;
             DROP TABLE {table};
             ALTER TABLE _seg RENAME TO {table}"""
