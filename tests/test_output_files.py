@@ -26,7 +26,10 @@ from clearslate.outputs.files import (
 ROWS = "SELECT i, 'row ' || i AS text FROM range(300000) t(i) ORDER BY i"
 
 
-def test_files_written_at_once_hold_what_one_at_a_time_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at_once", [True, False], ids=["at-once", "one-after-the-other"])
+def test_files_written_at_once_hold_what_one_at_a_time_writes(
+    tmp_path: Path, at_once: bool
+) -> None:
     con = database.connect()
     con.execute(f"CREATE TABLE t AS {ROWS}; SET threads = 3")
     copy_to(con, "SELECT * FROM t", tmp_path / "one.csv", "FORMAT csv, HEADER true")
@@ -36,6 +39,7 @@ def test_files_written_at_once_hold_what_one_at_a_time_writes(tmp_path: Path) ->
             ("SELECT * FROM t", tmp_path / "each.csv", "FORMAT csv, HEADER true"),
             ("SELECT * FROM t", tmp_path / "each.parquet", "FORMAT parquet"),
         ],
+        at_once=at_once,
     )
     assert (tmp_path / "each.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     in_order = con.execute(
@@ -46,7 +50,8 @@ def test_files_written_at_once_hold_what_one_at_a_time_writes(tmp_path: Path) ->
     assert con.execute("SELECT current_setting('threads')").fetchone()[0] == 3  # restored
 
 
-def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at_once", [True, False], ids=["at-once", "one-after-the-other"])
+def test_a_failing_copy_leaves_neither_file(tmp_path: Path, at_once: bool) -> None:
     con = database.connect()
     con.execute(f"CREATE TABLE t AS {ROWS}")
     failing = "SELECT i, CASE WHEN i = 299999 THEN error('bad row') END FROM t"
@@ -55,7 +60,7 @@ def test_a_failing_copy_leaves_neither_file(tmp_path: Path) -> None:
         [(failing, tmp_path / "a.csv", "FORMAT csv"), ("SELECT * FROM t", tmp_path / "b.csv", "FORMAT csv")],
     ):  # fmt: skip
         with pytest.raises(duckdb.Error, match="bad row"):
-            copy_each(con, copies)
+            copy_each(con, copies, at_once=at_once)
         assert list(tmp_path.iterdir()) == []  # no file, and no partial one
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import duckdb
 
+from clearslate.database import memory_limit_bytes
 from clearslate.outputs.files import copy_each
 
 # The facts every determination carries (its explanation), in this order.
@@ -34,6 +35,13 @@ DETERMINATION_COLUMNS = (
 # that the bytes do not depend on it.
 _PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 20000"
 
+# The CSV and the Parquet file are written at once (copy_each) from this limit up, and one
+# after the other below it: at once, each COPY holds its buffers and its scan of the table
+# beside the other's. A 1M-row run at --memory-limit 100MB ran out of memory there in 2
+# runs of 2, and completed in 2 of 2 one after the other; at 150MB at once it completed.
+# What the two COPYs hold does not grow with the input, so neither does this limit.
+_AT_ONCE_FROM = 140 * 2**20  # so "150MB" (143 MiB to DuckDB) and up
+
 
 def determinations_select(table: str = "determinations") -> str:
     facts = ", ".join(f"{c} := {c}" for c in FACT_COLUMNS)
@@ -59,5 +67,5 @@ def write_table_files(
         (query, out_dir / f"{stem}.csv", "FORMAT csv, HEADER true"),
         (query, out_dir / f"{stem}.parquet", _PARQUET_OPTIONS),
     ]
-    copy_each(con, copies)
+    copy_each(con, copies, at_once=memory_limit_bytes(con) >= _AT_ONCE_FROM)
     return [path for _, path, _ in copies]

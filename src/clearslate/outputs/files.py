@@ -51,13 +51,19 @@ def copy_to(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str
         _copy(con, query, tmp, options)
 
 
-def copy_each(con: duckdb.DuckDBPyConnection, copies: Sequence[tuple[str, Path, str]]) -> None:
+def copy_each(
+    con: duckdb.DuckDBPyConnection, copies: Sequence[tuple[str, Path, str]], at_once: bool = True
+) -> None:
     """Several `copy_to`s (query, path, options) at once, each on a thread and a cursor of
     its own: a one-thread COPY leaves the other cores idle. All files are written, or none.
     (The queries see the connection's tables but not its TEMP ones: a cursor is a
-    connection of its own.)"""
+    connection of its own.) With `at_once` false, one after the other, in less memory."""
     with one_thread(con), contextlib.ExitStack() as files:
         tmps = [files.enter_context(atomic_path(path)) for _, path, _ in copies]
+        if not at_once:
+            for (query, _, options), tmp in zip(copies, tmps, strict=True):
+                _copy(con, query, tmp, options)
+            return
         (query, _, options), *others = copies
         cursors = [con.cursor() for _ in others]
         pool = ThreadPoolExecutor(max_workers=max(1, len(others)))
