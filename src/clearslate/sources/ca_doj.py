@@ -120,7 +120,7 @@ _REASONS = {
 }
 
 
-_TOO_LONG = "LINE SIZE OVER MAXIMUM"
+TOO_LONG = "LINE SIZE OVER MAXIMUM"  # DuckDB's error type
 
 
 def too_long_reason(max_record: int) -> str:
@@ -746,7 +746,7 @@ def _read_segment(
         etype = r[4]
         reason = (
             too_long_reason(info.max_record)
-            if etype == _TOO_LONG
+            if etype == TOO_LONG
             else _REASONS.get(etype, etype.lower())
         )
         if swallow is not None and r is swallow[2]:
@@ -1146,10 +1146,11 @@ def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
     end at \\n, \\r\\n or a lone \\r only (newline=""; str.splitlines also splits at
     \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept."""
     encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
-    raw = path.open("rb")
-    skip = len(BOM) if raw.read(len(BOM)) == BOM else 0
+    with path.open("rb") as head:
+        skip = len(BOM) if head.read(len(BOM)) == BOM else 0
     if not decodes(path, encoding, skip):  # the whole file, before a line of it is read
         encoding = info.encoding = "latin-1"
+    raw = path.open("rb")
     raw.seek(skip)
     return io.TextIOWrapper(raw, encoding=encoding, newline="")
 

@@ -32,6 +32,7 @@ from clearslate.database import insert_rows
 from clearslate.sources.ca_doj import (
     _LINE_END,
     BOM,
+    TOO_LONG,
     InputError,
     _sql_str,
     _strict_record,
@@ -265,7 +266,7 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
             continue
         seen.add(line)
         reason = _CSV_REASONS.get(err, f"unreadable record ({err.lower()})")
-        if err == "LINE SIZE OVER MAXIMUM":
+        if err == TOO_LONG:
             reason = too_long_reason(max_record)
         if err in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
             parsed = _strict_record((text or "").strip("\r\n"))
