@@ -91,6 +91,41 @@ def test_a_lone_cr_line_in_an_lf_file_is_one_blank_line(tmp_path: Path, projecte
     assert result.rows_read == 2 and result.rows_accepted == 0 == len(lines_of(con))
 
 
+@pytest.mark.parametrize(
+    "cut",
+    [
+        ("1135\r9 HS", 2),  # inside a field: DuckDB's scanner gives up (line-by-line reader)
+        ("\r11359 HS", 2),  # at a field's start: DuckDB reads it as two short records
+        ("\r11359 HS", 4),  # on the last line
+        ("1\r1359\r HS", 2),  # twice
+    ],
+    ids=["in-a-field", "at-a-field-start", "last-line", "twice"],
+)
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_a_cr_inside_an_unquoted_field_is_one_reject_on_its_line(
+    tmp_path: Path, cut: tuple[str, int], end: str, projected: bool
+) -> None:
+    """A CR alone inside an unquoted field was taken for a line end: the line was two
+    rejects (the second a line too low, or on the same line twice), and every later record
+    was numbered one line too high in errors.csv and in source_line."""
+    text, at = cut
+    lines = csv_text([good(1), good(2), good(3), good(4)]).split("\n")
+    lines[at] = lines[at].replace(",11359 HS", "," + text, 1)
+    path = tmp_path / "cr.csv"
+    path.write_bytes(end.join(lines).encode())
+    con = duckdb.connect()
+    result = read_doj_files(con, [path], select=ROW_FACTS if projected else None)
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (
+            at + 1,
+            "a carriage return (CR) inside an unquoted field: quote the field or remove the CR",
+        )
+    ]
+    assert result.rows_read == 4 and result.rows_accepted == 3
+    assert lines_of(con) == [line for line in (2, 3, 4, 5) if line != at + 1]
+
+
 def test_crlf(tmp_path: Path) -> None:
     path = tmp_path / "crlf.csv"
     path.write_bytes(csv_text([good(1), good(2)]).replace("\n", "\r\n").encode())

@@ -33,7 +33,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -118,6 +118,8 @@ _REASONS = {
     "UNQUOTED VALUE": "a double quote inside an unquoted field, or a quote that is never closed",
     "INVALID ENCODING": "bytes that are not valid text",
 }
+# (the line-by-line reader's own, and `_read_segment`'s for a line DuckDB cut in two)
+_LONE_CR = "a carriage return (CR) inside an unquoted field: quote the field or remove the CR"
 
 
 TOO_LONG = "LINE SIZE OVER MAXIMUM"  # DuckDB's error type
@@ -742,7 +744,15 @@ def _read_segment(
         good = e_s - index
     offsets = [int(r[1]) for _, r in rej_records]
     seg_lines = _line_of_offset(seg.path, offsets) if offsets else {}
-    for _e, r in rej_records:
+    # Two rejects on one physical line are one record that DuckDB cut at a CR inside an
+    # unquoted field (it takes a lone CR for a line end, even where LF ends the lines):
+    # one reject, and `bad_lines` (not DuckDB's records) move the later rows down.
+    reject_lines = [seg.first_line - 1 + seg_lines[int(r[1])] for _, r in rej_records]
+    bad_lines = [len(set(reject_lines[:i])) for i in range(1, len(reject_lines) + 1)]
+    for k, (_e, r) in enumerate(rej_records):
+        if k and reject_lines[k] == reject_lines[k - 1]:
+            info.rejects[-1] = replace(info.rejects[-1], column=None, reason=_LONE_CR)
+            continue
         etype = r[4]
         reason = (
             too_long_reason(info.max_record)
@@ -754,12 +764,12 @@ def _read_segment(
         info.rejects.append(
             Reject(
                 source_file=str(path),
-                line=seg.first_line - 1 + seg_lines[int(r[1])],
+                line=reject_lines[k],
                 column=int(r[3]) if r[3] is not None else None,
                 reason=reason,
             )
         )
-    records_in_seg = good + len(rej_records)
+    records_in_seg = good + len(info.rejects) - rejects_before
     info.data_records += records_in_seg
     info.accepted += good
 
@@ -775,7 +785,7 @@ def _read_segment(
             cum_nl += text.strip("\r\n").count("\n")
         # Rejects in a row share their g; the ASOF join must see only the last of them (with
         # ties it picked any one, and a good row after two rejects came a line too early).
-        by_g[e - (i - 1)] = (e - (i - 1), i, cum_nl)
+        by_g[e - (i - 1)] = (e - (i - 1), bad_lines[i - 1], cum_nl)
     rows = list(by_g.values())
     insert_rows(con, "_rejidx", ["BIGINT"] * 3, rows)
     # Newlines inside quoted fields shift physical lines. Only when the file has any (the
@@ -1125,7 +1135,7 @@ def _read_line_by_line(
                     good = []
                 continue
             reason = (
-                _REASONS["UNQUOTED VALUE"]
+                (_LONE_CR if "\r" in record.rstrip("\r\n") else _REASONS["UNQUOTED VALUE"])
                 if fields is None
                 else _REASONS[
                     "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"
@@ -1143,16 +1153,25 @@ def _read_line_by_line(
 def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
     """The file as text in its encoding (UTF-8, or UTF-16, or else Latin-1, where every
     byte is a letter; `info.encoding` says which), after a UTF-8 byte-order mark. Its lines
-    end at \\n, \\r\\n or a lone \\r only (newline=""; str.splitlines also splits at
-    \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept."""
+    end at \\n, \\r\\n or a lone \\r (newline=""; str.splitlines also splits at
+    \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept; in a
+    file whose first line ends with \\n or \\r\\n, at \\n only: there a lone \\r is a byte
+    inside a record, and splitting at it made one bad line two rejects and every later
+    record's line one too high."""
     encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
     with path.open("rb") as head:
         skip = len(BOM) if head.read(len(BOM)) == BOM else 0
     if not decodes(path, encoding, skip):  # the whole file, before a line of it is read
         encoding = info.encoding = "latin-1"
-    raw = path.open("rb")
-    raw.seek(skip)
-    return io.TextIOWrapper(raw, encoding=encoding, newline="")
+
+    def opened(newline: str) -> io.TextIOWrapper:
+        raw = path.open("rb")
+        raw.seek(skip)
+        return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+
+    with opened("") as text:
+        first = text.readline()
+    return opened("\n" if first.endswith("\n") else "")
 
 
 class _LineWindow:
