@@ -62,8 +62,10 @@ def _bands(con: duckdb.DuckDBPyConnection, law: CrtaLaw) -> None:
         """CREATE OR REPLACE TABLE il_bands (in_force_from DATE, in_force_to DATE,
            section VARCHAR, subsection VARCHAR, offense_class VARCHAR, lo DOUBLE, hi DOUBLE)"""
     )
-    con.executemany(
-        "INSERT INTO il_bands VALUES (?, ?, ?, ?, ?, ?, ?)",
+    insert_rows(
+        con,
+        "il_bands",
+        ["DATE", "DATE", "VARCHAR", "VARCHAR", "VARCHAR", "DOUBLE", "DOUBLE"],
         [
             (b.in_force_from, b.in_force_to, b.section, b.subsection, b.offense_class, b.lo,
              None if b.hi == float("inf") else b.hi)

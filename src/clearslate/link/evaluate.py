@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from clearslate.database import insert_rows
 from clearslate.sources.ca_doj import _sql_str
 
 
@@ -75,7 +76,7 @@ def pairwise_quality(con: duckdb.DuckDBPyConnection) -> Quality:
             parent[rb] = ra
     con.execute("CREATE OR REPLACE TEMP TABLE _il_merged (person_id VARCHAR, merged VARCHAR)")
     if parent:
-        con.executemany("INSERT INTO _il_merged VALUES (?, ?)", [(p, find(p)) for p in parent])
+        insert_rows(con, "_il_merged", ["VARCHAR", "VARCHAR"], [(p, find(p)) for p in parent])
     row = con.execute(
         f"""WITH j AS (SELECT l.person_id, coalesce(m.merged, l.person_id) AS merged, t.true_id
                        FROM il_person_links l JOIN il_truth t USING (record_id)
