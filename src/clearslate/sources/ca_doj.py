@@ -28,6 +28,7 @@ import codecs
 import collections
 import csv
 import io
+import itertools
 import os
 import re
 import tempfile
@@ -307,7 +308,9 @@ class _Segment:
 
 
 def _line_of_offset(path: Path, offsets: list[int]) -> dict[int, int]:
-    """Physical line number (1-based) of each byte offset, in one pass over the file."""
+    """Physical line number (1-based) of each byte offset, in one pass over the file. (Each
+    offset's line is counted on from the one before it: counted from its block's start, a
+    file of 100,000 rejects took 160 s here.)"""
     result: dict[int, int] = {}
     wanted = sorted(set(offsets))
     line, pos, i = 1, 0, 0
@@ -316,10 +319,13 @@ def _line_of_offset(path: Path, offsets: list[int]) -> dict[int, int]:
             chunk = fh.read(8 * 1024 * 1024)
             if not chunk:
                 break
+            at = 0  # line is the line of chunk[at]
             while i < len(wanted) and wanted[i] < pos + len(chunk):
-                result[wanted[i]] = line + chunk.count(b"\n", 0, wanted[i] - pos)
+                line += chunk.count(b"\n", at, wanted[i] - pos)
+                at = wanted[i] - pos
+                result[wanted[i]] = line
                 i += 1
-            line += chunk.count(b"\n")
+            line += chunk.count(b"\n", at)
             pos += len(chunk)
     for off in wanted[i:]:
         result[off] = line
@@ -748,9 +754,10 @@ def _read_segment(
     # unquoted field (it takes a lone CR for a line end, even where LF ends the lines):
     # one reject, and `bad_lines` (not DuckDB's records) move the later rows down.
     reject_lines = [seg.first_line - 1 + seg_lines[int(r[1])] for _, r in rej_records]
-    bad_lines = [len(set(reject_lines[:i])) for i in range(1, len(reject_lines) + 1)]
+    new_line = [k == 0 or n != reject_lines[k - 1] for k, n in enumerate(reject_lines)]
+    bad_lines = list(itertools.accumulate(map(int, new_line)))  # rejected lines so far
     for k, (_e, r) in enumerate(rej_records):
-        if k and reject_lines[k] == reject_lines[k - 1]:
+        if not new_line[k]:
             info.rejects[-1] = replace(info.rejects[-1], column=None, reason=_LONE_CR)
             continue
         etype = r[4]
