@@ -81,6 +81,23 @@ def test_blank_lines_move_later_records_down(tmp_path: Path, end: str, projected
 
 
 @pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_runs_of_blank_lines_move_later_records_down(tmp_path: Path, projected: bool) -> None:
+    """Each row moves down by the blank lines before it, runs of them too (the blank lines
+    of a run share one row number to compare with, which the ASOF join must count whole)."""
+    first, *rest = csv_text([good(i) for i in range(1, 6)]).splitlines()
+    gaps = [2, 1, 3, 0, 1]  # blank lines before each record
+    text = (
+        first + "\n" + "".join("\n" * n + line + "\n" for n, line in zip(gaps, rest, strict=True))
+    )
+    path = tmp_path / "blanks.csv"
+    path.write_text(text + "\n\n")
+    con = duckdb.connect()
+    result = read_doj_files(con, [path], select=ROW_FACTS if projected else None)
+    assert result.rows_read == 5 and not result.rejects
+    assert lines_of(con) == [4, 6, 10, 11, 13]
+
+
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
 def test_a_lone_cr_line_in_an_lf_file_is_one_blank_line(tmp_path: Path, projected: bool) -> None:
     """DuckDB numbers a line that holds a CR alone as two lines in a file of LF line ends:
     a quote opened after it and never closed was taken for the next record, one good row
