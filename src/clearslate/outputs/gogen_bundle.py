@@ -254,19 +254,15 @@ def _with_full_rows(
     text: FileText | None,
     write: _FullWriter,
     from_file: _FromFile | None = None,
-    meanwhile: Callable[[], None] = lambda: None,
 ) -> None:
     """Call `write` with input file i's full rows. A lean file's lines are written as they
     are (by `from_file` where it can), under temporary names, while a second thread checks
     that each is as Go writes it (one regular expression over 800 MB is 3 s of one core,
     and the writers leave the other free); then they take their names, or, if a line is
     not as Go writes it, the files are written from the file's records quoted as Go does
-    (read again, in parallel). `meanwhile` runs once they are written, while the check may
-    still run: the check outlasts the writer from the file by half a second at 1M rows,
-    with a core idle, and the condensed file's one-thread COPY takes about as long."""
+    (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
-        meanwhile()
         return
     unchecked: dict[Path, Path] = {}
 
@@ -294,7 +290,6 @@ def _with_full_rows(
                 if _UNPAIRED not in str(exc) and all_go_lines.result():
                     raise
                 written = False
-            meanwhile()
             all_go_lines.result()  # wait here, where a signal stops the check too
         except BaseException:
             with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
@@ -365,16 +360,13 @@ def write_bundle(
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
         from_file = partial(_write_full_from_file, con, paths, file_index, text) if text else None
-        condensed = partial(
-            _copy_lines,
+        _with_full_rows(con, file_index, text, partial(_write_full, con, paths), from_file)
+        _copy_lines(
             con,
             f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
             f"doj_rows WHERE file_index = {file_index}",
             _header(CONDENSED_COLUMNS),
             paths["condensed"],
-        )
-        _with_full_rows(
-            con, file_index, text, partial(_write_full, con, paths), from_file, condensed
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
