@@ -252,6 +252,23 @@ def test_quoted_newline_blank_line_and_stray_quote_keep_physical_lines(tmp_path:
     assert result.rows_read == result.rows_kept + result.rows_rejected == 5
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_cr_inside_an_unquoted_field_is_one_reject_on_its_line(tmp_path: Path, end: str) -> None:
+    """As in the DOJ reader: a lone CR in an unquoted field was a line end to the
+    line-by-line reader, so the line was two rejects and every later row a line too high."""
+    path = court_csv(tmp_path / "c.csv", [GOOD] * 4)
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace("720 ILCS 550/4(b)", "720 ILCS\r550/4(b)")
+    path.write_bytes((end.join(lines) + end).encode())
+    con, result = read_court(path)
+    assert [(r.line, r.reason) for r in result.rejects] == [
+        (3, "a carriage return (CR) inside an unquoted field: quote the field or remove the CR")
+    ]
+    got = [r[0] for r in con.execute("SELECT source_line FROM il_records ORDER BY 1").fetchall()]
+    assert got == [2, 4, 5]
+    assert result.rows_read == result.rows_kept + result.rows_rejected == 4
+
+
 def test_latin1_file_is_read(tmp_path: Path) -> None:
     path = tmp_path / "c.csv"
     court_csv(path, [{**GOOD, "DEFENDANT_NAME": "EXAMPLEÑA, JOSÉ"}])

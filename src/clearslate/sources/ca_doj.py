@@ -1039,6 +1039,25 @@ def _open_quote(path: Path, start: int, error_type: str, text: str) -> bool:
 _LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # split after \n, \r\n or a lone \r
 
 
+def split_lines(text: str) -> list[str]:
+    """A whole file's text as the line-by-line readers take its lines, ends kept: after
+    \\n, \\r\\n or a lone \\r, but after \\n only where the first line ends with \\n or
+    \\r\\n (there a lone \\r is a byte inside a record; see `_text_lines`)."""
+    first = _LINE_END.search(text)
+    lf = first is not None and text[: first.start()].endswith("\n")
+    return [x for x in (_LF_END if lf else _LINE_END).split(text) if x]
+
+
+_LF_END = re.compile(r"(?<=\n)")
+
+
+def unparsed_reason(record: str) -> str:
+    """Why a record that is not valid CSV was rejected (`_strict_record` gave None)."""
+    if "\r" in record.rstrip("\r\n"):
+        return _LONE_CR
+    return _REASONS["UNQUOTED VALUE"]
+
+
 def _lines_at(fh: io.BufferedReader, at: int, count: int) -> list[str]:
     """The first `count` lines from byte `at` of the file (split by `_LINE_END`), from at
     most 4 MB of it, read in growing pieces: reading and splitting the whole 4 MB for each
@@ -1160,7 +1179,7 @@ def _read_line_by_line(
                     good = []
                 continue
             reason = (
-                (_LONE_CR if "\r" in record.rstrip("\r\n") else _REASONS["UNQUOTED VALUE"])
+                unparsed_reason(record)
                 if fields is None
                 else _REASONS[
                     "MISSING COLUMNS" if len(fields) < len(DOJ_COLUMNS) else "TOO MANY COLUMNS"

@@ -30,7 +30,7 @@ import duckdb
 
 from clearslate.database import insert_rows
 from clearslate.sources.ca_doj import (
-    _LINE_END,
+    _REASONS,
     BOM,
     TOO_LONG,
     InputError,
@@ -38,7 +38,9 @@ from clearslate.sources.ca_doj import (
     _strict_record,
     check_input_path,
     record_limit,
+    split_lines,
     too_long_reason,
+    unparsed_reason,
 )
 from clearslate.sources.il_canonical import IL_RECORD_COLUMNS, create_sql
 from clearslate.sources.il_mapping import (
@@ -59,10 +61,6 @@ __all__ = ["FileRead", "InputError", "Issue", "ReadResult", "read_illinois"]
 
 ISSUE_COLUMNS = '"file" VARCHAR, "line" BIGINT, "column" VARCHAR, "reason" VARCHAR'
 
-_CSV_REASONS = {
-    "UNQUOTED VALUE": "a double quote inside an unquoted field, or a quote that is never closed",
-    "INVALID ENCODING": "bytes that are not valid text",
-}
 _SWALLOWED = "a quote is opened and never closed; this line was skipped and reading went on"
 _MAX_LINES_PER_RECORD = 100
 
@@ -265,7 +263,8 @@ def _scan_with_duckdb(con: duckdb.DuckDBPyConnection, path: Path, header: list[s
         if line in seen:
             continue
         seen.add(line)
-        reason = _CSV_REASONS.get(err, f"unreadable record ({err.lower()})")
+        # (DuckDB's field-count reasons are the DOJ reader's; replaced below)
+        reason = _REASONS.get(err, f"unreadable record ({err.lower()})")
         if err == TOO_LONG:
             reason = too_long_reason(max_record)
         if err in ("MISSING COLUMNS", "TOO MANY COLUMNS"):
@@ -301,7 +300,7 @@ def _scan_line_by_line(
     raw = path.read_bytes()
     if raw.startswith(BOM):
         raw = raw[len(BOM) :]
-    lines = [x for x in _LINE_END.split(raw.decode(encoding, errors="replace")) if x]
+    lines = split_lines(raw.decode(encoding, errors="replace"))
     width = len(header)
 
     def whole(text: str) -> list[str] | None:
@@ -329,7 +328,7 @@ def _scan_line_by_line(
             i = start + 1
             bad.append([str(path), start + 1, None, _SWALLOWED])
         elif fields is None:
-            bad.append([str(path), start + 1, None, _CSV_REASONS["UNQUOTED VALUE"]])
+            bad.append([str(path), start + 1, None, unparsed_reason(record)])
         elif len(fields) != width:
             bad.append([str(path), start + 1, None, _field_count_reason(len(fields), width)])
         else:
