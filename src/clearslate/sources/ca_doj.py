@@ -33,7 +33,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -794,50 +794,72 @@ def _read_segment(
         # ties it picked any one, and a good row after two rejects came a line too early).
         by_g[e - (i - 1)] = (e - (i - 1), bad_lines[i - 1], cum_nl)
     rows = list(by_g.values())
-    insert_rows(con, "_rejidx", ["BIGINT"] * 3, rows)
     # Newlines inside quoted fields shift physical lines. Only when the file has any (the
     # file's newline count says so) is the per-record count worth its cost.
     # (A file without embedded line ends has one line per record and header, the last one
     # perhaps without its line end. "+ 1" here let one embedded line end go unseen.)
     embedded = getattr(info, "_newlines", 0) > records_in_seg + header or swallow is not None
-    if embedded and not columns.raw:
-        raise _NeedsRawColumns
+    if embedded and rows and not columns.raw:
+        raise _NeedsRawColumns  # with rejects, a record's lines are counted from its fields
+    plain = not (rows or blanks or embedded or columns.raw)
+    if columns.lean and not (plain and seg.path == path and seg.first_line == 1):
+        raise _NotLean
     nl_expr = "0"
-    if embedded:
+    multiline = None
+    if embedded and not rows:
+        # No reject: each record's lines are found from the file's bytes, and a row moves
+        # down by the line ends inside the records before it (an ASOF join on those records,
+        # as for the rejects). The window of the raw columns' line ends below took 30 s at
+        # 1M rows, one in ten with a quoted line end, and needed the raw columns read.
+        multiline = _multiline_records(seg.path, bool(header))
+        inside = itertools.accumulate(nl for _k, _line, nl in multiline)
+        rows = [(k + 1, 0, nl) for (k, _line, _nl), nl in zip(multiline, inside, strict=True)]
+    elif embedded:
         concat = " || ".join(f"coalesce(\"{c}\", '')" for c in DOJ_COLUMNS)
         nl_expr = (
             f"sum(length({concat}) - length(replace({concat}, chr(10), ''))) "
             "OVER (ORDER BY s.rowid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)"
         )
-    # Rows after a reject move down by the rejects before them (an ASOF join on the few
-    # rejects). The bundle's files are plain scans of the row table, so the rows must also go
-    # in in input order: a join or a window does not keep it (rows with a reject before them
-    # came last), hence the sort on those rare paths; a plain scan keeps it without one.
-    join = (
-        "ASOF LEFT JOIN _rejidx r ON s.rowid >= r.g"
-        if rows
-        else ", (SELECT NULL AS j, NULL AS nl) r"
-    )
     first_line = seg.first_line - 1 + header + 1
-    plain = not (rows or blanks or embedded or columns.raw)
-    if columns.lean and not (plain and seg.path == path and seg.first_line == 1):
-        raise _NotLean
     if plain and adoptable:
         _adopt_segment(con, table, first_line)
         return good, None
+    # Rows after a reject move down by the rejects before them. The bundle's files are plain
+    # scans of the row table, so the rows must go in in input order, which a join or a
+    # window does not keep: each row's move is found by an ASOF join on the few rejects
+    # into a narrow table, sorted, and the rows take theirs by POSITIONAL JOIN, which keeps
+    # the order. (The rows themselves joined and sorted, the bundle's lines with them, took
+    # 20 s at 1M rows for one reject.) The raw columns' window of line ends still sorts.
+    join, moved = "", "0"
+    if rows:
+        insert_rows(con, "_rejidx", ["BIGINT"] * 3, rows)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _moved AS
+                SELECT coalesce(r.j, 0) + coalesce(r.nl, 0) AS moved
+                FROM range({good}) t(i) ASOF LEFT JOIN _rejidx r ON t.i >= r.g
+                ORDER BY t.i"""
+        )
+        join, moved = "POSITIONAL JOIN _moved r", "r.moved"
     con.execute(
         f"""INSERT INTO {table} BY NAME
             SELECT {next_row_id} + s.rowid AS row_id, {file_index} AS file_index,
                    {_sql_str(str(path))} AS source_file,
-                   {first_line} + s.rowid + coalesce(r.j, 0) + coalesce(r.nl, 0)
-                     + coalesce({nl_expr}, 0) AS source_line,
+                   {first_line} + s.rowid + {moved} + coalesce({nl_expr}, 0) AS source_line,
                    {columns.names_sql}
             FROM _seg s {join}
-            {"ORDER BY s.rowid" if rows or embedded else ""}"""
+            {"ORDER BY s.rowid" if nl_expr != "0" else ""}"""
     )
+    con.execute("DROP TABLE _seg; DROP TABLE IF EXISTS _moved")  # (a copy of the rows)
     if blanks:
         _skip_blank_lines(con, table, file_index, seg, next_row_id, blanks)
-    merged = _merged_record(con, table, file_index, seg, next_row_id) if embedded else None
+    merged = None
+    if embedded:
+        records = (
+            _multiline_rows(con, table, file_index, next_row_id)
+            if multiline is None
+            else [(next_row_id + k, seg.first_line - 1 + ln, nl) for k, ln, nl in multiline]
+        )
+        merged = _merged_record(seg, records)
     if merged is not None and (
         swallow is None or merged[1] < _swallow_line(seg, seg_lines, swallow)
     ):
@@ -913,14 +935,40 @@ def _segment_after(seg: _Segment, line: int, tmpdir: str) -> _Segment | None:
     return _Segment(remainder, line + 1, skip_header=False)
 
 
-def _merged_record(
-    con: duckdb.DuckDBPyConnection, table: str, file_index: int, seg: _Segment, first_row: int
-) -> tuple[int, int] | None:
-    """The first accepted record of the segment that spans lines of which a later one starts
-    a whole record by itself: (row_id, physical line), or None. Such a record is a stray
-    quote merged with the record after it."""
+def _multiline_records(path: Path, header: bool) -> list[tuple[int, int, int]]:
+    """(record number from 0 after the header, its first physical line, the line ends
+    inside it) of each record of `path` that spans lines, for a file DuckDB read without a
+    reject: there a record ends at the first line end after an even number of quotes, and a
+    blank line outside a record is no record (DuckDB skips it). A plain loop over the lines,
+    as `_blank_lines`."""
+    spans: list[tuple[int, int, int]] = []
+    record, start, inside = 0, 0, False
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if number == 1:
+                if header:
+                    continue
+                line = line.removeprefix(BOM)
+            if not inside:
+                if not line.strip(b"\r\n"):
+                    continue
+                start = number
+            if line.count(b'"') % 2:
+                inside = not inside
+            if not inside:
+                if number > start:
+                    spans.append((record, start, number - start))
+                record += 1
+    return spans
+
+
+def _multiline_rows(
+    con: duckdb.DuckDBPyConnection, table: str, file_index: int, first_row: int
+) -> list[tuple[int, int, int]]:
+    """(row_id, physical line, line ends inside it) of each row of the segment whose raw
+    fields hold a line end, in row order."""
     concat = " || ".join(f"coalesce(\"{c}\", '')" for c in DOJ_COLUMNS)
-    rows = con.execute(
+    return con.execute(
         f"""SELECT row_id, source_line,
                    length({concat}) - length(replace({concat}, chr(10), '')) AS nl
             FROM {table}
@@ -928,6 +976,12 @@ def _merged_record(
               AND contains({concat}, chr(10))
             ORDER BY row_id"""
     ).fetchall()
+
+
+def _merged_record(seg: _Segment, rows: list[tuple[int, int, int]]) -> tuple[int, int] | None:
+    """The first of the segment's `rows` that span lines (row_id, physical line, line ends
+    inside it) of which a later line starts a whole record by itself: (row_id, line), or
+    None. Such a record is a stray quote merged with the record after it."""
     if not rows:
         return None
     # the byte offset of every later line of those records, in one pass over the file
@@ -944,9 +998,7 @@ def _merged_record(
         for row_id, ln, nl in rows:
             for k in range(1, nl + 1):
                 at = offsets.get(ln - seg.first_line + 1 + k)
-                if at is None:
-                    continue
-                if _good_record_at(_lines_at(fh, at, 100)):
+                if at is not None and _good_record_from(fh, at):
                     return row_id, ln
     return None
 
@@ -1036,19 +1088,21 @@ def _open_quote(path: Path, start: int, error_type: str, text: str) -> bool:
     return any(_good_record_at(lines[k : k + 100]) for k in range(min(body.count("\n"), 100)))
 
 
-_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")  # split after \n, \r\n or a lone \r
+_LINE_END = re.compile(r"(\r\n|\r|\n)")
 
 
 def split_lines(text: str) -> list[str]:
     """A whole file's text as the line-by-line readers take its lines, ends kept: after
     \\n, \\r\\n or a lone \\r, but after \\n only where the first line ends with \\n or
-    \\r\\n (there a lone \\r is a byte inside a record; see `_text_lines`)."""
+    \\r\\n (there a lone \\r is a byte inside a record; see `_text_lines`). (A split
+    at a look-behind, as this was, ran at 25 MB/s; str.splitlines also splits at \\x0c,
+    \\x1c-\\x1e, \\x85 and \\u2028.)"""
     first = _LINE_END.search(text)
-    lf = first is not None and text[: first.start()].endswith("\n")
-    return [x for x in (_LF_END if lf else _LINE_END).split(text) if x]
-
-
-_LF_END = re.compile(r"(?<=\n)")
+    if first is not None and first.group().endswith("\n"):
+        *lines, last = text.split("\n")
+        return [line + "\n" for line in lines] + ([last] if last else [])
+    parts = _LINE_END.split(text)  # text, end, text, end, …, text
+    return [x for x in map("".join, zip(parts[::2], [*parts[1::2], ""], strict=True)) if x]
 
 
 def unparsed_reason(record: str) -> str:
@@ -1059,17 +1113,38 @@ def unparsed_reason(record: str) -> str:
 
 
 def _lines_at(fh: io.BufferedReader, at: int, count: int) -> list[str]:
-    """The first `count` lines from byte `at` of the file (split by `_LINE_END`), from at
-    most 4 MB of it, read in growing pieces: reading and splitting the whole 4 MB for each
-    record with a quoted line end took 40 ms, 400 s for a file of 10,000 such records."""
+    """The first `count` lines from byte `at` of the file, from at most 4 MB of it."""
+    return next(lines for lines, whole in _growing_lines(fh, at, count, 64 * 1024) if whole)
+
+
+def _good_record_from(fh: io.BufferedReader, at: int) -> bool:
+    """`_good_record_at` of the 100 lines from byte `at`, read only as far as the first
+    record goes (a few kB, not the 100 lines)."""
+    for lines, whole in _growing_lines(fh, at, 100, 4096):
+        text = "".join(lines)
+        fields, end = _read_record(text)
+        if whole or end < len(text):  # more text would not change it
+            return fields is not None and len(fields) == len(DOJ_COLUMNS)
+    raise AssertionError("unreachable: the last lines are whole")
+
+
+def _growing_lines(
+    fh: io.BufferedReader, at: int, count: int, piece: int
+) -> Iterator[tuple[list[str], bool]]:
+    """The first `count` lines from byte `at` (ends at \\n, \\r\\n or a lone \\r, as
+    bytes.splitlines splits), as far as read, and whether they are all there is: after
+    each of growing pieces, up to 4 MB in all. Reading and splitting 4 MB for each record
+    with a quoted line end took 400 s for a file of 10,000 such records."""
     fh.seek(at)
-    data, piece = b"", 64 * 1024
+    data = b""
     while True:
         more = fh.read(min(piece, 4 * 1024 * 1024 - len(data)))
         data, piece = data + more, piece * 2
-        lines = [x for x in _LINE_END.split(data.decode("utf-8", errors="replace")) if x]
-        if len(lines) > count or not more:
-            return lines[:count]
+        lines = data.splitlines(keepends=True)
+        whole = len(lines) > count or not more
+        yield [x.decode("utf-8", errors="replace") for x in lines[:count]], whole
+        if whole:
+            return
 
 
 def _good_record_at(lines: list[str]) -> bool:
@@ -1086,6 +1161,13 @@ def _strict_record(text: str) -> tuple[list[str], int] | None:
     strict mode reads them, or None if it is not valid CSV there: a quote inside an unquoted
     field, text after a closing quote, a quote never closed. (Python's csv module takes a
     quote inside an unquoted field as a letter, so a stray quote's line looked whole.)"""
+    fields, end = _read_record(text)
+    return None if fields is None else (fields, end)
+
+
+def _read_record(text: str) -> tuple[list[str] | None, int]:
+    """`_strict_record`, and where it stopped when the text is not valid CSV: at the end of
+    the text only for a quote never closed (more text could close it)."""
     fields: list[str] = []
     i, n = 0, len(text)
     while True:
@@ -1094,7 +1176,7 @@ def _strict_record(text: str) -> tuple[list[str], int] | None:
             while True:
                 j = text.find('"', i)
                 if j < 0:
-                    return None  # never closed
+                    return None, n  # never closed
                 parts.append(text[i:j])
                 if text.startswith('"', j + 1):
                     parts.append('"')
@@ -1106,7 +1188,7 @@ def _strict_record(text: str) -> tuple[list[str], int] | None:
             if i >= n or text[i] in "\r\n":
                 return fields, i
             if text[i] != ",":
-                return None  # text after the closing quote
+                return None, i  # text after the closing quote
             i += 1
             continue
         m = _UNQUOTED_END.search(text, i)
@@ -1114,7 +1196,7 @@ def _strict_record(text: str) -> tuple[list[str], int] | None:
             fields.append(text[i:])
             return fields, n
         if m.group() == '"':
-            return None  # a quote inside an unquoted field
+            return None, m.start()  # a quote inside an unquoted field
         fields.append(text[i : m.start()])
         if m.group() != ",":
             return fields, m.start()
