@@ -524,7 +524,14 @@ def _write_bundles(
     county (its gogen.json beside it, counting that county's determinations)."""
     n_files, suffix = len(read.files), opts.file_name_suffix
     texts = [
-        FileText(record_lines_sql(f), records_sql(f), Path(f.path), f.has_header, f.data_records)
+        FileText(
+            record_lines_sql(f),
+            records_sql(f),
+            Path(f.path),
+            f.has_header,
+            f.data_records,
+            tuple(r.line for r in f.rejects),
+        )
         if f.lean
         else None
         for f in read.files

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import heapq
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -196,15 +197,18 @@ def _header(columns: tuple[str, ...]) -> str:
 @dataclass(frozen=True)
 class FileText:
     """An input file whose row-table rows hold no full line (q_all is NULL: the reader's
-    lean files, `InputFile.lean`): SQL scans of its records as the lines they are, one row
-    per record in the row table's order (column `line`), and parsed into the DOJ columns;
-    and the file itself (its records are its lines after the header, one for one)."""
+    lean files, `InputFile.lean`): SQL scans of its records as the lines they are (column
+    `line`), and parsed into the DOJ columns (the rejected ones left out); the file itself
+    (its records are its lines after the header, one for one), and the lines of its
+    rejected records, which are not rows: with any, its lines and its rows pair up by line
+    number only, which only `_write_full_from_file` does."""
 
     lines_sql: str
     records_sql: str
     path: Path
     header: bool
     records: int
+    rejected: tuple[int, ...] = ()
 
 
 _COPY_OPTIONS = "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'"
@@ -278,9 +282,10 @@ def _with_full_rows(
         all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
         try:
             try:
-                if from_file is None or not from_file(at):
+                written = from_file is not None and from_file(at)
+                if not (written or text.rejected):
                     write(*_full_rows(file_index, text), at)
-                written = True
+                    written = True
             except duckdb.OutOfMemoryException:
                 raise
             except duckdb.Error as exc:
@@ -395,7 +400,8 @@ def _write_full_from_file(
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
     the few rows the decisions or Possible Other P64 Charges fill, which the row table
-    gives by line number), and the decided rows' lines also to Prop64_Results. DuckDB's
+    gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
+    record's line is left out. DuckDB's
     CSV writer took 1.7 s for the 800 MB of lines of a 1M-row file alone, and the two
     COPYs each read the file again: the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s
     with this (three times each, in one process).
@@ -419,7 +425,9 @@ def _write_full_from_file(
                 return False
             source.seek(0)
         crlf = first.endswith(b"\r\n")
-        lines = _LinesWithEligibility(_filled_rows(con, file_index), 1 + text.header, full, mine)
+        rejected = ((line, None, False) for line in text.rejected)
+        to_come = heapq.merge(_filled_rows(con, file_index), rejected, key=lambda r: r[0])
+        lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
         while block := source.read(_FILE_BLOCK):
             if crlf:  # DuckDB's lines end at CRLF; so do these
                 if block.endswith(b"\r"):
@@ -458,12 +466,13 @@ _EMPTY_ELIGIBILITY = f",{_NO_ELIGIBILITY}\n".encode()
 
 class _LinesWithEligibility:
     """`_write_full_from_file`'s writing, block by block: the rows with filled columns to
-    come (line number, the 18 columns, decided here) and the next of them, the next line's
-    number, and the start of a line that the last block ended within."""
+    come (line number, the 18 columns, decided here; the columns None for a rejected
+    record's line, which is left out) and the next of them, the next line's number, and
+    the start of a line that the last block ended within."""
 
     def __init__(
         self,
-        filled: Iterator[tuple[int, str, bool]],
+        filled: Iterator[tuple[int, str | None, bool]],
         next_line: int,
         full: BinaryIO,
         mine: BinaryIO,
@@ -490,10 +499,11 @@ class _LinesWithEligibility:
             if end < 0:  # in a later block
                 break
             parts.append(buf[start:pos].replace(b"\n", _EMPTY_ELIGIBILITY))
-            line = buf[pos:end] + b"," + eligibility.encode() + b"\n"
-            parts.append(line)
-            if here:
-                decided.append(line)
+            if eligibility is not None:
+                line = buf[pos:end] + b"," + eligibility.encode() + b"\n"
+                parts.append(line)
+                if here:
+                    decided.append(line)
             start = pos = end + 1
             self.next_line += 1
             self.filled = next(self.to_come, None)

@@ -91,7 +91,8 @@ class InputFile:
     accepted: int = 0
     rejects: list[Reject] = field(default_factory=list)
     # Read lean (`read_doj_files(deferred=)`): its records are its lines, one for one, in
-    # order, none rejected, and its deferred columns were left NULL (`record_lines_sql`).
+    # order (a rejected record too is one line), and its deferred columns were left NULL
+    # (`record_lines_sql`).
     lean: bool = False
     max_record: int = MAX_RECORD_BYTES  # the longest record its reads take (`record_limit`)
 
@@ -461,7 +462,8 @@ def _read_projected(
 
 def record_lines_sql(info: InputFile) -> str:
     """A scan of a lean file's records as text (column `line`): the file's lines after the
-    header, as they are, one row per record in the row table's order."""
+    header, as they are, one row per record in the row table's order, with a rejected
+    record's line among them."""
     # No quote, and a delimiter that a research file has no use for: a record's line is one
     # field. A line that holds it after all fails the strict read, and the caller falls back.
     return f"""read_csv({_sql_str(info.path)}, columns = {{'line': 'VARCHAR'}},
@@ -470,9 +472,10 @@ def record_lines_sql(info: InputFile) -> str:
 
 
 def records_sql(info: InputFile) -> str:
-    """A scan of a lean file's records, parsed into the 95 DOJ columns, as the reader read them."""
+    """A scan of a lean file's records, parsed into the 95 DOJ columns, as the reader read
+    them: the rejected ones left out."""
     options = _scan_options(Path(info.path), info.has_header, info.max_record)
-    return f"read_csv({_sql_str(info.path)}, {options})"
+    return f"read_csv({_sql_str(info.path)}, {options}, ignore_errors = true)"
 
 
 def _scan_options(path: Path, header: bool, max_record: int) -> str:
@@ -802,7 +805,10 @@ def _read_segment(
     if embedded and rows and not columns.raw:
         raise _NeedsRawColumns  # with rejects, a record's lines are counted from its fields
     plain = not (rows or blanks or embedded or columns.raw)
-    if columns.lean and not (plain and seg.path == path and seg.first_line == 1):
+    # Lean: every record on one line of the file, the rejected ones too (so a row's line
+    # is its line in the file; the bundle's writer leaves out the rejected lines).
+    lean = not (blanks or embedded or columns.raw or cum_nl) and all(new_line)
+    if columns.lean and not (lean and seg.path == path and seg.first_line == 1):
         raise _NotLean
     nl_expr = "0"
     multiline = None
