@@ -433,8 +433,8 @@ def test_a_crlf_file_with_a_lone_cr_in_a_field_is_written(state: Path, tmp_path:
 
 def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_path: Path) -> None:
     """The bundle's full line is left to be read from the file only for a file of one record
-    per line, rejected records included; a file with a quoted line end or a blank line gets
-    it computed in the scan."""
+    per line, rejected records and blank lines between them too; a file with a quoted line
+    end gets it computed in the scan."""
     rows = read_rows(state)[:300]
     good = write_rows(tmp_path / "good.csv", rows)
     bad = write_rows(tmp_path / "bad.csv", [*rows[:100], rows[100][:-1], *rows[100:]])
@@ -451,10 +451,11 @@ def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_p
         select=[*ROW_FACTS, *BUNDLE_ROW_COLUMNS],
         deferred=[BUNDLE_LINE],
     )
-    assert [f.lean for f in read.files] == [True, True, False, False]
+    assert [f.lean for f in read.files] == [True, True, False, True]
     assert con.execute(
         "SELECT file_index, count(q_all) FROM doj_rows GROUP BY ALL ORDER BY 1"
-    ).fetchall() == [(0, 0), (1, 0), (2, 299), (3, 299)]
+    ).fetchall() == [(0, 0), (1, 0), (2, 299), (3, 0)]
+    assert read.files[3].blank_lines == [2, 4]
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
@@ -462,24 +463,39 @@ def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_p
 def test_a_bundle_leaves_out_the_rejected_lines(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str, writer: str
 ) -> None:
-    """A file with rejected records is read once, lean: its bundle is its lines without the
-    rejected ones, the same bytes as the bundle of the file without them, whether written
-    from the file's bytes or, where that writer does not take a file, from its records
-    quoted as Go does; statewide too. (It was read a second time, with every field quoted
-    in the scan, and its rows sorted: a 1M-row file with one bad row took 57 s, not 22.)"""
+    """A file with rejected records or blank lines is read once, lean: its bundle is its
+    lines without those, the same bytes as the bundle of the file without them, whether
+    written from the file's bytes or, where that writer does not take a file, from its
+    records quoted as Go does; statewide too. (It was read a second time, with every field
+    quoted in the scan, and its rows sorted: a 1M-row file with one bad row took 57 s, not
+    22 s; one with a blank line at its end was read twice too.)"""
     rows = read_rows(state)[:1500]
     lines = [go_line(r) for r in rows]
+    assert all(line.count('"') % 2 == 0 for line in lines)
     few, many = ",".join(lines[40].split(",")[:50]), lines[900] + ",EXTRA"
-    bad = [*lines[:40], few, *lines[40:900], many, *lines[900:], "X,Y"]
+    # fields joined by another delimiter, and text after a closing quote
+    cut = [lines[1001].replace(",", ";", 3), '""' + lines[1002]]
+    bad = [*lines[:40], few, *lines[40:900], "", many, *lines[900:1000], *cut, *lines[1000:]]
+    bad += ["X,Y", ""]
     path = write_lines(tmp_path / "bad.csv", bad, end)
     clean = write_lines(tmp_path / "clean.csv", lines, end)
+    con = duckdb.connect()
+    prepare_bundle(con)
+    facts = [*ROW_FACTS, *BUNDLE_ROW_COLUMNS]
+    assert read_doj_files(con, [path], select=facts, deferred=[BUNDLE_LINE]).files[0].lean
     if writer == "quoted":
         monkeypatch.setattr(gogen_bundle, "_write_full_from_file", lambda *_: False)
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
     expected = run_to(tmp_path / "expected", [clean], ["LOS ANGELES"])
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
-    assert [r[1] for r in read_rows(out / "errors.csv")[1:]] == ["41", "902", "1503"]
+    assert [r[1] for r in read_rows(out / "errors.csv")[1:]] == [
+        "41",
+        "903",
+        "1004",
+        "1005",
+        "1506",
+    ]
     assert len(read_rows(out / "Prop64_Results.csv")) > 10
     if writer == "quoted":
         statewide = run_to(tmp_path / "statewide", [path], None)

@@ -529,8 +529,8 @@ def _write_bundles(
             records_sql(f),
             Path(f.path),
             f.has_header,
-            f.data_records,
-            tuple(r.line for r in f.rejects),
+            f.data_records + len(f.blank_lines),
+            tuple(sorted([*(r.line for r in f.rejects), *f.blank_lines])),
         )
         if f.lean
         else None

@@ -199,16 +199,16 @@ class FileText:
     """An input file whose row-table rows hold no full line (q_all is NULL: the reader's
     lean files, `InputFile.lean`): SQL scans of its records as the lines they are (column
     `line`), and parsed into the DOJ columns (the rejected ones left out); the file itself
-    (its records are its lines after the header, one for one), and the lines of its
-    rejected records, which are not rows: with any, its lines and its rows pair up by line
-    number only, which only `_write_full_from_file` does."""
+    (each record one line), how many lines follow its header, and the lines that are not
+    rows (a rejected record's, a blank one): with any, its lines and its rows pair up by
+    line number only, which only `_write_full_from_file` does."""
 
     lines_sql: str
     records_sql: str
     path: Path
     header: bool
-    records: int
-    rejected: tuple[int, ...] = ()
+    lines: int
+    left_out: tuple[int, ...] = ()
 
 
 _COPY_OPTIONS = "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'"
@@ -283,7 +283,7 @@ def _with_full_rows(
         try:
             try:
                 written = from_file is not None and from_file(at)
-                if not (written or text.rejected):
+                if not (written or text.left_out):
                     write(*_full_rows(file_index, text), at)
                     written = True
             except duckdb.OutOfMemoryException:
@@ -401,7 +401,7 @@ def _write_full_from_file(
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
     the few rows the decisions or Possible Other P64 Charges fill, which the row table
     gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
-    record's line is left out. DuckDB's
+    record's line and a blank one are left out. DuckDB's
     CSV writer took 1.7 s for the 800 MB of lines of a 1M-row file alone, and the two
     COPYs each read the file again: the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s
     with this (three times each, in one process).
@@ -425,8 +425,8 @@ def _write_full_from_file(
                 return False
             source.seek(0)
         crlf = first.endswith(b"\r\n")
-        rejected = ((line, None, False) for line in text.rejected)
-        to_come = heapq.merge(_filled_rows(con, file_index), rejected, key=lambda r: r[0])
+        left_out = ((line, None, False) for line in text.left_out)
+        to_come = heapq.merge(_filled_rows(con, file_index), left_out, key=lambda r: r[0])
         lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
         while block := source.read(_FILE_BLOCK):
             if crlf:  # DuckDB's lines end at CRLF; so do these
@@ -438,7 +438,7 @@ def _write_full_from_file(
             lines.add(block)
         if lines.rest:  # a last line without its line end (Go ends every line)
             lines.add(b"\n")
-        return lines.filled is None and lines.next_line == 1 + text.header + text.records
+        return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
 def _filled_rows(
@@ -466,8 +466,8 @@ _EMPTY_ELIGIBILITY = f",{_NO_ELIGIBILITY}\n".encode()
 
 class _LinesWithEligibility:
     """`_write_full_from_file`'s writing, block by block: the rows with filled columns to
-    come (line number, the 18 columns, decided here; the columns None for a rejected
-    record's line, which is left out) and the next of them, the next line's number, and
+    come (line number, the 18 columns, decided here; the columns None for a line left out:
+    a rejected record's, a blank one) and the next of them, the next line's number, and
     the start of a line that the last block ended within."""
 
     def __init__(
