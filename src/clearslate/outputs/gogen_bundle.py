@@ -401,15 +401,15 @@ def _write_full_from_file(
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
     the few rows the decisions or Possible Other P64 Charges fill, which the row table
     gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
-    record's line and a blank one are left out. DuckDB's
-    CSV writer took 1.7 s for the 800 MB of lines of a 1M-row file alone, and the two
-    COPYs each read the file again: the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s
-    with this (three times each, in one process).
+    record's line and a blank one are left out. DuckDB's CSV writer took 1.7 s for the
+    800 MB of lines of a 1M-row file alone, and the two COPYs each read the file again:
+    the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
+    one process).
 
     False for a file it does not take, whose files `write` then writes: one with a CR that
     does not end a line (in a file whose first line ends with CRLF) or with any CR (in a
     file of LF line ends), a byte-order mark and no header line, or lines that are not its
-    rows one for one."""
+    rows one for one (the lines left out aside)."""
     header = (_header(DOJ_COLUMNS) + "\n").encode()
     with ExitStack() as stack:
         full, mine = (
