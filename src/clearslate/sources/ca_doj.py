@@ -36,6 +36,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
@@ -214,19 +215,19 @@ def _file_has_blank_line(info: InputFile, seg: _Segment, records: int, header: i
     """Whether the file has a blank line, looked for only when it may: a file of no more
     lines than records (header included) has none, each record taking a line at least. (The
     look took 1.8 s of CPU at 1M rows, beside a scan that needs both CPUs.)"""
-    known: bool | None = getattr(info, "_blank_lines", None)
+    known: bool | None = getattr(info, "_any_blank_line", None)
     if known is None:
         _join_facts(info)
         whole = seg.first_line == 1  # the segment is the file (or its UTF-8 copy)
         fits = whole and getattr(info, "_lines", records + header + 1) <= records + header
         known = not fits and _has_blank_line(seg.path)
-        info._blank_lines = known  # type: ignore[attr-defined]
+        info._any_blank_line = known  # type: ignore[attr-defined]
     return known
 
 
 def _has_blank_line(path: Path) -> bool:
     """Whether some line is empty. DuckDB skips blank lines without counting them, so the
-    physical line of every later record needs correcting (`_blank_lines`)."""
+    physical line of every later record needs correcting (`_line_layout`)."""
     tail = b"\n"  # the file's start counts as a line start
     with path.open("rb") as fh:
         if fh.read(len(BOM)) != BOM:
@@ -239,24 +240,45 @@ def _has_blank_line(path: Path) -> bool:
     return False
 
 
-def _blank_lines(path: Path) -> tuple[list[int], list[int]]:
-    """Physical lines (1-based) that are blank and outside any quoted field; and those of
-    them that hold a CR alone before their LF, which DuckDB numbers as two lines in a file
-    of LF line ends. Only called when `_has_blank_line` found one: a plain loop over the
-    lines."""
-    blanks, lone_crs, inside = [], [], False
+class _LineLayout(NamedTuple):
+    """What a file's lines are, by quote parity (a record ends at the first line end after
+    an even number of quotes): the physical lines (1-based) that are blank and outside any
+    quoted field; those of them that hold a CR alone before their LF, which DuckDB numbers
+    as two lines in a file of LF line ends; and (record number from 0 after the header, its
+    first physical line, the line ends inside it) of each record that spans lines, right
+    for a file DuckDB read without a reject."""
+
+    blanks: list[int]
+    lone_crs: list[int]
+    spans: list[tuple[int, int, int]]
+
+
+def _line_layout(path: Path, header: bool) -> _LineLayout:
+    """`_LineLayout` of the file, in one plain loop over its lines. Only called when the
+    file has a blank line (`_has_blank_line`) or a quoted line end."""
+    layout = _LineLayout([], [], [])
+    record, start, inside = 0, 0, False
     lf_file = bool(_newline_option(path))
     with path.open("rb") as fh:
         for number, line in enumerate(fh, start=1):
-            if number == 1 and line.startswith(BOM):
-                line = line[len(BOM) :]
-            if not inside and not line.strip(b"\r\n"):
-                blanks.append(number)
-                if lf_file and line == b"\r\n":
-                    lone_crs.append(number)
+            if number == 1:
+                if header:  # (the DOJ column names: no quote, not blank)
+                    continue
+                line = line.removeprefix(BOM)
+            if not inside:
+                if not line.strip(b"\r\n"):
+                    layout.blanks.append(number)
+                    if lf_file and line == b"\r\n":
+                        layout.lone_crs.append(number)
+                    continue
+                start = number
             if line.count(b'"') % 2:
                 inside = not inside
-    return blanks, lone_crs
+            if not inside:
+                if number > start:
+                    layout.spans.append((record, start, number - start))
+                record += 1
+    return layout
 
 
 def _has_header(path: Path) -> tuple[bool, bool]:
@@ -717,7 +739,8 @@ def _read_segment(
     # Record index (0-based, after the header) of each reject, from DuckDB's record number.
     # DuckDB numbers a blank line (outside quotes) as a line of its own: take those out.
     has_blank = _file_has_blank_line(info, seg, good + len(rej), header)
-    blanks, lone_crs = _blank_lines(seg.path) if has_blank else ([], [])
+    layout = _line_layout(seg.path, bool(header)) if has_blank else None
+    blanks, lone_crs = (layout.blanks, layout.lone_crs) if layout else ([], [])
     # DuckDB's line_byte_position is one byte after the start of its csv_line, and that text
     # starts with the line ends of the blank lines before the record: after two blank lines
     # it pointed into them, not at the record. Move it to the record's first byte.
@@ -823,7 +846,7 @@ def _read_segment(
         # down by the line ends inside the records before it (an ASOF join on those records,
         # as for the rejects). The window of the raw columns' line ends below took 30 s at
         # 1M rows, one in ten with a quoted line end, and needed the raw columns read.
-        multiline = _multiline_records(seg.path, bool(header))
+        multiline = (layout or _line_layout(seg.path, bool(header))).spans
         inside = itertools.accumulate(nl for _k, _line, nl in multiline)
         rows = [(k + 1, 0, nl) for (k, _line, _nl), nl in zip(multiline, inside, strict=True)]
     elif embedded:
@@ -945,33 +968,6 @@ def _segment_after(seg: _Segment, line: int, tmpdir: str) -> _Segment | None:
     if remainder.stat().st_size == 0:
         return None
     return _Segment(remainder, line + 1, skip_header=False)
-
-
-def _multiline_records(path: Path, header: bool) -> list[tuple[int, int, int]]:
-    """(record number from 0 after the header, its first physical line, the line ends
-    inside it) of each record of `path` that spans lines, for a file DuckDB read without a
-    reject: there a record ends at the first line end after an even number of quotes, and a
-    blank line outside a record is no record (DuckDB skips it). A plain loop over the lines,
-    as `_blank_lines`."""
-    spans: list[tuple[int, int, int]] = []
-    record, start, inside = 0, 0, False
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if number == 1:
-                if header:
-                    continue
-                line = line.removeprefix(BOM)
-            if not inside:
-                if not line.strip(b"\r\n"):
-                    continue
-                start = number
-            if line.count(b'"') % 2:
-                inside = not inside
-            if not inside:
-                if number > start:
-                    spans.append((record, start, number - start))
-                record += 1
-    return spans
 
 
 def _multiline_rows(
