@@ -34,6 +34,7 @@ from clearslate.sources.ca_doj import (
     BOM,
     TOO_LONG,
     InputError,
+    _split_record,
     _sql_str,
     _strict_record,
     check_input_path,
@@ -303,10 +304,6 @@ def _scan_line_by_line(
     lines = split_lines(raw.decode(encoding, errors="replace"))
     width = len(header)
 
-    def whole(text: str) -> list[str] | None:
-        parsed = _strict_record(text.rstrip("\r\n"))
-        return parsed[0] if parsed and parsed[1] == len(text.rstrip("\r\n")) else None
-
     good: list[list[object]] = []
     bad: list[list[object]] = []
     i = 1
@@ -318,11 +315,11 @@ def _scan_line_by_line(
         i += 1
         if not record.strip("\r\n"):
             continue  # a blank line is no record
-        fields = whole(record) if record.count('"') % 2 == 0 else None
+        fields = _split_record(record) if record.count('"') % 2 == 0 else None
         swallowed = i - start > 1 and (
             fields is None
             or len(fields) != width
-            or any(len(whole(lines[k]) or ()) == width for k in range(start + 1, i))
+            or any(len(_split_record(lines[k]) or ()) == width for k in range(start + 1, i))
         )
         if swallowed:
             i = start + 1
