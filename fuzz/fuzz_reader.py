@@ -2,8 +2,9 @@
 
 Each example is a research file built from pieces whose place is known: good records (any
 text in any field: commas, quotes, line ends, accents), records with too few or too many
-fields, lines that open a quote and never close it, blank lines; with or without a header,
-a byte-order mark, CRLF line ends, Latin-1 bytes. The properties:
+fields, lines that open a quote and never close it (or close it with a quoted field's
+opening quote), blank lines; with or without a header, a byte-order mark, CRLF line ends,
+Latin-1 bytes. The properties:
 
 * nothing is lost: rows read = accepted + rejected, and the table holds the accepted rows;
 * every good record is accepted, on its own physical line, with its fields intact;
@@ -60,13 +61,21 @@ def _good(draw: st.DrawFn) -> tuple[str, str]:
 
 @st.composite
 def _bad(draw: st.DrawFn) -> tuple[str, str]:
-    kind = draw(st.sampled_from(["few", "many", "quote"]))
+    kind = draw(st.sampled_from(["few", "many", "quote", "odd"]))
     if kind == "few":
         n = draw(st.integers(1, N - 1))
         fields = ["x" if i != 0 else "B" for i in range(n)]
         return ("bad", _record(fields))
     if kind == "many":
         return ("bad", _record(["B", *["y"] * N]))
+    if kind == "odd":
+        # a stray quote at a field's start, closed by a quoted field's opening quote later on
+        # the line: three quotes, the last one left open (DuckDB reads on at the next line)
+        fields = ["B", *["z"] * (N - 1)]
+        at = draw(st.integers(1, N - 2))
+        fields[at] = '"A1'
+        fields[draw(st.integers(at + 1, N - 1))] = '"T,1"'
+        return ("bad", ",".join(fields) + "\n")
     # a line that opens a quote and never closes it: no other quote on the line
     fields = ["B", *["z"] * (N - 1)]
     fields[draw(st.integers(1, N - 1))] = '"open'
