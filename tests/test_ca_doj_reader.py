@@ -301,19 +301,21 @@ def test_a_blank_line_after_a_line_with_an_odd_quote_moves_later_records_down(
     assert result.rows_read == result.rows_accepted + len(result.rejects) == 6
 
 
+@pytest.mark.parametrize("header", [False, True], ids=["no header", "header"])
 def test_a_part_that_ends_inside_a_record_is_read_again_with_the_next(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, header: bool
 ) -> None:
     """A read after a quote never closed can take a later line of a record with quoted
     line ends for another such line: the part read up to it ends inside that record,
     whose quote it leaves open (so it looks never closed). The part is read again with the
-    rest of the file, and the record is read whole."""
+    rest of the file, and the record is read whole. (Read as a run reads, first lean: the
+    lines the lean read found are where the next read's parts end, its first one too.)"""
     stray = ",".join(["B", '"open', *["z"] * 93]) + "\n"
     first, spanning = [""] * 95, [""] * 95
     first[2], spanning[2] = "00000001", "00000003"
     spanning[92:] = ["\n0\n", '0"', "\n"]  # lines 3 to 6; the read after 2 took 5 for one
     path = tmp_path / "part.csv"
-    path.write_text(csv_text([first], header=False) + stray + csv_text([spanning], False))
+    path.write_text(csv_text([first], header) + stray + csv_text([spanning], False))
     ends: list[bool] = []
 
     def ends_cleanly(*args: object) -> bool:
@@ -322,10 +324,14 @@ def test_a_part_that_ends_inside_a_record_is_read_again_with_the_next(
 
     real = ca_doj._ends_cleanly
     monkeypatch.setattr(ca_doj, "_ends_cleanly", ends_cleanly)
-    con, result = read(path)
-    assert ends == [False]
-    assert lines_of(con) == [1, 3]
-    assert [(r.line, r.reason.split(";")[0]) for r in result.rejects] == [(2, NEVER_CLOSED)]
+    con = duckdb.connect()
+    deferred = [("subject_again", '"SUBJECT_ID"')]
+    result = read_doj_files(con, [path], select=ROW_FACTS, deferred=deferred)
+    assert ends == [True, False]  # line 1 (then 2 rejected unread), then 3-4: cut short
+    assert lines_of(con) == [1 + header, 3 + header]
+    assert [(r.line, r.reason.split(";")[0]) for r in result.rejects] == [
+        (2 + header, NEVER_CLOSED)
+    ]
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])

@@ -219,9 +219,9 @@ def _file_has_blank_line(info: InputFile, seg: _Segment, records: int, header: i
     known: bool | None = getattr(info, "_any_blank_line", None)
     if known is None:
         _join_facts(info)
-        whole = seg.first_line == 1  # the segment is the file (or its UTF-8 copy)
+        whole = seg.path == seg.base  # the segment is the file (or its UTF-8 copy)
         fits = whole and getattr(info, "_lines", records + header + 1) <= records + header
-        known = not fits and _has_blank_line(seg.path)
+        known = not fits and _has_blank_line(seg.base)
         info._any_blank_line = known  # type: ignore[attr-defined]
     return known
 
@@ -357,7 +357,12 @@ class _Segment:
 
 
 def _part(
-    base: Path, start: int, first_line: int, cuts: tuple[_Cut, ...], tmpdir: str
+    base: Path,
+    start: int,
+    first_line: int,
+    cuts: tuple[_Cut, ...],
+    tmpdir: str,
+    skip_header: bool = False,
 ) -> _Segment | None:
     """`base` from byte `start` up to the first of `cuts` (or its end), copied to a file of
     its own, or None where there is nothing between."""
@@ -372,7 +377,7 @@ def _part(
             newlines += chunk.count(b"\n")
             left -= len(chunk)
             dst.write(chunk)
-    return _Segment(out, first_line, False, base, start, cuts, newlines)
+    return _Segment(out, first_line, skip_header, base, start, cuts, newlines)
 
 
 def _part_after(
@@ -485,7 +490,12 @@ class _NeedsRawColumns(Exception):
 
 class _NotLean(Exception):
     """A lean read met a file whose records are not its lines one for one (see
-    `read_doj_files`)."""
+    `read_doj_files`). After a quote never closed, the lines of all such quotes it met
+    (`_Segment.cuts`): the next read need not read the whole file again to find them."""
+
+    def __init__(self, cuts: tuple[_Cut, ...] = ()) -> None:
+        super().__init__()
+        self.cuts = cuts
 
 
 _RAW_TYPES = ["VARCHAR"] * len(DOJ_COLUMNS)
@@ -531,13 +541,15 @@ def read_doj_files(
     files: list[InputFile] = []
     next_row_id = 0
     for file_index, path in enumerate(paths):
+        cuts: tuple[_Cut, ...] = ()
         for columns in ways:
             try:
                 info, next_row_id = _read_projected(
-                    con, table, columns, whole, file_index, path, next_row_id
+                    con, table, columns, whole, file_index, path, next_row_id, cuts
                 )
-            except _NotLean:
+            except _NotLean as not_lean:
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                cuts = not_lean.cuts
                 continue
             break
         files.append(info)
@@ -552,18 +564,19 @@ def _read_projected(
     file_index: int,
     path: Path,
     next_row_id: int,
+    cuts: tuple[_Cut, ...] = (),
 ) -> tuple[InputFile, int]:
     size, max_record = path.stat().st_size, record_limit(con)
     info = InputFile(path=str(path), size=size, lean=columns.lean, max_record=max_record)
     try:
-        return info, _read_file(con, table, columns, file_index, path, info, next_row_id)
+        return info, _read_file(con, table, columns, file_index, path, info, next_row_id, cuts)
     except _NeedsRawColumns:
         # Rare: read this file raw into a table of its own, then keep the whole projection.
         con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
         info = InputFile(path=str(path), size=size, max_record=max_record)
         raw = Columns()
         _create_row_table(con, "_doj_raw", raw)
-        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id)
+        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts)
         con.execute(
             f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
                 source_line, {whole.select_sql} FROM _doj_raw"""
@@ -613,7 +626,10 @@ def _read_file(
     path: Path,
     info: InputFile,
     next_row_id: int,
+    cuts: tuple[_Cut, ...] = (),
 ) -> int:
+    """Read one file into `table`; `cuts` are the lines of its quotes never closed that an
+    earlier read of it found (`_NotLean`)."""
     # Count newlines in a thread while DuckDB scans (joined where first needed).
     halt = threading.Event()
     facts = threading.Thread(target=_file_facts, args=(path, info, halt), daemon=True)
@@ -625,7 +641,7 @@ def _read_file(
     first_row_id = next_row_id
     try:
         try:
-            after = _read_one_file(con, table, columns, file_index, path, info, next_row_id)
+            after = _read_one_file(con, table, columns, file_index, path, info, next_row_id, cuts)
             _join_facts(info)
             if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects) or (
                 info.encoding == "utf-8" and not getattr(info, "_utf8", True)
@@ -719,6 +735,7 @@ def _read_one_file(
     path: Path,
     info: InputFile,
     next_row_id: int,
+    cuts: tuple[_Cut, ...] = (),
 ) -> int:
     # The pid lets a later run remove it if this process is killed (run.py).
     tmpdir = tempfile.mkdtemp(prefix=f"clearslate-seg-{os.getpid()}-")
@@ -733,7 +750,8 @@ def _read_one_file(
             # at the file, and the file's line count, if anything too high for UTF-16, only
             # makes it look when it need not.)
             scan = _utf8_copy(path, Path(tmpdir), info.encoding)
-        segment: _Segment | None = _first_segment(path, scan, info, tmpdir)
+        # (the cuts were found in the file's own bytes, not in a UTF-8 copy's)
+        segment = _first_segment(path, scan, info, tmpdir, cuts if scan == path else ())
         while segment is not None:
             next_row_id, after = _read_segment(
                 con, table, columns, file_index, path, info, segment, next_row_id, tmpdir
@@ -763,16 +781,21 @@ def _utf8_copy(path: Path, tmpdir: Path, encoding: str) -> Path:
     return copy
 
 
-def _first_segment(path: Path, scan: Path, info: InputFile, tmpdir: str) -> _Segment | None:
-    """The whole file, unless its header line opens a quote it never closes: DuckDB would
-    then take the whole file for the header and read no record at all (every row silently
-    lost). That line is rejected and reading starts at line 2."""
-    if not info.has_header:
-        return _Segment(scan, 1, skip_header=False, base=scan)
-    with scan.open("rb") as fh:
-        header = fh.readline(MAX_RECORD_BYTES)
+def _first_segment(
+    path: Path, scan: Path, info: InputFile, tmpdir: str, cuts: tuple[_Cut, ...]
+) -> _Segment | None:
+    """The whole file (up to the first of `cuts`), unless its header line opens a quote it
+    never closes: DuckDB would then take the whole file for the header and read no record
+    at all (every row silently lost). That line is rejected and reading starts at line 2."""
+    header = b""
+    if info.has_header:
+        with scan.open("rb") as fh:
+            header = fh.readline(MAX_RECORD_BYTES)
     if header.count(b'"') % 2 == 0:
-        return _Segment(scan, 1, skip_header=True, base=scan)
+        if not cuts:
+            return _Segment(scan, 1, skip_header=info.has_header, base=scan)
+        first = _part(scan, 0, 1, cuts, tmpdir, skip_header=info.has_header)
+        return first or _next_part(path, info, scan, cuts, tmpdir)
     info.rejects.append(
         Reject(
             str(path),
@@ -783,7 +806,7 @@ def _first_segment(path: Path, scan: Path, info: InputFile, tmpdir: str) -> _Seg
         )
     )
     info.data_records += 1
-    return _part(scan, len(header), 2, (), tmpdir)
+    return _part(scan, len(header), 2, cuts, tmpdir) or _next_part(path, info, scan, cuts, tmpdir)
 
 
 def _read_segment(
@@ -861,7 +884,8 @@ def _read_segment(
     if seg.cuts and not _ends_cleanly(seg, rej if swallow is None else [swallow[2]]):
         # What this read keeps ends inside a record the part's end cut short (which may
         # look like a quote never closed): read it again with the next part.
-        return next_row_id, _part(seg.base, seg.start, seg.first_line, seg.cuts[1:], tmpdir)
+        again = _part(seg.base, seg.start, seg.first_line, seg.cuts[1:], tmpdir, seg.skip_header)
+        return next_row_id, again
     further = [] if seg.cuts else [rej_records[i][1] for i in opened[1:]]
     if swallow is not None:
         index, e_s, _ = swallow
@@ -870,6 +894,15 @@ def _read_segment(
         good = e_s - index
     offsets = [int(r[1]) for _, r in rej_records]
     seg_lines = _line_of_offset(seg.path, offsets + [int(r[1]) for r in further]) if offsets else {}
+    # Where this read went on to the file's end, the quotes never closed it met, as cuts.
+    found = tuple(
+        _Cut(
+            seg.start + int(r[1]),
+            seg.first_line - 1 + seg_lines[int(r[1])],
+            int(r[3]) if r[3] is not None else None,
+        )
+        for r in ([swallow[2], *further] if swallow is not None and not seg.cuts else [])
+    )
     # Two rejects on one physical line are one record that DuckDB cut at a CR inside an
     # unquoted field (it takes a lone CR for a line end, even where LF ends the lines):
     # one reject, and `bad_lines` (not DuckDB's records) move the later rows down.
@@ -936,7 +969,7 @@ def _read_segment(
     # (Not after an open quote: a read of the whole file loses the records it ate.)
     lean = not (embedded or columns.raw or cum_nl or swallow) and all(new_line)
     if columns.lean and not (lean and seg.path == path and seg.first_line == 1):
-        raise _NotLean
+        raise _NotLean(found)
     info.blank_lines = blanks if columns.lean else []
     nl_expr = "0"
     multiline = None
@@ -957,7 +990,7 @@ def _read_segment(
     first_line = seg.first_line - 1 + header + 1
     if plain and adoptable:
         _adopt_segment(con, table, first_line)
-        return good, None
+        return good, _next_part(path, info, seg.base, seg.cuts, tmpdir)
     # Rows after a reject move down by the rejects before them. The bundle's files are plain
     # scans of the row table, so the rows must go in in input order, which a join or a
     # window does not keep: each row's move is found by an ASOF join on the few rejects
@@ -1015,17 +1048,7 @@ def _read_segment(
     if swallow is None:
         return next_row_id, _next_part(path, info, seg.base, seg.cuts, tmpdir)
     # Read on from the line after the one with the open quote, up to the next such line.
-    cuts = (
-        *(
-            _Cut(
-                seg.start + int(r[1]),
-                seg.first_line - 1 + seg_lines[int(r[1])],
-                int(r[3]) if r[3] is not None else None,
-            )
-            for r in further
-        ),
-        *seg.cuts,
-    )
+    cuts = (*found[1:], *seg.cuts)
     bad_line_start = int(swallow[2][1])
     bad_line = seg.first_line - 1 + seg_lines[bad_line_start]
     after = _part_after(seg.base, seg.start + bad_line_start, bad_line, cuts, tmpdir)
