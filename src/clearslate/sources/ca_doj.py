@@ -380,31 +380,43 @@ def _part(
     return _Segment(out, first_line, skip_header, base, start, cuts, newlines)
 
 
-def _part_after(
-    base: Path, line_start: int, line: int, cuts: tuple[_Cut, ...], tmpdir: str
-) -> _Segment | None:
-    """The part after physical `line` of the file, which starts at byte `line_start` of
-    `base`."""
-    with base.open("rb") as fh:
-        fh.seek(line_start)
+def _after_line(path: Path, at: int) -> int:
+    """The byte of `path` after the line that starts at byte `at`."""
+    with path.open("rb") as fh:
+        fh.seek(at)
         fh.readline()
-        return _part(base, fh.tell(), line + 1, cuts, tmpdir)
+        return fh.tell()
 
 
-def _next_part(
-    path: Path, info: InputFile, base: Path, cuts: tuple[_Cut, ...], tmpdir: str
+def _read_on(
+    path: Path,
+    info: InputFile,
+    base: Path,
+    start: int,
+    first_line: int,
+    cuts: tuple[_Cut, ...],
+    tmpdir: str,
+    skip_header: bool = False,
 ) -> _Segment | None:
-    """What to read after a part that ended outside any quote (`_ends_cleanly`) at the first
-    of `cuts`: a read of the rest of the file would be at a record's start on that line
-    too, read it as the earlier read did and reject it (`_SWALLOWED`), so it is rejected
-    unread; then the part after it."""
-    for k, cut in enumerate(cuts):
+    """The part of `base` from byte `start` (physical line `first_line`) up to the first of
+    `cuts`. Where that is empty, the read before it ended outside any quote
+    (`_ends_cleanly`) at that cut's line: a read of the rest of the file would be at a
+    record's start there too and read it as the earlier read did, so the line is rejected
+    unread (`_SWALLOWED`), and the part after it is next."""
+    while (part := _part(base, start, first_line, cuts, tmpdir, skip_header)) is None and cuts:
+        cut, cuts = cuts[0], cuts[1:]
         info.rejects.append(Reject(str(path), cut.line, cut.column, _SWALLOWED))
         info.data_records += 1
-        part = _part_after(base, cut.offset, cut.line, cuts[k + 1 :], tmpdir)
-        if part is not None:
-            return part
-    return None
+        start, first_line, skip_header = _after_line(base, cut.offset), cut.line + 1, False
+    return part
+
+
+def _next_part(path: Path, info: InputFile, seg: _Segment, tmpdir: str) -> _Segment | None:
+    """What to read after `seg`, read to its end outside any quote: from its first cut on."""
+    if not seg.cuts:
+        return None
+    cut = seg.cuts[0]
+    return _read_on(path, info, seg.base, cut.offset, cut.line, seg.cuts, tmpdir)
 
 
 def _ends_cleanly(seg: _Segment, rej: list[tuple]) -> bool:
@@ -794,8 +806,7 @@ def _first_segment(
     if header.count(b'"') % 2 == 0:
         if not cuts:
             return _Segment(scan, 1, skip_header=info.has_header, base=scan)
-        first = _part(scan, 0, 1, cuts, tmpdir, skip_header=info.has_header)
-        return first or _next_part(path, info, scan, cuts, tmpdir)
+        return _read_on(path, info, scan, 0, 1, cuts, tmpdir, skip_header=info.has_header)
     info.rejects.append(
         Reject(
             str(path),
@@ -806,7 +817,7 @@ def _first_segment(
         )
     )
     info.data_records += 1
-    return _part(scan, len(header), 2, cuts, tmpdir) or _next_part(path, info, scan, cuts, tmpdir)
+    return _read_on(path, info, scan, len(header), 2, cuts, tmpdir)
 
 
 def _read_segment(
@@ -893,7 +904,12 @@ def _read_segment(
         con.execute(f"DELETE FROM _seg WHERE rowid >= {e_s - index}")
         good = e_s - index
     offsets = [int(r[1]) for _, r in rej_records]
-    seg_lines = _line_of_offset(seg.path, offsets + [int(r[1]) for r in further]) if offsets else {}
+    if has_blank:  # (`at` has the line of every reject already)
+        seg_lines = at
+    else:
+        seg_lines = (
+            _line_of_offset(seg.path, offsets + [int(r[1]) for r in further]) if offsets else {}
+        )
     # Where this read went on to the file's end, the quotes never closed it met, as cuts.
     found = tuple(
         _Cut(
@@ -990,7 +1006,7 @@ def _read_segment(
     first_line = seg.first_line - 1 + header + 1
     if plain and adoptable:
         _adopt_segment(con, table, first_line)
-        return good, _next_part(path, info, seg.base, seg.cuts, tmpdir)
+        return good, _next_part(path, info, seg, tmpdir)
     # Rows after a reject move down by the rejects before them. The bundle's files are plain
     # scans of the row table, so the rows must go in in input order, which a join or a
     # window does not keep: each row's move is found by an ASOF join on the few rejects
@@ -1042,17 +1058,17 @@ def _read_segment(
         info.rejects.append(Reject(str(path), line, None, _SWALLOWED))
         info.accepted -= dropped
         info.data_records -= dropped + len(later) - 1
-        after = _part_after(seg.base, seg.start + _line_start(seg, line), line, seg.cuts, tmpdir)
-        return row_id, after or _next_part(path, info, seg.base, seg.cuts, tmpdir)
+        after = seg.start + _line_start(seg, line + 1)
+        return row_id, _read_on(path, info, seg.base, after, line + 1, seg.cuts, tmpdir)
     next_row_id += good
     if swallow is None:
-        return next_row_id, _next_part(path, info, seg.base, seg.cuts, tmpdir)
+        return next_row_id, _next_part(path, info, seg, tmpdir)
     # Read on from the line after the one with the open quote, up to the next such line.
     cuts = (*found[1:], *seg.cuts)
     bad_line_start = int(swallow[2][1])
     bad_line = seg.first_line - 1 + seg_lines[bad_line_start]
-    after = _part_after(seg.base, seg.start + bad_line_start, bad_line, cuts, tmpdir)
-    return next_row_id, after or _next_part(path, info, seg.base, cuts, tmpdir)
+    after = _after_line(seg.base, seg.start + bad_line_start)
+    return next_row_id, _read_on(path, info, seg.base, after, bad_line + 1, cuts, tmpdir)
 
 
 def _is_empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
