@@ -20,11 +20,15 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clearslate.engine.facts import ROW_FACTS
 from clearslate.outputs import gogen_bundle
@@ -334,6 +338,64 @@ def go_line(fields: list[str]) -> str:
 def write_lines(path: Path, lines: list[str], end: str = "\n", bom: bool = False) -> Path:
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + "".join(x + end for x in lines).encode())
     return path
+
+
+# A field as Go writes it, quoted always, or never (only where that keeps the line's
+# fields), or after a quote that its line never closes.
+QUOTINGS = {
+    "go": lambda f: go_line([f]),
+    "quoted": lambda f: '"' + f.replace('"', '""') + '"',
+    "bare": lambda f: f if not any(c in f for c in ',"') else go_line([f]),
+    "open": lambda f: '"' + f.replace('"', '""'),
+}
+# Fields of one line of a lean file (no CR or LF), Go's every kind of start among them.
+ONE_LINE_FIELD = st.one_of(
+    st.text(st.sampled_from([*GO_SPACES.replace("\r", "").replace("\n", ""), *',"\\.A\u00e9']),
+            max_size=3),
+    st.sampled_from(["\\.", "\\.A", " A", "\u3000A", "A B"]),
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    lines=st.lists(st.lists(ONE_LINE_FIELD, min_size=1, max_size=4), min_size=1, max_size=6),
+    other=st.tuples(st.integers(0, 23), st.sampled_from(["quoted", "bare", "open"])),
+    block=st.sampled_from([1, 5, 64, 8 << 20]),
+    crlf=st.booleans(),
+)
+def test_the_go_line_check_agrees_with_gos_rules(
+    lines: list[list[str]], other: tuple[int, str], block: int, crlf: bool
+) -> None:
+    """The check that lets a file's lines be copied as they are says yes exactly when each
+    field of each line is quoted as Go quotes it (Go's rules written apart from its regular
+    expression, above), however the file's blocks cut its lines and whatever its line ends;
+    and no for a line that is not UTF-8 (a rejected record's). Every field is as Go writes
+    it but `other`, quoted always, never (as Go does for some), or opened only."""
+    where, how = other
+    fields = [(i, j) for i, line in enumerate(lines) for j in range(len(line))]
+    at = fields[where % len(fields)]
+    text = [
+        ",".join(QUOTINGS[how if (i, j) == at else "go"](f) for j, f in enumerate(line))
+        for i, line in enumerate(lines)
+    ]
+    odd = lines[at[0]][at[1]]
+    as_go = QUOTINGS[how](odd) == go_line([odd])
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(gogen_bundle, "_FILE_BLOCK", block)
+        path = write_lines(Path(tmp) / "in.csv", ["HEADER", *text], "\r\n" if crlf else "\n")
+        file = gogen_bundle.FileText("", "", path, header=True, lines=len(text))
+        assert gogen_bundle._all_go_lines(file, threading.Event()) is as_go
+        path.write_bytes(path.read_bytes() + b"A,\xff\n")
+        assert gogen_bundle._all_go_lines(file, threading.Event()) is False
+
+
+def test_a_quote_a_line_never_closes_does_not_join_it_to_the_next(tmp_path: Path) -> None:
+    """The check matches a block of lines at once; two lines that would read as one record
+    with a line end in a quoted field (as Go would write it) are two lines of a lean file,
+    neither as Go writes it."""
+    path = write_lines(tmp_path / "in.csv", ["HEADER", 'A,"B', 'C,D",E'])
+    file = gogen_bundle.FileText("", "", path, header=True, lines=2)
+    assert gogen_bundle._all_go_lines(file, threading.Event()) is False
 
 
 @pytest.mark.parametrize(

@@ -674,7 +674,7 @@ def test_a_stop_while_the_lines_are_checked_leaves_no_file(
     written meanwhile under their unchecked names go too (they were left behind once, when a
     SIGTERM came at that moment). The stop is raised where the signal handler raises it."""
 
-    def stopped(_cursor: object, _lines_sql: str) -> bool:
+    def stopped(_text: object, _stop: object) -> bool:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gogen_bundle, "_all_go_lines", stopped)

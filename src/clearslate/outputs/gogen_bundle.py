@@ -11,10 +11,10 @@ ordered result by county folder with Arrow); no row becomes a Python object.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import heapq
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
@@ -45,21 +45,26 @@ GO_CSV_MACRO = (
 )
 
 
-# A line that is already what Go writes for its fields: each field either bare (empty, or
-# without `,` `"` CR LF, not starting with a Go space, not `\.`) or quoted because Go would
-# quote it (it holds `,` `""` CR LF, starts with a space, or is `\.`). A research file's lines
-# mostly are (DOJ's padded fields come quoted); such a line is written as it is, unparsed.
+# Lines that are already what Go writes for their fields, each ending with LF: each field
+# either bare (empty, or without `,` `"` CR LF, not starting with a Go space, not `\.`) or
+# quoted because Go would quote it (it holds `,` `""` CR, starts with a space, or is `\.`).
+# A research file's lines mostly are (DOJ's padded fields come quoted); such a line is
+# written as it is, unparsed. The lines are a lean file's, whose fields hold no LF, so none
+# here does: a quote a line never closes cannot carry a field into the lines after it, and
+# a block of lines matches exactly when each of its lines does.
 _GO_BARE = (
     r'(?:[^",\r\n\\' + _GO_SPACE[2:-1] + r'][^",\r\n]*'
     r'|\\(?:[^.",\r\n][^",\r\n]*|\.[^",\r\n]+)?)?'
 )
-_GO_QUOTED_TEXT = r'(?:[^"]|"")'
+_GO_SPACE_IN_LINE = _GO_SPACE[1:].replace(r"\n", "")
+_GO_QUOTED_TEXT = r'(?:[^"\n]|"")'
 _GO_QUOTED = (
-    rf'"(?:{_GO_SPACE[1:]}{_GO_QUOTED_TEXT}*'
-    rf'|{_GO_QUOTED_TEXT}*(?:[,\r\n]|""){_GO_QUOTED_TEXT}*|\\\.)"'
+    rf'"(?:{_GO_SPACE_IN_LINE}{_GO_QUOTED_TEXT}*'
+    rf'|{_GO_QUOTED_TEXT}*(?:[,\r]|""){_GO_QUOTED_TEXT}*|\\\.)"'
 )
 _GO_FIELD = f"(?:{_GO_BARE}|{_GO_QUOTED})"
-GO_LINE = f"^{_GO_FIELD}(?:,{_GO_FIELD})*$"
+GO_LINES = f"^(?:{_GO_FIELD}(?:,{_GO_FIELD})*\\n)*$"
+
 # A row of the table and the line read beside it that do not pair up (which cannot be: the
 # lines are then quoted from the records instead).
 _UNPAIRED = "clearslate: a row and its line do not pair up"
@@ -261,10 +266,9 @@ def _with_full_rows(
 ) -> None:
     """Call `write` with input file i's full rows. A lean file's lines are written as they
     are (by `from_file` where it can), under temporary names, while a second thread checks
-    that each is as Go writes it (one regular expression over 800 MB is 3 s of one core,
-    and the writers leave the other free); then they take their names, or, if a line is
-    not as Go writes it, the files are written from the file's records quoted as Go does
-    (read again, in parallel)."""
+    that each is as Go writes it (`_all_go_lines`); then they take their names, or, if a
+    line is not as Go writes it, the files are written from the file's records quoted as
+    Go does (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
         return
@@ -274,12 +278,11 @@ def _with_full_rows(
         unchecked[path] = path.with_name(f"{PARTIAL_PREFIX}unchecked-{path.name}")
         return unchecked[path]
 
-    check = con.cursor()
+    stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1)
-    # One thread from the start, for the check too (a cursor shares the setting): setting it
-    # while the check ran on two waited for the check's task (1.35 s, statewide, 1M rows).
+    # The writers take one thread, the check the other core.
     with one_thread(con):
-        all_go_lines = pool.submit(_all_go_lines, check, text.lines_sql)
+        all_go_lines = pool.submit(_all_go_lines, text, stop)
         try:
             try:
                 written = from_file is not None and from_file(at)
@@ -290,24 +293,19 @@ def _with_full_rows(
                 raise
             except duckdb.Error as exc:
                 # A row and its line that do not pair up, or a line the one-field read
-                # cannot take (which the check found too: a lone CR in a quoted field of a
+                # cannot take (which the check finds too: a lone CR in a quoted field of a
                 # CRLF file stopped the run), send the files to the quoted rewrite.
                 if _UNPAIRED not in str(exc) and all_go_lines.result():
                     raise
                 written = False
             all_go_lines.result()  # wait here, where a signal stops the check too
         except BaseException:
-            with contextlib.suppress(duckdb.Error):  # stop the check: the run stops
-                check.interrupt()
-            for tmp in unchecked.values():  # and leaves no file behind
+            stop.set()  # the run stops: so does the check, at its next block
+            for tmp in unchecked.values():  # and the run leaves no file behind
                 tmp.unlink(missing_ok=True)
             raise
         finally:
-            # Only once the check has ended may its cursor close (a run stopped by SIGTERM
-            # hung once in CI; closing the cursor under its running query is the likely
-            # cause).
             pool.shutdown(wait=True)
-            check.close()
     if written and all_go_lines.result():
         for path, tmp in unchecked.items():
             os.replace(tmp, path)
@@ -326,17 +324,59 @@ def _as_is(path: Path) -> Path:
     return path
 
 
-def _all_go_lines(cursor: duckdb.DuckDBPyConnection, lines_sql: str) -> bool:
-    """Whether every line of a file is as Go writes its fields (`GO_LINE`)."""
+def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
+    """Whether every line of a lean file is as Go writes its fields (`GO_LINES`): false for
+    a file whose lines `_whole_lines` does not take, or with a line that is not UTF-8 (a
+    rejected record's, never one to copy). Block by block, each one string matched by
+    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.5 s of one
+    core for the 800 MB of a 1M-row file, where DuckDB's `regexp_full_match` of each line
+    took 2.8-4.2 s."""
+    import pyarrow as pa  # not for --help
+    import pyarrow.compute as pc
+
+    def go_lines(block: bytes) -> bool:
+        ends = pa.array([0, len(block)], pa.int64()).buffers()[1]
+        lines = pa.Array.from_buffers(pa.large_string(), 1, [None, ends, pa.py_buffer(block)])
+        try:
+            lines.validate(full=True)
+        except pa.ArrowInvalid:
+            return False
+        return pc.match_substring_regex(lines, GO_LINES)[0].as_py() is True
+
     try:
-        found = cursor.execute(
-            f"SELECT bool_and(regexp_full_match(line, '{GO_LINE}')) FROM {lines_sql}"
-        ).fetchone()
-    except duckdb.OutOfMemoryException:
-        raise  # (the run stops and says so; the quoted rewrite would need more)
-    except duckdb.Error:  # a line the one-field read cannot take: not one to copy as it is
+        return all(not stop.is_set() and go_lines(block) for block in _whole_lines(text))
+    except _NotAsIs:
         return False
-    return found is not None and found[0] is not False
+
+
+class _NotAsIs(Exception):
+    """A file whose lines `_whole_lines` does not take."""
+
+
+def _whole_lines(text: FileText) -> Iterator[bytes]:
+    """A lean file's lines after its header, a block of whole lines at a time, each line
+    ending with LF: a CRLF file's line ends made LF (DuckDB's lines end at CRLF in such a
+    file), and a last line without its line end given one (Go ends every line). Raises
+    _NotAsIs for a file with a CR that does not end a line (in a file whose first line ends
+    with CRLF) or with any CR (in a file of LF line ends), or with a byte-order mark and no
+    header line."""
+    with text.path.open("rb") as source:
+        first = source.readline()
+        if not text.header:
+            if first.startswith(BOM):
+                raise _NotAsIs
+            source.seek(0)
+        crlf = first.endswith(b"\r\n")
+        while block := source.read(_FILE_BLOCK):
+            if not block.endswith(b"\n"):
+                block += source.readline()  # the rest of the block's last line
+            if crlf:
+                block = block.replace(b"\r\n", b"\n")
+            if b"\r" in block:
+                raise _NotAsIs
+            if not block.endswith(b"\n"):  # the file's last line, without its line end
+                block += b"\n"
+            yield block
 
 
 def _copy_lines(
@@ -406,10 +446,9 @@ def _write_full_from_file(
     the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
     one process).
 
-    False for a file it does not take, whose files `write` then writes: one with a CR that
-    does not end a line (in a file whose first line ends with CRLF) or with any CR (in a
-    file of LF line ends), a byte-order mark and no header line, or lines that are not its
-    rows one for one (the lines left out aside)."""
+    False for a file it does not take, whose files `write` then writes: one whose lines
+    `_whole_lines` does not take, or whose lines are not its rows one for one (the lines
+    left out aside)."""
     header = (_header(DOJ_COLUMNS) + "\n").encode()
     with ExitStack() as stack:
         full, mine = (
@@ -418,26 +457,14 @@ def _write_full_from_file(
         )
         full.write(header)
         mine.write(header)
-        source = stack.enter_context(text.path.open("rb"))
-        first = source.readline()
-        if not text.header:
-            if first.startswith(BOM):
-                return False
-            source.seek(0)
-        crlf = first.endswith(b"\r\n")
         left_out = ((line, None, False) for line in text.left_out)
         to_come = heapq.merge(_filled_rows(con, file_index), left_out, key=lambda r: r[0])
         lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
-        while block := source.read(_FILE_BLOCK):
-            if crlf:  # DuckDB's lines end at CRLF; so do these
-                if block.endswith(b"\r"):
-                    block += source.read(1)
-                block = block.replace(b"\r\n", b"\n")
-            if b"\r" in block:
-                return False
-            lines.add(block)
-        if lines.rest:  # a last line without its line end (Go ends every line)
-            lines.add(b"\n")
+        try:
+            for block in _whole_lines(text):
+                lines.add(block)
+        except _NotAsIs:
+            return False
         return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
@@ -467,8 +494,7 @@ _EMPTY_ELIGIBILITY = f",{_NO_ELIGIBILITY}\n".encode()
 class _LinesWithEligibility:
     """`_write_full_from_file`'s writing, block by block: the rows with filled columns to
     come (line number, the 18 columns, decided here; the columns None for a line left out:
-    a rejected record's, a blank one) and the next of them, the next line's number, and
-    the start of a line that the last block ended within."""
+    a rejected record's, a blank one) and the next of them, and the next line's number."""
 
     def __init__(
         self,
@@ -480,22 +506,18 @@ class _LinesWithEligibility:
         self.to_come = filled
         self.filled = next(filled, None)
         self.next_line = next_line
-        self.rest = b""
         self.full, self.mine = full, mine
 
-    def add(self, block: bytes) -> None:
-        """Write the whole lines of `self.rest + block`; keep what follows the last LF."""
-        buf = self.rest + block
-        cut = buf.rfind(b"\n") + 1
-        self.rest = buf[cut:]
+    def add(self, buf: bytes) -> None:
+        """Write the lines of `buf` (whole lines, each ending with LF)."""
         parts, decided = [], []
         find = buf.find
         start = pos = 0  # the lines from `start` to `pos` get empty columns
         while self.filled is not None:
             line_no, eligibility, here = self.filled
-            while self.next_line < line_no and (lf := find(b"\n", pos, cut)) >= 0:
+            while self.next_line < line_no and (lf := find(b"\n", pos)) >= 0:
                 pos, self.next_line = lf + 1, self.next_line + 1
-            end = find(b"\n", pos, cut) if self.next_line == line_no else -1
+            end = find(b"\n", pos) if self.next_line == line_no else -1
             if end < 0:  # in a later block
                 break
             parts.append(buf[start:pos].replace(b"\n", _EMPTY_ELIGIBILITY))
@@ -507,8 +529,8 @@ class _LinesWithEligibility:
             start = pos = end + 1
             self.next_line += 1
             self.filled = next(self.to_come, None)
-        parts.append(buf[start:cut].replace(b"\n", _EMPTY_ELIGIBILITY))
-        self.next_line += buf.count(b"\n", pos, cut)
+        parts.append(buf[start:].replace(b"\n", _EMPTY_ELIGIBILITY))
+        self.next_line += buf.count(b"\n", pos)
         self.full.write(b"".join(parts))
         if decided:
             self.mine.write(b"".join(decided))
