@@ -11,6 +11,7 @@ ordered result by county folder with Arrow); no row becomes a Python object.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
 import os
@@ -21,7 +22,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import duckdb
 
@@ -263,14 +264,18 @@ def _with_full_rows(
     text: FileText | None,
     write: _FullWriter,
     from_file: _FromFile | None = None,
+    beside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Call `write` with input file i's full rows. A lean file's lines are written as they
-    are (by `from_file` where it can), under temporary names, while a second thread checks
-    that each is as Go writes it (`_all_go_lines`); then they take their names, or, if a
-    line is not as Go writes it, the files are written from the file's records quoted as
-    Go does (read again, in parallel)."""
+    """Call `write` with input file i's full rows, and `beside` with a connection. A lean
+    file's lines are written as they are (by `from_file` where it can), under temporary
+    names, while a second thread checks that each is as Go writes it (`_all_go_lines`),
+    then calls `beside` with the connection (`from_file` does not use it);
+    then they take their names, or, if a line is not as Go writes it, the files are written
+    from the file's records quoted as Go does (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
+        if beside is not None:
+            beside(con)
         return
     unchecked: dict[Path, Path] = {}
 
@@ -280,13 +285,17 @@ def _with_full_rows(
 
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1)
-    # The writers take one thread, the check the other core.
+    # The writers take one thread, the check the other core; `beside` takes it after the
+    # check, which ends well before the writer (1.5 s against 3 s at 1M rows).
     with one_thread(con):
         all_go_lines = pool.submit(_all_go_lines, text, stop)
+        done_beside = pool.submit(beside, con) if beside is not None else None
         try:
             try:
                 written = from_file is not None and from_file(at)
                 if not (written or text.left_out):
+                    if done_beside is not None:  # the connection is its until it ends
+                        done_beside.result()
                     write(*_full_rows(file_index, text), at)
                     written = True
             except duckdb.OutOfMemoryException:
@@ -299,13 +308,17 @@ def _with_full_rows(
                     raise
                 written = False
             all_go_lines.result()  # wait here, where a signal stops the check too
+            if done_beside is not None:
+                done_beside.result()
         except BaseException:
-            stop.set()  # the run stops: so does the check, at its next block
+            stop.set()  # the run stops: so does the check, at its next block,
+            with contextlib.suppress(duckdb.Error):
+                con.interrupt()  # and what runs beside it
             for tmp in unchecked.values():  # and the run leaves no file behind
                 tmp.unlink(missing_ok=True)
             raise
         finally:
-            pool.shutdown(wait=True)
+            pool.shutdown(wait=True, cancel_futures=True)
     if written and all_go_lines.result():
         for path, tmp in unchecked.items():
             os.replace(tmp, path)
@@ -404,15 +417,20 @@ def write_bundle(
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
-        from_file = partial(_write_full_from_file, con, paths, file_index, text) if text else None
-        _with_full_rows(con, file_index, text, partial(_write_full, con, paths), from_file)
-        _copy_lines(
-            con,
-            f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
-            f"doj_rows WHERE file_index = {file_index}",
-            _header(CONDENSED_COLUMNS),
-            paths["condensed"],
+        from_file = None
+        if text is not None:  # (its filled rows fetched first: the connection is then
+            # the condensed COPY's, beside the writer)
+            filled = _filled_rows(con, file_index)
+            from_file = partial(_write_full_from_file, filled, paths, text)
+        condensed = partial(
+            _copy_lines,
+            line=f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
+            source=f"doj_rows WHERE file_index = {file_index}",
+            header=_header(CONDENSED_COLUMNS),
+            path=paths["condensed"],
         )
+        write = partial(_write_full, con, paths)
+        _with_full_rows(con, file_index, text, write, from_file, beside=condensed)
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
 
@@ -431,16 +449,15 @@ def _write_full(
 
 
 def _write_full_from_file(
-    con: duckdb.DuckDBPyConnection,
+    filled: pyarrow.Table,
     paths: dict[str, Path],
-    file_index: int,
     text: FileText,
     at: Callable[[Path], Path],
 ) -> bool:
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
-    the few rows the decisions or Possible Other P64 Charges fill, which the row table
-    gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
+    the few rows the decisions or Possible Other P64 Charges fill: `filled`, from
+    `_filled_rows`), and the decided rows' lines also to Prop64_Results; a rejected
     record's line and a blank one are left out. DuckDB's CSV writer took 1.7 s for the
     800 MB of lines of a 1M-row file alone, and the two COPYs each read the file again:
     the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
@@ -458,7 +475,7 @@ def _write_full_from_file(
         full.write(header)
         mine.write(header)
         left_out = ((line, None, False) for line in text.left_out)
-        to_come = heapq.merge(_filled_rows(con, file_index), left_out, key=lambda r: r[0])
+        to_come = heapq.merge(_rows_of(filled), left_out, key=lambda r: r[0])
         lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
         try:
             for block in _whole_lines(text):
@@ -468,22 +485,24 @@ def _write_full_from_file(
         return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
-def _filled_rows(
-    con: duckdb.DuckDBPyConnection, file_index: int
-) -> Iterator[tuple[int, str, bool]]:
+def _filled_rows(con: duckdb.DuckDBPyConnection, file_index: int) -> pyarrow.Table:
     """Input file i's rows whose 18 eligibility columns are not all empty, in line order:
-    (line number, the 18 columns, decided here). Fetched a few at a time: at 10M rows
-    there are a million of them."""
-    result = con.execute(
+    line number, the 18 columns, decided here. One in ten rows: at 10M rows a million, some
+    50 MB of Arrow."""
+    return con.sql(
         f"""SELECT source_line, {_eligibility(_SINGLE_SQL)},
                    coalesce(bundle_folder = {_SINGLE_SQL}, false)
             FROM doj_rows
             WHERE file_index = {file_index}
               AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
             ORDER BY source_line"""
-    )
-    while rows := result.fetchmany(10_000):
-        yield from rows
+    ).to_arrow_table()
+
+
+def _rows_of(table: pyarrow.Table) -> Iterator[tuple[Any, ...]]:
+    """A table's rows as tuples, 10,000 Python rows at a time."""
+    for batch in table.to_batches(max_chunksize=10_000):
+        yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
 
 _FILE_BLOCK = 8 << 20
