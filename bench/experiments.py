@@ -19,6 +19,10 @@ insertion order kept) on a generated research file, and prints seconds and peak 
              no row
     polars   the same fold in Polars' streaming engine instead of DuckDB (needs the bench
              extra: clearslate does not depend on Polars), and Polars reading the 19 columns
+    gocheck  the bundle's check that every line is as Go writes it: DuckDB's
+             regexp_full_match of each line (the check until the fourteenth session), then
+             the run's (the file's bytes in 8 MB blocks, each matched by Arrow's RE2), one
+             thread each
 
     PYTHONPATH=src python bench/experiments.py reader --input bench/out/doj_la_1000000_s1.csv
 """
@@ -409,10 +413,37 @@ def polars(args: argparse.Namespace, _workdir: str) -> None:
               f"{2 * a - least:.2f} s under 2.0 x for deciding and writing")  # fmt: skip
 
 
+def gocheck(args: argparse.Namespace, workdir: str) -> None:
+    import threading
+
+    from clearslate.outputs.gogen_bundle import _GO_FIELD, FileText, _all_go_lines
+
+    con = _connect(args.memory_limit, workdir)
+    con.execute("SET threads = 1")
+    line = f"^{_GO_FIELD}(?:,{_GO_FIELD})*$"
+    lines_sql = (
+        f"read_csv({_sql_path(args.input)}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', "
+        "quote = '', escape = '', header = true, auto_detect = false, strict_mode = true)"
+    )
+    text = FileText("", "", args.input, header=True, lines=0)
+    for _ in range(args.repeat):
+        each = _timed(
+            "DuckDB regexp_full_match of each line",
+            lambda: con.execute(
+                f"SELECT bool_and(regexp_full_match(line, '{line}')) FROM {lines_sql}"
+            ).fetchone()[0],
+        )
+        blocks = _timed(
+            "Arrow's RE2, 8 MB blocks (the run's)", lambda: _all_go_lines(text, threading.Event())
+        )
+        print(f"the same answer: {each == blocks} ({blocks})")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
-        "experiment", choices=["reader", "lines", "stream", "scan", "bound", "fused", "polars"]
+        "experiment",
+        choices=["reader", "lines", "stream", "scan", "bound", "fused", "polars", "gocheck"],
     )
     ap.add_argument("--input", type=Path, default=Path("bench/out/doj_la_1000000_s1.csv"))
     ap.add_argument("--memory-limit", default="1GB")
@@ -422,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"{args.input}: no such file (run bench/run_bench.py first to make it)")
     with tempfile.TemporaryDirectory(prefix="clearslate-exp-") as workdir:
         experiments = {"reader": reader, "lines": lines, "stream": stream, "scan": scan,
-                       "bound": bound, "fused": fused, "polars": polars}  # fmt: skip
+                       "bound": bound, "fused": fused, "polars": polars,
+                       "gocheck": gocheck}  # fmt: skip
         experiments[args.experiment](args, workdir)
     return 0
 

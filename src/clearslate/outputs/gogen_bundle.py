@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import heapq
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -286,7 +287,7 @@ def _with_full_rows(
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1)
     # The writers take one thread, the check the other core; `beside` takes it after the
-    # check, which ends well before the writer (1.5 s against 3 s at 1M rows).
+    # check, which ends well before the writer (about 2 s against 3 s at 1M rows).
     with one_thread(con):
         all_go_lines = pool.submit(_all_go_lines, text, stop)
         done_beside = pool.submit(beside, con) if beside is not None else None
@@ -341,9 +342,9 @@ def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`GO_LINES`): false for
     a file whose lines `_whole_lines` does not take, or with a line that is not UTF-8 (a
     rejected record's, never one to copy). Block by block, each one string matched by
-    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.5 s of one
-    core for the 800 MB of a 1M-row file, where DuckDB's `regexp_full_match` of each line
-    took 2.8-4.2 s."""
+    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.8-2.3 s of
+    one core for the 800 MB of a 1M-row file, its reading included, where DuckDB's
+    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`)."""
     import pyarrow as pa  # not for --help
     import pyarrow.compute as pc
 
@@ -417,11 +418,10 @@ def write_bundle(
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
-        from_file = None
-        if text is not None:  # (its filled rows fetched first: the connection is then
-            # the condensed COPY's, beside the writer)
-            filled = _filled_rows(con, file_index)
-            from_file = partial(_write_full_from_file, filled, paths, text)
+        filled = _filled_rows(con, file_index) if text is not None else None
+        from_file = (
+            partial(_write_full_from_file, filled, paths, text) if filled is not None else None
+        )
         condensed = partial(
             _copy_lines,
             line=f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
@@ -430,7 +430,11 @@ def write_bundle(
             path=paths["condensed"],
         )
         write = partial(_write_full, con, paths)
-        _with_full_rows(con, file_index, text, write, from_file, beside=condensed)
+        try:
+            _with_full_rows(con, file_index, text, write, from_file, beside=condensed)
+        finally:
+            if filled is not None:
+                filled.unlink(missing_ok=True)
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
 
@@ -449,7 +453,7 @@ def _write_full(
 
 
 def _write_full_from_file(
-    filled: pyarrow.Table,
+    filled: Path,
     paths: dict[str, Path],
     text: FileText,
     at: Callable[[Path], Path],
@@ -485,24 +489,39 @@ def _write_full_from_file(
         return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
-def _filled_rows(con: duckdb.DuckDBPyConnection, file_index: int) -> pyarrow.Table:
-    """Input file i's rows whose 18 eligibility columns are not all empty, in line order:
-    line number, the 18 columns, decided here. One in ten rows: at 10M rows a million, some
-    50 MB of Arrow."""
-    return con.sql(
-        f"""SELECT source_line, {_eligibility(_SINGLE_SQL)},
-                   coalesce(bundle_folder = {_SINGLE_SQL}, false)
-            FROM doj_rows
-            WHERE file_index = {file_index}
-              AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
-            ORDER BY source_line"""
-    ).to_arrow_table()
+def _filled_rows(con: duckdb.DuckDBPyConnection, file_index: int) -> Path:
+    """Input file i's rows whose 18 eligibility columns are not all empty, in line order
+    (line number, the 18 columns, decided here), written to a Parquet file in the run's
+    working folder for `_write_full_from_file` to read a batch at a time: the connection is
+    then free for the condensed COPY beside that writer, and the memory stays what one
+    batch takes (one row in ten: at 10M rows a million, some 120 MB as one Arrow table)."""
+    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    handle, name = tempfile.mkstemp(".parquet", "filled-", folder if folder.is_dir() else None)
+    os.close(handle)
+    path = Path(name)
+    try:
+        con.execute(
+            f"""COPY (SELECT source_line, {_eligibility(_SINGLE_SQL)},
+                         coalesce(bundle_folder = {_SINGLE_SQL}, false)
+                      FROM doj_rows
+                      WHERE file_index = {file_index}
+                        AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
+                      ORDER BY source_line)
+                TO '{str(path).replace("'", "''")}' (FORMAT parquet)"""
+        )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
-def _rows_of(table: pyarrow.Table) -> Iterator[tuple[Any, ...]]:
-    """A table's rows as tuples, 10,000 Python rows at a time."""
-    for batch in table.to_batches(max_chunksize=10_000):
-        yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+def _rows_of(path: Path) -> Iterator[tuple[Any, ...]]:
+    """A Parquet file's rows as tuples, 10,000 at a time."""
+    import pyarrow.parquet as pq  # not for --help
+
+    with pq.ParquetFile(path) as rows:
+        for batch in rows.iter_batches(batch_size=10_000):
+            yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
 
 
 _FILE_BLOCK = 8 << 20
