@@ -267,12 +267,12 @@ def _with_full_rows(
     from_file: _FromFile | None = None,
     beside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Call `write` with input file i's full rows, and `beside` with a connection. A lean
-    file's lines are written as they are (by `from_file` where it can), under temporary
-    names, while a second thread checks that each is as Go writes it (`_all_go_lines`),
-    then calls `beside` with the connection (`from_file` does not use it);
-    then they take their names, or, if a line is not as Go writes it, the files are written
-    from the file's records quoted as Go does (read again, in parallel)."""
+    """Call `write` with input file i's full rows, and `beside` with the connection. A lean
+    file's lines are written as they are (by `from_file` where it can, which does not use
+    the connection), under temporary names, while a second thread checks that each is as
+    Go writes it (`_all_go_lines`) and then calls `beside`; the files then take their
+    names, or, if a line is not as Go writes it, are written from the file's records quoted
+    as Go does (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
         if beside is not None:
