@@ -667,19 +667,17 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     assert not list(tmp.iterdir()), "a killed run's temporary folders were not removed"
 
 
-@pytest.mark.parametrize("during", ["_all_go_lines", "_copy_lines"])
 def test_a_stop_while_the_lines_are_checked_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, during: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A stop that arrives while the run waits for the Go-line check, or for the condensed
-    file written in the check's thread after it: the bundle files written meanwhile under
-    their unchecked names go too (they were left behind once, when a SIGTERM came at that
-    moment). The stop is raised where the signal handler raises it."""
+    """A stop that arrives while the run waits for the Go-line check: the bundle files
+    written meanwhile under their unchecked names go too (they were left behind once, when a
+    SIGTERM came at that moment). The stop is raised where the signal handler raises it."""
 
-    def stopped(*_args: object, **_kwargs: object) -> bool:
+    def stopped(_text: object, _stop: object) -> bool:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gogen_bundle, during, stopped)
+    monkeypatch.setattr(gogen_bundle, "_all_go_lines", stopped)
     path = tmp_path / "la.csv"
     generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
     out = tmp_path / "out"

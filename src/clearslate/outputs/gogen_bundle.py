@@ -11,11 +11,9 @@ ordered result by county folder with Arrow); no row becomes a Python object.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import heapq
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,7 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import duckdb
 
@@ -265,18 +263,14 @@ def _with_full_rows(
     text: FileText | None,
     write: _FullWriter,
     from_file: _FromFile | None = None,
-    beside: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
 ) -> None:
-    """Call `write` with input file i's full rows, and `beside` with the connection. A lean
-    file's lines are written as they are (by `from_file` where it can, which does not use
-    the connection), under temporary names, while a second thread checks that each is as
-    Go writes it (`_all_go_lines`) and then calls `beside`; the files then take their
-    names, or, if a line is not as Go writes it, are written from the file's records quoted
-    as Go does (read again, in parallel)."""
+    """Call `write` with input file i's full rows. A lean file's lines are written as they
+    are (by `from_file` where it can), under temporary names, while a second thread checks
+    that each is as Go writes it (`_all_go_lines`); then they take their names, or, if a
+    line is not as Go writes it, the files are written from the file's records quoted as
+    Go does (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
-        if beside is not None:
-            beside(con)
         return
     unchecked: dict[Path, Path] = {}
 
@@ -286,17 +280,13 @@ def _with_full_rows(
 
     stop = threading.Event()
     pool = ThreadPoolExecutor(max_workers=1)
-    # The writers take one thread, the check the other core; `beside` takes it after the
-    # check, which ends well before the writer (about 2 s against 3 s at 1M rows).
+    # The writers take one thread, the check the other core.
     with one_thread(con):
         all_go_lines = pool.submit(_all_go_lines, text, stop)
-        done_beside = pool.submit(beside, con) if beside is not None else None
         try:
             try:
                 written = from_file is not None and from_file(at)
                 if not (written or text.left_out):
-                    if done_beside is not None:  # the connection is its until it ends
-                        done_beside.result()
                     write(*_full_rows(file_index, text), at)
                     written = True
             except duckdb.OutOfMemoryException:
@@ -309,17 +299,13 @@ def _with_full_rows(
                     raise
                 written = False
             all_go_lines.result()  # wait here, where a signal stops the check too
-            if done_beside is not None:
-                done_beside.result()
         except BaseException:
-            stop.set()  # the run stops: so does the check, at its next block,
-            with contextlib.suppress(duckdb.Error):
-                con.interrupt()  # and what runs beside it
+            stop.set()  # the run stops: so does the check, at its next block
             for tmp in unchecked.values():  # and the run leaves no file behind
                 tmp.unlink(missing_ok=True)
             raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown(wait=True)
     if written and all_go_lines.result():
         for path, tmp in unchecked.items():
             os.replace(tmp, path)
@@ -342,9 +328,9 @@ def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`GO_LINES`): false for
     a file whose lines `_whole_lines` does not take, or with a line that is not UTF-8 (a
     rejected record's, never one to copy). Block by block, each one string matched by
-    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.8-2.3 s of
-    one core for the 800 MB of a 1M-row file, its reading included, where DuckDB's
-    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`)."""
+    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.5 s of one
+    core for the 800 MB of a 1M-row file, where DuckDB's `regexp_full_match` of each line
+    took 2.8-4.2 s."""
     import pyarrow as pa  # not for --help
     import pyarrow.compute as pc
 
@@ -418,23 +404,15 @@ def write_bundle(
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
-        filled = _filled_rows(con, file_index) if text is not None else None
-        from_file = (
-            partial(_write_full_from_file, filled, paths, text) if filled is not None else None
+        from_file = partial(_write_full_from_file, con, paths, file_index, text) if text else None
+        _with_full_rows(con, file_index, text, partial(_write_full, con, paths), from_file)
+        _copy_lines(
+            con,
+            f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
+            f"doj_rows WHERE file_index = {file_index}",
+            _header(CONDENSED_COLUMNS),
+            paths["condensed"],
         )
-        condensed = partial(
-            _copy_lines,
-            line=f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
-            source=f"doj_rows WHERE file_index = {file_index}",
-            header=_header(CONDENSED_COLUMNS),
-            path=paths["condensed"],
-        )
-        write = partial(_write_full, con, paths)
-        try:
-            _with_full_rows(con, file_index, text, write, from_file, beside=condensed)
-        finally:
-            if filled is not None:
-                filled.unlink(missing_ok=True)
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
 
@@ -453,15 +431,16 @@ def _write_full(
 
 
 def _write_full_from_file(
-    filled: Path,
+    con: duckdb.DuckDBPyConnection,
     paths: dict[str, Path],
+    file_index: int,
     text: FileText,
     at: Callable[[Path], Path],
 ) -> bool:
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
-    the few rows the decisions or Possible Other P64 Charges fill: `filled`, from
-    `_filled_rows`), and the decided rows' lines also to Prop64_Results; a rejected
+    the few rows the decisions or Possible Other P64 Charges fill, which the row table
+    gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
     record's line and a blank one are left out. DuckDB's CSV writer took 1.7 s for the
     800 MB of lines of a 1M-row file alone, and the two COPYs each read the file again:
     the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
@@ -479,7 +458,7 @@ def _write_full_from_file(
         full.write(header)
         mine.write(header)
         left_out = ((line, None, False) for line in text.left_out)
-        to_come = heapq.merge(_rows_of(filled), left_out, key=lambda r: r[0])
+        to_come = heapq.merge(_filled_rows(con, file_index), left_out, key=lambda r: r[0])
         lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
         try:
             for block in _whole_lines(text):
@@ -489,39 +468,22 @@ def _write_full_from_file(
         return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
-def _filled_rows(con: duckdb.DuckDBPyConnection, file_index: int) -> Path:
-    """Input file i's rows whose 18 eligibility columns are not all empty, in line order
-    (line number, the 18 columns, decided here), written to a Parquet file in the run's
-    working folder for `_write_full_from_file` to read a batch at a time: the connection is
-    then free for the condensed COPY beside that writer, and the memory stays what one
-    batch takes (one row in ten: at 10M rows a million, some 120 MB as one Arrow table)."""
-    folder = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
-    handle, name = tempfile.mkstemp(".parquet", "filled-", folder if folder.is_dir() else None)
-    os.close(handle)
-    path = Path(name)
-    try:
-        con.execute(
-            f"""COPY (SELECT source_line, {_eligibility(_SINGLE_SQL)},
-                         coalesce(bundle_folder = {_SINGLE_SQL}, false)
-                      FROM doj_rows
-                      WHERE file_index = {file_index}
-                        AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
-                      ORDER BY source_line)
-                TO '{str(path).replace("'", "''")}' (FORMAT parquet)"""
-        )
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _rows_of(path: Path) -> Iterator[tuple[Any, ...]]:
-    """A Parquet file's rows as tuples, 10,000 at a time."""
-    import pyarrow.parquet as pq  # not for --help
-
-    with pq.ParquetFile(path) as rows:
-        for batch in rows.iter_batches(batch_size=10_000):
-            yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+def _filled_rows(
+    con: duckdb.DuckDBPyConnection, file_index: int
+) -> Iterator[tuple[int, str, bool]]:
+    """Input file i's rows whose 18 eligibility columns are not all empty, in line order:
+    (line number, the 18 columns, decided here). Fetched a few at a time: at 10M rows
+    there are a million of them."""
+    result = con.execute(
+        f"""SELECT source_line, {_eligibility(_SINGLE_SQL)},
+                   coalesce(bundle_folder = {_SINGLE_SQL}, false)
+            FROM doj_rows
+            WHERE file_index = {file_index}
+              AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
+            ORDER BY source_line"""
+    )
+    while rows := result.fetchmany(10_000):
+        yield from rows
 
 
 _FILE_BLOCK = 8 << 20
