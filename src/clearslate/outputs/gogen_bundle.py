@@ -328,9 +328,9 @@ def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`GO_LINES`): false for
     a file whose lines `_whole_lines` does not take, or with a line that is not UTF-8 (a
     rejected record's, never one to copy). Block by block, each one string matched by
-    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.5 s of one
-    core for the 800 MB of a 1M-row file, where DuckDB's `regexp_full_match` of each line
-    took 2.8-4.2 s."""
+    Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.8-2.3 s of
+    one core for the 800 MB of a 1M-row file, its reading included, where DuckDB's
+    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`)."""
     import pyarrow as pa  # not for --help
     import pyarrow.compute as pc
 
