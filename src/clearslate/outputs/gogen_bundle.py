@@ -252,9 +252,10 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
 _FullWriter = Callable[[str, str, Callable[[Path], Path]], None]
 
 
-# from_file(at): write the full rows' files from the input file's own bytes, each file `path`
-# at `at(path)`; False if it cannot for this file (`write` then writes them).
-_FromFile = Callable[[Callable[[Path], Path]], bool]
+# from_file(at, stop): write the full rows' files from the input file's own bytes, each file
+# `path` at `at(path)`, unless `stop` is set; False if it cannot for this file (`write` then
+# writes them). It runs on a thread of its own, and must not run DuckDB.
+_FromFile = Callable[[Callable[[Path], Path], threading.Event], bool]
 
 
 def _with_full_rows(
@@ -263,14 +264,18 @@ def _with_full_rows(
     text: FileText | None,
     write: _FullWriter,
     from_file: _FromFile | None = None,
+    beside: Callable[[], None] | None = None,
 ) -> None:
-    """Call `write` with input file i's full rows. A lean file's lines are written as they
-    are (by `from_file` where it can), under temporary names, while a second thread checks
-    that each is as Go writes it (`_all_go_lines`); then they take their names, or, if a
-    line is not as Go writes it, the files are written from the file's records quoted as
-    Go does (read again, in parallel)."""
+    """Call `write` with input file i's full rows, and `beside` (if given) meanwhile. A lean
+    file's lines are written as they are (by `from_file` where it can, on a thread of its
+    own), under temporary names, while another thread checks that each is as Go writes it
+    (`_all_go_lines`) and this one, the only one that runs DuckDB, runs `beside`; then they
+    take their names, or, if a line is not as Go writes it, the files are written from the
+    file's records quoted as Go does (read again, in parallel)."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
+        if beside is not None:
+            beside()
         return
     unchecked: dict[Path, Path] = {}
 
@@ -279,13 +284,16 @@ def _with_full_rows(
         return unchecked[path]
 
     stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=1)
-    # The writers take one thread, the check the other core.
+    pool = ThreadPoolExecutor(max_workers=2)
+    # DuckDB takes one thread while the check and the copy of the bytes take the others.
     with one_thread(con):
         all_go_lines = pool.submit(_all_go_lines, text, stop)
+        copied = pool.submit(from_file, at, stop) if from_file is not None else None
         try:
+            if beside is not None:
+                beside()
             try:
-                written = from_file is not None and from_file(at)
+                written = copied is not None and copied.result()
                 if not (written or text.left_out):
                     write(*_full_rows(file_index, text), at)
                     written = True
@@ -298,9 +306,10 @@ def _with_full_rows(
                 if _UNPAIRED not in str(exc) and all_go_lines.result():
                     raise
                 written = False
-            all_go_lines.result()  # wait here, where a signal stops the check too
+            all_go_lines.result()  # wait here, where a signal stops the others too
         except BaseException:
-            stop.set()  # the run stops: so does the check, at its next block
+            stop.set()  # the run stops: so do the others, at their next block
+            pool.shutdown(wait=True)
             for tmp in unchecked.values():  # and the run leaves no file behind
                 tmp.unlink(missing_ok=True)
             raise
@@ -351,6 +360,10 @@ def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
 
 class _NotAsIs(Exception):
     """A file whose lines `_whole_lines` does not take."""
+
+
+class _Stopped(Exception):
+    """The run stopped while a thread of the bundle was writing."""
 
 
 def _whole_lines(text: FileText) -> Iterator[bytes]:
@@ -404,14 +417,21 @@ def write_bundle(
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
-        from_file = partial(_write_full_from_file, con, paths, file_index, text) if text else None
-        _with_full_rows(con, file_index, text, partial(_write_full, con, paths), from_file)
-        _copy_lines(
+        from_file = (
+            partial(_write_full_from_file, paths, text, _filled_rows(con, file_index))
+            if text
+            else None
+        )
+        condensed = partial(
+            _copy_lines,
             con,
             f"q_condensed || ',' || {_eligibility(_SINGLE_SQL)}",
             f"doj_rows WHERE file_index = {file_index}",
             _header(CONDENSED_COLUMNS),
             paths["condensed"],
+        )
+        _with_full_rows(
+            con, file_index, text, partial(_write_full, con, paths), from_file, beside=condensed
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
@@ -431,11 +451,11 @@ def _write_full(
 
 
 def _write_full_from_file(
-    con: duckdb.DuckDBPyConnection,
     paths: dict[str, Path],
-    file_index: int,
     text: FileText,
+    filled: Iterator[tuple[int, str, bool]],
     at: Callable[[Path], Path],
+    stop: threading.Event,
 ) -> bool:
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
@@ -444,7 +464,8 @@ def _write_full_from_file(
     record's line and a blank one are left out. DuckDB's CSV writer took 1.7 s for the
     800 MB of lines of a 1M-row file alone, and the two COPYs each read the file again:
     the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
-    one process).
+    one process). `filled`: the rows with filled columns (`_filled_rows`). Raises _Stopped
+    once `stop` is set.
 
     False for a file it does not take, whose files `write` then writes: one whose lines
     `_whole_lines` does not take, or whose lines are not its rows one for one (the lines
@@ -458,13 +479,17 @@ def _write_full_from_file(
         full.write(header)
         mine.write(header)
         left_out = ((line, None, False) for line in text.left_out)
-        to_come = heapq.merge(_filled_rows(con, file_index), left_out, key=lambda r: r[0])
+        to_come = heapq.merge(filled, left_out, key=lambda r: r[0])
         lines = _LinesWithEligibility(to_come, 1 + text.header, full, mine)
+        behind = _WriteBehind(stack)
         try:
             for block in _whole_lines(text):
-                lines.add(block)
+                if stop.is_set():
+                    raise _Stopped
+                behind.write(lines.add(block))
         except _NotAsIs:
             return False
+        behind.finish()
         return lines.filled is None and lines.next_line == 1 + text.header + text.lines
 
 
@@ -472,18 +497,22 @@ def _filled_rows(
     con: duckdb.DuckDBPyConnection, file_index: int
 ) -> Iterator[tuple[int, str, bool]]:
     """Input file i's rows whose 18 eligibility columns are not all empty, in line order:
-    (line number, the 18 columns, decided here). Fetched a few at a time: at 10M rows
-    there are a million of them."""
-    result = con.execute(
+    (line number, the 18 columns, decided here). Fetched at once, as Arrow columns (the
+    thread that writes them must not run DuckDB; at 10M rows there are a million of them,
+    some 70 MB), and made Python tuples a batch at a time as they are written."""
+    table = con.sql(
         f"""SELECT source_line, {_eligibility(_SINGLE_SQL)},
                    coalesce(bundle_folder = {_SINGLE_SQL}, false)
             FROM doj_rows
             WHERE file_index = {file_index}
               AND (bundle_folder IS NOT NULL OR bundle_other IS NOT NULL)
             ORDER BY source_line"""
+    ).to_arrow_table()
+    return (
+        row
+        for batch in table.to_batches(10_000)
+        for row in zip(*(column.to_pylist() for column in batch.columns), strict=True)
     )
-    while rows := result.fetchmany(10_000):
-        yield from rows
 
 
 _FILE_BLOCK = 8 << 20
@@ -508,8 +537,8 @@ class _LinesWithEligibility:
         self.next_line = next_line
         self.full, self.mine = full, mine
 
-    def add(self, buf: bytes) -> None:
-        """Write the lines of `buf` (whole lines, each ending with LF)."""
+    def add(self, buf: bytes) -> list[tuple[BinaryIO, bytes]]:
+        """The writes of the lines of `buf` (whole lines, each ending with LF)."""
         parts, decided = [], []
         find = buf.find
         start = pos = 0  # the lines from `start` to `pos` get empty columns
@@ -531,9 +560,10 @@ class _LinesWithEligibility:
             self.filled = next(self.to_come, None)
         parts.append(buf[start:].replace(b"\n", _EMPTY_ELIGIBILITY))
         self.next_line += buf.count(b"\n", pos)
-        self.full.write(b"".join(parts))
+        writes = [(self.full, b"".join(parts))]
         if decided:
-            self.mine.write(b"".join(decided))
+            writes.append((self.mine, b"".join(decided)))
+        return writes
 
 
 def write_county_bundles(
@@ -591,10 +621,7 @@ def _write_county_files(
             tmp = stack.enter_context(atomic_path(at(path)))
             files[key] = stack.enter_context(tmp.open("wb", buffering=0))
             files[key].write(headers[key[1]].encode() + b"\n")
-        # A batch is written by a thread of its own while the next one is made (writing
-        # took a third of this pass on the one thread); one batch at most waits.
-        writer = stack.enter_context(ThreadPoolExecutor(max_workers=1))
-        written: Future[None] | None = None
+        behind = _WriteBehind(stack)
         with one_thread(con):
             for batch in con.sql(query).to_arrow_reader(_BATCH_ROWS):
                 # The batch's rows by folder (a stable sort: each folder's rows keep their
@@ -619,16 +646,33 @@ def _write_county_files(
                         (files[name, "condensed"], _text_bytes(part.column("condensed_line"))),
                         (files[name, "prop64"], _text_bytes(full.filter(part["decided_here"]))),
                     ]
-                if written is not None:
-                    written.result()
-                written = writer.submit(_write_parts, parts)
-        if written is not None:
-            written.result()
+                behind.write(parts)
+        behind.finish()
 
 
-def _write_parts(parts: list[tuple[BinaryIO, bytes]]) -> None:
-    for file, data in parts:
-        file.write(data)
+class _WriteBehind:
+    """Writes made by a thread of its own while the next ones are made (the kernel's copy
+    into the page cache took a third of a pass on one thread, and more than half of the
+    one-county writer's); one set of writes at most waits. `stack` closes the thread."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._thread = stack.enter_context(ThreadPoolExecutor(max_workers=1))
+        self._pending: Future[None] | None = None
+
+    def write(self, parts: list[tuple[BinaryIO, bytes]]) -> None:
+        self.finish()
+        self._pending = self._thread.submit(self._write, parts)
+
+    def finish(self) -> None:
+        """Wait for the writes handed over (and raise their error)."""
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
+
+    @staticmethod
+    def _write(parts: list[tuple[BinaryIO, bytes]]) -> None:
+        for file, data in parts:
+            file.write(data)
 
 
 _BATCH_ROWS = 20_000  # some 25 MB of lines
