@@ -16,6 +16,8 @@ No rule reads the clock: every date comparison is against the run's as-of date, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import duckdb
 
 from clearslate.statutes import classify_charges
@@ -114,44 +116,62 @@ def classify_distinct_charges(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+# `rows_x`'s columns: a row's facts (`r`, from `rows_src`), its count keys, and its charge's
+# classification (`c`, from `charge_class`).
+_ROWS_X: dict[str, str] = {
+    **{name: f"r.{name}" for name in (
+        "row_id", "file_index", "source_file", "source_line", "subject_id", "cnt_order")},
+    "cycle_key": "left(r.cnt_order, 3)",
+    "case_key": "left(r.cnt_order, 6)",
+    "cnt_order_ok": "length(r.cnt_order) >= 6",
+    **{name: f"r.{name}" for name in (
+        "step_type", "county", "court", "ofn", "event_date", "event_date_partial", "dob",
+        "dob_partial", "is_conviction", "felony", "sent_length", "sent_unit")},
+    **{name: f"c.{name}" for name in (
+        "statute_id", "code", "section", "subsections", "attempt", "from_comment", "parsed")},
+    "prop64_section": "nullif(c.prop64_section, '')",
+    "comment_prop64_section": "nullif(c.comment_prop64_section, '')",
+    **{name: f"c.{name}" for name in (
+        "raw_section", "subsection_changed_2016", "is_superstrike", "superstrike_label",
+        "is_pc290", "pc290_label", "is_related", "related_label", "gogen_code_section",
+        "gogen_prop64_number", "gogen_possible_other_p64")},
+    "is_pc290_registration": "r.is_pc290_registration",
+}  # fmt: skip
+
+_WITH_CHARGE = (
+    "LEFT JOIN charge_class c ON c.offense_descr = r.offense_descr "
+    "AND c.comment_text = r.comment_text"
+)
+
+
+def _rows_x_columns(names: Iterable[str]) -> str:
+    return ", ".join(f"{_ROWS_X[name]} AS {name}" for name in names)
+
+
 def build_rows(con: duckdb.DuckDBPyConnection) -> None:
     """View `rows_x`: every row's facts with its charge's classification. A view, not a
     table: each query reads only the columns it needs, and the charge join runs only where
     the charge is asked for (a copy of every row cost as much as reading the file)."""
     con.execute(
-        """
-        CREATE OR REPLACE TEMP VIEW rows_x AS
-        SELECT r.row_id, r.file_index, r.source_file, r.source_line, r.subject_id,
-               r.cnt_order,
-               left(r.cnt_order, 3) AS cycle_key,
-               left(r.cnt_order, 6) AS case_key,
-               length(r.cnt_order) >= 6 AS cnt_order_ok,
-               r.step_type, r.county, r.court, r.ofn,
-               r.event_date, r.event_date_partial, r.dob, r.dob_partial,
-               r.is_conviction, r.felony, r.sent_length, r.sent_unit,
-               c.statute_id, c.code, c.section, c.subsections, c.attempt, c.from_comment,
-               c.parsed, nullif(c.prop64_section, '') AS prop64_section,
-               nullif(c.comment_prop64_section, '') AS comment_prop64_section, c.raw_section,
-               c.subsection_changed_2016,
-               c.is_superstrike, c.superstrike_label, c.is_pc290, c.pc290_label,
-               c.is_related, c.related_label,
-               c.gogen_code_section, c.gogen_prop64_number, c.gogen_possible_other_p64,
-               r.is_pc290_registration
-        FROM rows_src r
-        LEFT JOIN charge_class c
-          ON c.offense_descr = r.offense_descr AND c.comment_text = r.comment_text
-        """
+        f"CREATE OR REPLACE TEMP VIEW rows_x AS "
+        f"SELECT {_rows_x_columns(_ROWS_X)} FROM rows_src r {_WITH_CHARGE}"
     )
 
 
 # What later stages read of a conviction's row (evaluated, subjects, the summaries, explain,
-# redact): the convictions table keeps these, not every column of `rows_x`.
+# redact): the convictions table keeps these, not every column of `rows_x`; and the row
+# facts they are made of (with the charge's key).
 _CONVICTION_COLUMNS = (
     "row_id", "file_index", "source_file", "source_line", "subject_id", "cnt_order",
     "cnt_order_ok", "county", "court", "event_date", "event_date_partial", "felony",
     "statute_id", "subsections", "attempt", "from_comment", "prop64_section",
     "comment_prop64_section", "raw_section", "subsection_changed_2016", "is_superstrike",
     "is_pc290", "gogen_code_section",
+)  # fmt: skip
+_CONVICTION_ROW_FACTS = (
+    "row_id", "file_index", "source_file", "source_line", "subject_id", "cnt_order",
+    "county", "court", "event_date", "event_date_partial", "felony", "offense_descr",
+    "comment_text",
 )  # fmt: skip
 
 
@@ -227,23 +247,37 @@ def build_convictions(con: duckdb.DuckDBPyConnection) -> None:
           ON pc.subject_id = s.subject_id AND pc.cycle_key = left(s.case_key, 3)
         """
     )
-    columns = ", ".join(f"c.{name}" for name in _CONVICTION_COLUMNS)
+    # The counts' first rows with their wide columns, then their charges: the two joins in
+    # one statement stopped 10M rows at --memory-limit 500MB (each alone runs at 400MB).
+    row_facts = ", ".join(f"r.{name}" for name in _CONVICTION_ROW_FACTS)
     con.execute(
         f"""
-        CREATE OR REPLACE TABLE convictions AS
-        SELECT {columns}, s.count_key, s.sentence_rows, s.sent_years, s.sent_months,
+        CREATE OR REPLACE TEMP TABLE conviction_rows AS
+        SELECT {row_facts}, s.count_key, s.sentence_rows, s.sent_years, s.sent_months,
                s.sent_days, s.sentence_unreadable,
-               CASE WHEN c.event_date IS NOT NULL THEN
-                 (c.event_date + to_years(s.sent_years::INTEGER)
+               CASE WHEN r.event_date IS NOT NULL THEN
+                 (r.event_date + to_years(s.sent_years::INTEGER)
                    + to_months(s.sent_months::INTEGER) + to_days(s.sent_days::INTEGER))::DATE
                END AS sentence_end,
                s.case_numbers, s.prop64_in_cycle
-        FROM rows_x c
-        JOIN conviction_counts s ON s.row_id = c.row_id
-        WHERE c.is_conviction  -- every count's first row is one: the others need no probe
+        FROM rows_src r
+        JOIN conviction_counts s ON s.row_id = r.row_id
+        WHERE r.is_conviction  -- every count's first row is one: the others need no probe
         """
     )
-    con.execute("DROP TABLE conviction_counts; DROP TABLE case_numbers; DROP TABLE prop64_cycles")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TABLE convictions AS
+        SELECT {_rows_x_columns(_CONVICTION_COLUMNS)}, r.count_key, r.sentence_rows,
+               r.sent_years, r.sent_months, r.sent_days, r.sentence_unreadable,
+               r.sentence_end, r.case_numbers, r.prop64_in_cycle
+        FROM conviction_rows r {_WITH_CHARGE}
+        """
+    )
+    con.execute(
+        "DROP TABLE conviction_rows; DROP TABLE conviction_counts; DROP TABLE case_numbers; "
+        "DROP TABLE prop64_cycles"
+    )
 
 
 def build_subjects(con: duckdb.DuckDBPyConnection) -> None:
