@@ -96,6 +96,7 @@ class Sample:
     exit_code: int
     log: str
     error: str = ""
+    cpu_seconds: float = 0.0  # os.wait4: user + system CPU time of the child (all its threads)
 
 
 @dataclass
@@ -161,6 +162,7 @@ def measure(cmd: list[str], log: Path, env: dict[str, str]) -> Sample:
         exit_code=code,
         log=str(log),
         error="" if code == 0 else _last_error(log),
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
     )
 
 
@@ -340,6 +342,7 @@ def table(results: list[Measure]) -> tuple[list[list[str]], list[dict]]:
         "rows",
         "measure",
         "seconds med [min-max]",
+        "cpu s med",
         "rows/s",
         "tree MiB",
         "maxrss MiB",
@@ -375,6 +378,7 @@ def table(results: list[Measure]) -> tuple[list[list[str]], list[dict]]:
                 f"{m.rows:,}" if m.rows else "-",
                 LABELS[m.name],
                 _span(secs, "{:.2f}") if secs else "FAILED",
+                f"{statistics.median(s.cpu_seconds for s in ok):.1f}" if ok else "-",
                 rate,
                 _span(tree, "{:.0f}") if tree else "-",
                 _span([s.maxrss_mib for s in ok], "{:.0f}") if ok else "-",
@@ -538,7 +542,9 @@ def main(argv: list[str] | None = None) -> int:
     print_table(lines)
     print(
         "\nseconds: wall time of the whole subprocess (interpreter start-up included); ratio: "
-        "per round, to the floor of the same round. tree MiB: psutil sum of RSS over the process "
+        "per round, to the floor of the same round. cpu s: user + system CPU time of the child "
+        "(os.wait4): a measure that keeps more cores busy than its floor is slowed more than "
+        "the floor by other load on the machine. tree MiB: psutil sum of RSS over the process "
         "tree, polled every 50 ms; maxrss MiB: ru_maxrss of the child (os.wait4)."
     )
     if args.gogen:
