@@ -6,7 +6,9 @@ Where clearslate's values differ on purpose (a gogen bug fixed), docs/gogen-diff
 says so.
 
 The CSV text is assembled in SQL and streamed by DuckDB's COPY (a statewide run splits one
-ordered result by county folder with Arrow); no row becomes a Python object.
+ordered result by county folder with Arrow), except a one-county run's All_Results and
+Prop64_Results of a file whose lines are already as Go writes them: those are the file's own
+bytes, each line followed by its eligibility columns (`_write_full_from_file`).
 """
 
 from __future__ import annotations
