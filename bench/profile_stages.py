@@ -3,8 +3,10 @@
 It calls `clearslate.run.run` as the CLI does, with timers wrapped around the functions that
 `run._run` calls (found by name; a name that is gone is skipped), and around every SQL
 statement sent to the run's DuckDB connection. It prints a tree in call order:
-inclusive seconds, the process's peak RSS so far (ru_maxrss) at the end of the stage, and
-the SQL statements that took at least --min-sql seconds.
+inclusive seconds, the process's CPU seconds in them (user + system, all threads: a stage
+at 1 CPU-second per second left a core idle on a 2-core machine), the peak RSS so far
+(ru_maxrss) at the end of the stage, and the SQL statements that took at least --min-sql
+seconds.
 
     PYTHONPATH=src python bench/profile_stages.py --input bench/out/doj_la_1000000_s1.csv \
         --outputs /tmp/prof [--no-gogen-bundle] [--statewide] [--memory-limit 1GB]
@@ -17,6 +19,7 @@ import datetime as dt
 import functools
 import importlib
 import json
+import os
 import re
 import resource
 import sys
@@ -61,23 +64,29 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    return sum(os.times()[:2])
+
+
 class Timer:
     def __init__(self) -> None:
-        self.events: list[list[Any]] = []  # [depth, label, seconds, peak MiB, is_sql]
+        # [depth, label, seconds, peak MiB, is_sql, CPU seconds]
+        self.events: list[list[Any]] = []
         self.depth = 0
 
     @contextmanager
     def span(self, label: str, sql: bool = False) -> Iterator[None]:
         index = len(self.events)
-        self.events.append([self.depth, label, None, None, sql])
+        self.events.append([self.depth, label, None, None, sql, None])
         self.depth += 1
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), _cpu_seconds()
         try:
             yield
         finally:
             self.depth -= 1
             self.events[index][2] = time.perf_counter() - started
             self.events[index][3] = _peak_mib()
+            self.events[index][5] = _cpu_seconds() - cpu
 
     def wrap(self, fn: Callable[..., Any], label: str) -> Callable[..., Any]:
         @functools.wraps(fn)
@@ -127,14 +136,15 @@ def install(timer: Timer) -> None:
     run_mod.connect = lambda *a, **k: TimedConnection(connect(*a, **k), timer)
 
 
-def report(timer: Timer, total: float, min_sql: float) -> None:
-    print(f"{'stage':<80} {'seconds':>8} {'share':>6} {'peak MiB':>9}")
-    for depth, label, seconds, peak, is_sql in timer.events:
+def report(timer: Timer, total: float, cpu: float, min_sql: float) -> None:
+    print(f"{'stage':<80} {'seconds':>8} {'share':>6} {'cpu s':>6} {'peak MiB':>9}")
+    for depth, label, seconds, peak, is_sql, cpu_s in timer.events:
         if seconds is None or (is_sql and seconds < min_sql):
             continue
         name = ("  " * depth + label)[:80]
-        print(f"{name:<80} {seconds:8.2f} {seconds / total:6.1%} {peak:9.0f}")
-    print(f"{'total (clearslate.run.run)':<80} {total:8.2f} {1:6.1%} {_peak_mib():9.0f}")
+        print(f"{name:<80} {seconds:8.2f} {seconds / total:6.1%} {cpu_s:6.2f} {peak:9.0f}")
+    total_label = "total (clearslate.run.run)"
+    print(f"{total_label:<80} {total:8.2f} {1:6.1%} {cpu:6.2f} {_peak_mib():9.0f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         memory_limit=args.memory_limit,
         threads=args.threads,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     try:
         run(opts)
     except Exception as exc:  # report how far it got: that is the point of a profile
@@ -175,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         code = 1
     else:
         code = 0
-    total = time.perf_counter() - started
-    report(timer, total, args.min_sql)
+    total, cpu = time.perf_counter() - started, _cpu_seconds() - cpu
+    report(timer, total, cpu, args.min_sql)
     if args.json:
-        args.json.write_text(json.dumps({"total": total, "events": timer.events}, indent=1))
+        events = {"total": total, "cpu": cpu, "events": timer.events}
+        args.json.write_text(json.dumps(events, indent=1))
     return code
 
 

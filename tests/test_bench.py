@@ -1,0 +1,99 @@
+"""The benchmark runs end to end and reports what it measured (bench/run_bench.py).
+
+The bench never passes or fails on a time; these tests check that it measures every floor and
+run, and that each ratio is the quotient of the samples it names, on a small generated file."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, str]:
+    out = tmp_path_factory.mktemp("bench")
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, str(REPO / "bench" / "run_bench.py"), "--rows", "2000"]
+    done = subprocess.run(
+        [*command, "--repeat", "1", "--out", str(out), "--profile"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads((out / "last_run.json").read_text()), done.stdout
+
+
+def test_every_measure_ran_and_succeeded(bench_run: tuple[dict, str]) -> None:
+    report, _ = bench_run
+    by_name = {r["name"]: r for r in report["results"]}
+    assert set(by_name) == {
+        "floor A", "floor B", "floor B default", "run", "full", "full vs B default", "help",
+    }  # fmt: skip
+    for result in report["results"]:
+        assert result["samples"], result["name"]
+        for sample in result["samples"]:
+            assert sample["exit_code"] == 0, (result["name"], sample["error"])
+            assert sample["seconds"] > 0 and sample["cpu_seconds"] > 0
+            assert sample["maxrss_mib"] > 0
+
+
+def test_each_ratio_is_its_run_over_its_floor_of_the_same_round(
+    bench_run: tuple[dict, str],
+) -> None:
+    report, _ = bench_run
+    by_name = {r["name"]: r for r in report["results"]}
+    pairs = {
+        "run": "floor A",
+        "full": "floor B",
+        "full vs B default": "floor B default",  # the full run's own samples, again
+    }
+    for name, floor in pairs.items():
+        result = by_name[name]
+        assert result["ratio_to"] == floor
+        expected = [
+            s["seconds"] / f["seconds"]
+            for s, f in zip(result["samples"], by_name[floor]["samples"], strict=True)
+        ]
+        assert result["ratios"] == pytest.approx(expected)
+        assert result["met"] in ("met", "not met")
+    assert by_name["full vs B default"]["samples"] == by_name["full"]["samples"]
+
+
+def test_the_floors_differ_only_in_their_memory_limit(
+    bench_run: tuple[dict, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, stdout = bench_run
+    spec = importlib.util.spec_from_file_location("run_bench", REPO / "bench" / "run_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, bench)  # its dataclasses look it up there
+    spec.loader.exec_module(bench)
+    args = argparse.Namespace(memory_limit="1GB")
+    limited, dest = bench.commands("floor B", Path("in.csv"), Path("work"), args)
+    default, dest_default = bench.commands("floor B default", Path("in.csv"), Path("work"), args)
+    assert dest == dest_default
+    assert "{'memory_limit': '1GB'}" in limited[-1]
+    assert default[-1] == limited[-1].replace("{'memory_limit': '1GB'}", "{}")
+    assert "floor B': the same, DuckDB's default limit" in stdout
+
+
+def test_the_stage_profile_shows_cpu_seconds(bench_run: tuple[dict, str]) -> None:
+    _, stdout = bench_run
+    profile = stdout[stdout.index("Stage profile") :]
+    header = next(line for line in profile.splitlines() if line.startswith("stage"))
+    assert header.split()[1:] == ["seconds", "share", "cpu", "s", "peak", "MiB"]
+    total = next(line for line in profile.splitlines() if line.startswith("total"))
+    seconds, _share, cpu, peak = total.split()[-4:]
+    assert float(seconds) > 0 and float(cpu) > 0 and float(peak) > 0
