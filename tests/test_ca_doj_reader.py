@@ -8,6 +8,8 @@ import csv
 import io
 import random
 import re
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -438,6 +440,95 @@ def test_the_line_by_line_reader_agrees_on_a_long_file(tmp_path: Path) -> None:
     assert info.encoding == scanned.files[0].encoding == "latin-1"
     assert [r.line for r in info.rejects] == [r.line for r in scanned.rejects] == [10_022]
     assert (info.data_records, info.accepted) == (10_051, 10_050)
+
+
+def misshapen_file(path: Path) -> Path:
+    """Most of the first records with fields too many (a delimiter after the line, or a
+    spreadsheet's 30 empty columns) or too few, the others good, and a line of another
+    delimiter: the line-by-line reader reads such a file (`_mostly_misshapen`)."""
+    text = csv_text([good(1)])
+    for i in range(2, 302):
+        record = good(i) if i % 3 == 0 else [*good(i), ""] if i % 3 == 1 else good(i)[:80]
+        text += csv_text([record], header=False).replace(
+            "\n", ",,,,,,,,,,\n" if i % 7 == 0 else "\n"
+        )
+    text += "A;B;C\n" + csv_text([good(302)], header=False)
+    path.write_text(text)
+    return path
+
+
+def semicolon_file(path: Path) -> Path:
+    """A research file saved with semicolons: each line one field to a CSV reader, its
+    quoted names holding quotes inside that field."""
+    path.write_text(csv_text([good(i) for i in range(1, 41)]).replace(",", ";"))
+    return path
+
+
+@pytest.mark.parametrize("make", [misshapen_file, semicolon_file], ids=["mixed", "semicolons"])
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_a_file_of_mostly_misshapen_records_reads_as_duckdb_would(
+    tmp_path: Path, projected: bool, make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's scan reports a record once per field too many or too few, each report with
+    the whole line, so a file of such records held memory growing with its size. Such a file
+    goes to the line-by-line reader, which keeps and rejects what DuckDB's scan does: the
+    same rows on the same lines, the same rejects with the same columns and reasons."""
+    path = make(tmp_path / "misshapen.csv")
+    select = ROW_FACTS if projected else None
+    kept = "SELECT * EXCLUDE (source_file) FROM doj_rows ORDER BY row_id"
+
+    def read_with(misshapen: bool) -> tuple[list[tuple], list[tuple], int, int]:
+        monkeypatch.setattr(ca_doj, "_mostly_misshapen", lambda *_: misshapen)
+        con = duckdb.connect()
+        result = read_doj_files(con, [path], select=select)
+        rejects = [(r.line, r.column, r.reason) for r in result.rejects]
+        return con.execute(kept).fetchall(), rejects, result.rows_read, result.rows_accepted
+
+    monkeypatch.undo()
+    assert ca_doj._mostly_misshapen(path, InputFile(path=str(path), size=0, has_header=True))
+    by_lines, by_scan = read_with(True), read_with(False)
+    assert by_lines == by_scan
+    _rows, rejects, rows_read, accepted = by_lines
+    # the column DuckDB names: the first field too many, or the number of fields read
+    shapes = {(column, reason.split(":")[0]) for _, column, reason in rejects}
+    if make is semicolon_file:
+        assert (rows_read, accepted, shapes) == (40, 0, {(1, "too few fields")})
+        return
+    # good(1); 300 records of which 86 good (every third, but not with 10 commas after it,
+    # every seventh); the line of semicolons; good(302)
+    assert (rows_read, accepted, len(rejects)) == (303, 88, 215)
+    assert shapes == {
+        (96, "too many fields"), (80, "too few fields"), (90, "too few fields"),
+        (1, "too few fields"),
+    }  # fmt: skip
+
+
+def test_a_file_of_records_with_many_fields_too_many_is_read_in_little_memory(
+    tmp_path: Path,
+) -> None:
+    """3,000 records of 300 empty fields too many each: 900,000 reports of a 1 KB line in
+    DuckDB's reject table (about a gigabyte) before; read line by line, well under 300 MiB."""
+    rows = [good(i) for i in range(3_000)]
+    text = csv_text(rows).replace("\n", "," * 300 + "\n")
+    path = tmp_path / "wide.csv"
+    path.write_text(text)
+    code = (
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        "from clearslate import database\n"
+        "from clearslate.sources.ca_doj import read_doj_files\n"
+        "con = database.connect(config={'memory_limit': '1GB'})\n"
+        "read = read_doj_files(con, [Path(sys.argv[1])])\n"
+        "peak = re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text())[1]\n"
+        "print(read.rows_read, read.rows_accepted, len(read.rejects), int(peak) // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows_read, accepted, rejected, peak_mib = map(int, done.stdout.split())
+    assert (rows_read, accepted, rejected) == (3_000, 0, 3_000)
+    assert peak_mib < 300, peak_mib
 
 
 @pytest.mark.parametrize(
