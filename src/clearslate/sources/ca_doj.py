@@ -702,10 +702,9 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
     than 95: a file with a delimiter after every line, with a spreadsheet's empty columns,
     or with another delimiter. DuckDB's strict scan reports such a record once for each
     field too many or too few, each report holding the whole line: 20,000 lines of 30
-    fields too many took 1.9 GB and 200,000 lines of one field too many 1.0 GB, growing
-    with the file (5,000 lines of semicolons: 1.5 GB).
-    The line-by-line reader reads such a file instead, in bounded memory, and rejects the
-    same records."""
+    fields too many took 1.9 GB, 200,000 lines of one field too many 0.9 GB and 5,000
+    lines of semicolons 1.5 GB, growing with the file. The line-by-line reader reads such
+    a file instead, in bounded memory, and rejects the same records."""
     encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
     with path.open("rb") as fh:
         head = fh.read(1 << 20)
