@@ -11,13 +11,13 @@ as a ratio to that floor:
     run       clearslate run --no-gogen-bundle      ratio to floor A, target <= 2.0
     full      clearslate run (with the gogen bundle) ratio to floor B, target <= 1.5,
               and (a second row, same samples) to floor B'
-
-Every floor and clearslate get --memory-limit (default 1GB, clearslate's own default), except
-floor B'. Within 1GB DuckDB's ordered COPY is held back: at 1M rows floor B took 7.0-7.2 s
-where floor B' took 4.8-4.9 s (and 62 s against 151 s at 10M rows, with 4.8 GiB of memory).
-floor B' is the bare copy with nothing held back; the full run is shown against both.
     gogen     gogen 0.2.13 (only with --gogen PATH)  ratio to floor B, for comparison
     help      clearslate --help                     start-up, target < 0.5 s
+
+Every floor and clearslate get --memory-limit (default 1GB, clearslate's own default), except
+floor B'. Within 1GB DuckDB's ordered COPY is held back: at 1M rows floor B took 7.0-8.5 s
+where floor B' took 4.8-5.5 s; at 10M rows 120-151 s against 55-62 s (with 4.8 GiB of
+memory). Floor B' is the bare copy with nothing held back; the full run is shown against both.
 
 Each is a separate subprocess. Wall time is measured around it; peak memory two ways:
 "tree MiB" is the sum of the RSS of the child and all its descendants, polled with psutil every
