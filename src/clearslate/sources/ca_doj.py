@@ -654,7 +654,8 @@ def _read_file(
     try:
         try:
             if _mostly_misshapen(path, info):
-                _join_facts(info)
+                # (Not waiting for the line count first: it is not needed, and a projected
+                # read stops at once here for the raw one, which counts the lines again.)
                 after = _read_line_by_line(
                     con, table, file_index, path, info, first_row_id, columns
                 )
