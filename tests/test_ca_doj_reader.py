@@ -10,6 +10,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 
@@ -443,15 +444,16 @@ def test_the_line_by_line_reader_agrees_on_a_long_file(tmp_path: Path) -> None:
 
 
 def read_both(
-    path: Path, monkeypatch: pytest.MonkeyPatch, select: object = None
+    path: Path, monkeypatch: pytest.MonkeyPatch, select: object = None, memory_limit: str = "1GB"
 ) -> list[tuple[list[tuple], list[tuple], int, int]]:
     """`path` read by the line-by-line reader (as a file of mostly misshapen records is),
     then by DuckDB's scan: the rows, the rejects (line, column, reason), rows read and
     accepted."""
     read = []
+    monkeypatch.setattr(ca_doj, "has_runaway_line", lambda *_: False)
     for misshapen in (True, False):
         monkeypatch.setattr(ca_doj, "_mostly_misshapen", lambda *_, m=misshapen: m)
-        con = duckdb.connect()
+        con = duckdb.connect(config={"memory_limit": memory_limit})
         result = read_doj_files(con, [path], select=select)
         rows = con.execute("SELECT * EXCLUDE (source_file) FROM doj_rows ORDER BY row_id")
         rejects = [(r.line, r.column, r.reason) for r in result.rejects]
@@ -547,21 +549,108 @@ def test_both_readers_agree_on_any_file_of_valid_records(
     assert by_lines[2] == len(records)
 
 
-def test_a_file_of_records_with_many_fields_too_many_is_read_in_little_memory(
-    tmp_path: Path,
+def run_together(path: Path, records: int, good_before: int = 50, good_after: int = 50) -> Path:
+    """Good records, then `records` records on one line (their line ends lost), then good
+    records again."""
+    lines = csv_text([good(i) for i in range(good_before + records + good_after)]).split("\n")
+    joined = "".join(lines[1 + good_before : 1 + good_before + records])
+    kept = [*lines[: 1 + good_before], joined, *lines[1 + good_before + records :]]
+    path.write_text("\n".join(kept))
+    return path
+
+
+def test_a_line_of_records_run_together_reads_as_duckdb_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """3,000 records of 300 empty fields too many each: 900,000 reports of a 1 KB line in
-    DuckDB's reject table, 2 GiB of memory, before; read line by line, under 300 MiB."""
-    rows = [good(i) for i in range(3_000)]
-    text = csv_text(rows).replace("\n", "," * 300 + "\n")
+    """A line of thousands of fields (here 100 records whose line ends were lost) goes to
+    the line-by-line reader (`has_runaway_line`), which rejects that line alone, on its
+    line, with the column DuckDB's scan names, and keeps the rest as the scan does."""
+    path = run_together(tmp_path / "joined.csv", 100)
+    assert ca_doj.has_runaway_line(path)
+    by_lines, by_scan = read_both(path, monkeypatch)
+    assert by_lines == by_scan
+    rows, rejects, rows_read, accepted = by_lines
+    assert (rows_read, accepted) == (101, 100)
+    assert rejects == [(52, 96, "too many fields: a DOJ record has 95")]
+    assert [r[2] for r in rows] == [*range(2, 52), *range(53, 103)]  # source_line
+
+
+def test_a_record_too_long_is_rejected_alike_by_both_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The line-by-line reader reads past a line longer than the longest record a read
+    takes, as DuckDB's scan does, and rejects it for its length: it holds a few lines, not
+    a line of gigabytes."""
+    long, quoted = good(2), good(4)
+    long[93], quoted[93] = "X" * 3_000_000, '"' + "Y" * 3_000_000
+    path = write(tmp_path / "long.csv", [good(1), long, good(3), quoted, good(5)])
+    by_lines, by_scan = read_both(path, monkeypatch, memory_limit="40MB")
+    assert by_lines == by_scan
+    rows, rejects, rows_read, accepted = by_lines
+    too_long = (
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+    )
+    assert rejects == [(3, None, too_long), (5, None, too_long)]
+    assert (rows_read, accepted, [r[2] for r in rows]) == (5, 3, [2, 4, 6])
+
+
+@settings(max_examples=30, deadline=None, derandomize=True)
+@given(
+    lines=st.lists(
+        st.sampled_from(["record", "long", "runaway", "almost"]), min_size=1, max_size=8
+    ),
+    shift=st.integers(0, 3 * 4096),
+    end=st.sampled_from(["\n", "\r\n", "\r"]),
+    last_end=st.booleans(),
+)
+def test_a_runaway_line_is_found_wherever_it_lies(
+    lines, shift: int, end: str, last_end: bool
+) -> None:
+    """A line of 2,000 commas or more and 8 KB or longer is found wherever it lies against
+    the 4 KB windows looked at (at the start, across windows, last without a line end; LF,
+    CRLF or CR line ends); a file of records and long lines with fewer commas is not sent to
+    the slow reader."""
+    text = {
+        "record": ",".join(good(1)),
+        "long": "X" * 40_000 + ",,,",
+        "runaway": "abc," * 2_000 + "x" * 8_000,  # 16 KB
+        "almost": "abc," * 1_999 + "x" * 20_000,
+    }
+    body = end.join(["Y" * shift, *(text[kind] for kind in lines)]) + (end if last_end else "")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "f.csv"
+        path.write_bytes(body.encode())
+        assert ca_doj.has_runaway_line(path) == ("runaway" in lines)
+
+
+@pytest.mark.parametrize(
+    ("shape", "counts"),
+    [
+        # 3,000 records of 300 empty fields too many each: 900,000 reports of a 1 KB line
+        # in DuckDB's reject table, 2 GiB of memory (commit cdbc9e1)
+        ("wide", (3_000, 0, 3_000)),
+        # 500 records on one line among 1,000 good ones: 38 s and 1.5 GB (commit cc1a5bc)
+        ("run together", (1_001, 1_000, 1)),
+    ],
+)
+def test_a_file_of_records_with_many_fields_too_many_is_read_in_little_memory(
+    tmp_path: Path, shape: str, counts: tuple[int, int, int]
+) -> None:
+    """A file of records with fields too many, or with one line of records run together,
+    read in under 300 MiB (DuckDB's scan keeps a report per field too many, each with its
+    line: these go to the line-by-line reader)."""
     path = tmp_path / "wide.csv"
-    path.write_text(text)
+    if shape == "wide":
+        path.write_text(csv_text([good(i) for i in range(3_000)]).replace("\n", "," * 300 + "\n"))
+    else:
+        run_together(path, 500, good_before=500, good_after=500)
     code = (
         "import re, sys\n"
         "from pathlib import Path\n"
         "from clearslate import database\n"
         "from clearslate.sources.ca_doj import read_doj_files\n"
         "con = database.connect(config={'memory_limit': '1GB'})\n"
+        "con.execute('SET enable_progress_bar = false')\n"
         "read = read_doj_files(con, [Path(sys.argv[1])])\n"
         "peak = re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text())[1]\n"
         "print(read.rows_read, read.rows_accepted, len(read.rejects), int(peak) // 1024)\n"
@@ -571,7 +660,7 @@ def test_a_file_of_records_with_many_fields_too_many_is_read_in_little_memory(
     )
     assert done.returncode == 0, done.stderr[-2000:]
     rows_read, accepted, rejected, peak_mib = map(int, done.stdout.split())
-    assert (rows_read, accepted, rejected) == (3_000, 0, 3_000)
+    assert (rows_read, accepted, rejected) == counts
     assert peak_mib < 300, peak_mib
 
 

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from clearslate.sources.ca_doj import has_runaway_line
 from clearslate.sources.il_canonical import IL_RECORD_COLUMNS
 from clearslate.sources.il_mapping import (
     MappingError,
@@ -212,6 +213,23 @@ def test_rejects_carry_file_line_column_and_reason(tmp_path: Path) -> None:
     lines = [r[0] for r in con.execute("SELECT source_line FROM il_records ORDER BY 1").fetchall()]
     assert lines == [2, 5, 7]
     assert con.execute("SELECT count(*) FROM il_rejects").fetchone()[0] == 3
+
+
+def test_a_line_of_rows_run_together_is_one_reject_on_its_line(tmp_path: Path) -> None:
+    """300 rows whose line ends were lost, on one line: DuckDB's strict scan would report
+    each of its 7,200 fields too many, with the whole line (minutes and gigabytes for more);
+    the line-by-line reader rejects the line once and keeps every other row on its line."""
+    path = court_csv(tmp_path / "c.csv", [GOOD] * 310)
+    header, *rows = path.read_text().splitlines()
+    path.write_text("\n".join([header, *rows[:5], "".join(rows[5:305]), *rows[305:]]) + "\n")
+    assert has_runaway_line(path)
+    con, result = read_court(path)
+    assert [(r.line, r.column, r.reason) for r in result.rejects] == [
+        (7, None, "too many fields: 7201 where the header has 25")
+    ]
+    assert (result.rows_read, result.rows_kept, result.rows_rejected) == (11, 10, 1)
+    lines = [r[0] for r in con.execute("SELECT source_line FROM il_records ORDER BY 1").fetchall()]
+    assert lines == [2, 3, 4, 5, 6, 8, 9, 10, 11, 12]
 
 
 def test_bad_values_are_null_with_a_warning(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ import collections
 import csv
 import io
 import itertools
+import mmap
 import os
 import re
 import tempfile
@@ -653,7 +654,7 @@ def _read_file(
     first_row_id = next_row_id
     try:
         try:
-            if _mostly_misshapen(path, info):
+            if _mostly_misshapen(path, info) or has_runaway_line(path):
                 # (Not waiting for the line count first: it is not needed, and a projected
                 # read stops at once here for the raw one, which counts the lines again.)
                 after = _read_line_by_line(
@@ -717,6 +718,47 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
     misshapen = sum(_misshapen(line) for line in sample)
     # (A few such records cost DuckDB little, whatever their share of a small file.)
     return misshapen * 2 > len(sample) and misshapen >= _MISSHAPEN_AT_LEAST
+
+
+# A line of this many commas or more is read line by line (`has_runaway_line`), and lines
+# are looked for in windows of this many bytes without a line end.
+_RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
+
+
+def has_runaway_line(path: Path) -> bool:
+    """Whether some line of the file holds thousands of fields: records run together on one
+    line (their line ends lost), say. DuckDB's strict scan reports such a line once for each
+    field too many, each report holding the line (docs/upstream/duckdb-rejects-per-field.md),
+    and only the line's end stops it (neither an interrupt nor `max_line_size` does): 500
+    records on one line among 4,500 good ones took 38 s and 1.5 GB, 2,000 of them more than
+    8 minutes and 4.8 GB. The line-by-line reader reads such a file instead, in time that
+    grows with the file and memory that does not. (It counts commas inside quotes too: a
+    quoted field of 2,000 commas is read the slow way, and alike.)
+
+    Only a line that holds a 4 KB window of the file without a line end is counted, as every
+    line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
+    has one. A shorter line costs DuckDB's scan little: 8,000 commas took 0.3 s and 190 MB."""
+    size, window = path.stat().st_size, _RUNAWAY_WINDOW
+    if size < window:
+        return False
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        # (lines end at LF, or at CR in a file of CR line ends, which DuckDB reads too)
+        lone_cr = mm.find(b"\n", 0, _MIB) < 0 and mm.find(b"\r", 0, _MIB) >= 0
+        line_end = b"\r" if lone_cr else b"\n"
+        at = 0
+        while at + window <= size:
+            if mm.find(line_end, at, at + window) >= 0:
+                at += window
+                continue
+            start, end = mm.rfind(line_end, 0, at) + 1, mm.find(line_end, at)
+            end = size if end < 0 else end
+            commas = 0
+            for block in range(start, end, 8 * _MIB):  # (a line may be gigabytes)
+                commas += mm[block : min(end, block + 8 * _MIB)].count(b",")
+                if commas >= _RUNAWAY_COMMAS:
+                    return True
+            at = (end // window + 1) * window
+    return False
 
 
 def _misshapen(line: str) -> bool:
@@ -1424,22 +1466,35 @@ def _read_line_by_line(
     next_row_id: int,
     columns: Columns | None = None,
 ) -> int:
-    """The slow, sure reader for files DuckDB's scanner refuses: a record is one line, or
-    several when a quoted field holds a line end; a record that never closes its quote is
-    rejected for its first line only, and reading goes on at the next line. It holds a few
-    hundred lines and 10,000 rows at a time, not the file."""
+    """The slow, sure reader for files DuckDB's scanner refuses or would choke on
+    (`_mostly_misshapen`, `has_runaway_line`): a record is one line, or several when a
+    quoted field holds a line end; a record that never closes its quote is rejected for its
+    first line only, and reading goes on at the next line. It holds a few hundred lines (each
+    of `max_record` at most) and 10,000 rows at a time, not the file."""
     if columns is not None and not columns.raw:
         raise _NeedsRawColumns
     types = ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES]
     good: list[list[object]] = []
     accepted = 0
     with _text_lines(path, info) as text:
-        lines = _LineWindow(text)
+        lines = _LineWindow(text, info.max_record)
         i = 1 if info.has_header else 0
         while lines.has(i):
             lines.forget_before(i)
             start, record = i, lines[i]
-            while record.count('"') % 2 and lines.has(i + 1) and i - start < 100:
+            if lines.overlong(i):
+                info.data_records += 1
+                info.rejects.append(
+                    Reject(str(path), start + 1, None, too_long_reason(info.max_record))
+                )
+                i += 1
+                continue
+            while (
+                record.count('"') % 2
+                and lines.has(i + 1)
+                and not lines.overlong(i + 1)
+                and i - start < 100
+            ):
                 i += 1
                 record += lines[i]
             i += 1
@@ -1507,20 +1562,31 @@ def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
 
 class _LineWindow:
     """A file's lines by number (from 0), read as far ahead as asked and forgotten once
-    passed: the line-by-line reader looks at most 200 lines past a record's first line."""
+    passed: the line-by-line reader looks at most 200 lines past a record's first line.
+    A line longer than `longest` characters is read past, not kept: it is `overlong`."""
 
-    def __init__(self, text: io.TextIOWrapper) -> None:
+    def __init__(self, text: io.TextIOWrapper, longest: int) -> None:
         self._text = text
+        self._longest = longest
         self._kept: collections.deque[str] = collections.deque()
         self._first = 0  # the number of _kept[0]
+        self._overlong: set[int] = set()
 
     def has(self, i: int) -> bool:
         while self._first + len(self._kept) <= i:
-            line = self._text.readline()
+            line = self._text.readline(self._longest + 1)
             if not line:
                 return False
+            if len(line) > self._longest and not line.endswith(("\n", "\r")):
+                while (rest := self._text.readline(_MIB)) and not rest.endswith(("\n", "\r")):
+                    pass  # (the rest of the line, a MB at a time)
+                self._overlong.add(self._first + len(self._kept))
+                line = "\n"  # (what the reader sees of it: no record)
             self._kept.append(line)
         return True
+
+    def overlong(self, i: int) -> bool:
+        return self.has(i) and i in self._overlong
 
     def __getitem__(self, i: int) -> str:
         if not self.has(i) or i < self._first:
