@@ -623,6 +623,31 @@ def test_a_runaway_line_is_found_wherever_it_lies(
         assert ca_doj.has_runaway_line(path) == ("runaway" in lines)
 
 
+def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) -> None:
+    """The look maps the file and reads a page of every 4 KB: mapped pages count in the
+    process's RSS, so without letting go of them a 10M-row file's look peaked at 8 GB."""
+    path = tmp_path / "big.csv"
+    with path.open("wb") as out:
+        for _ in range(32):
+            out.write(b"a,b,c\n" * (8 * 2**20 // 6))  # 256 MB in all
+    code = (
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        "from clearslate.sources.ca_doj import has_runaway_line\n"
+        "def peak(): return int(re.search(r'VmHWM:\\s*(\\d+)', "
+        "Path('/proc/self/status').read_text())[1]) // 1024\n"
+        "before = peak()\n"
+        "print(has_runaway_line(Path(sys.argv[1])), peak() - before)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    found, grew_mib = done.stdout.split()
+    assert found == "False"
+    assert int(grew_mib) < 100, grew_mib  # 64 MB mapped at most, not 256
+
+
 @pytest.mark.parametrize(
     ("shape", "counts"),
     [
