@@ -567,6 +567,8 @@ def test_a_line_of_records_run_together_reads_as_duckdb_would(
     line, with the column DuckDB's scan names, and keeps the rest as the scan does."""
     path = run_together(tmp_path / "joined.csv", 100)
     assert ca_doj.has_runaway_line(path)
+    assert read(path)[1].files[0].reader == "line by line"  # (said in the manifest)
+    assert read(write(tmp_path / "plain.csv", [good(1)]))[1].files[0].reader == "duckdb"
     by_lines, by_scan = read_both(path, monkeypatch)
     assert by_lines == by_scan
     rows, rejects, rows_read, accepted = by_lines

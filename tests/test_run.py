@@ -78,6 +78,7 @@ def test_run_writes_every_output_and_loses_nothing(generated: Path, tmp_path: Pa
     digest = hashlib.sha256(generated.read_bytes()).hexdigest()
     assert manifest["inputs"][0]["sha256"] == digest
     assert manifest["inputs"][0]["rows_read"] == 4000
+    assert manifest["inputs"][0]["reader"] == "duckdb"
     assert manifest["policy"]["sha256"] == DEFAULT_POLICY.sha256
 
 

@@ -634,6 +634,7 @@ def _manifest(
                 "size": f.size,
                 "sha256": f.sha256,
                 "encoding": f.encoding,
+                "reader": f.reader,
                 "header": f.has_header,
                 "rows_read": f.data_records,
                 "rows_accepted": f.accepted,

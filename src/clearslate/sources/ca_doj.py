@@ -99,6 +99,9 @@ class InputFile:
     lean: bool = False
     blank_lines: list[int] = field(default_factory=list)
     max_record: int = MAX_RECORD_BYTES  # the longest record its reads take (`record_limit`)
+    # Which reader read it: DuckDB's scan, or the slow, sure line-by-line reader (a file
+    # DuckDB's scan refuses or would choke on), for the manifest: it explains a slow run.
+    reader: str = "duckdb"
 
 
 @dataclass
@@ -1480,6 +1483,7 @@ def _read_line_by_line(
     of `max_record` at most) and 10,000 rows at a time, not the file."""
     if columns is not None and not columns.raw:
         raise _NeedsRawColumns
+    info.reader = "line by line"
     types = ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES]
     good: list[list[object]] = []
     accepted = 0
