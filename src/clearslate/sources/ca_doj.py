@@ -558,10 +558,11 @@ def read_doj_files(
     next_row_id = 0
     for file_index, path in enumerate(paths):
         cuts: tuple[_Cut, ...] = ()
+        runaway = has_runaway_line(path)  # (once: a file may be read two or three ways)
         for columns in ways:
             try:
                 info, next_row_id = _read_projected(
-                    con, table, columns, whole, file_index, path, next_row_id, cuts
+                    con, table, columns, whole, file_index, path, next_row_id, cuts, runaway
                 )
             except _NotLean as not_lean:
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
@@ -581,18 +582,21 @@ def _read_projected(
     path: Path,
     next_row_id: int,
     cuts: tuple[_Cut, ...] = (),
+    runaway: bool = False,
 ) -> tuple[InputFile, int]:
     size, max_record = path.stat().st_size, record_limit(con)
     info = InputFile(path=str(path), size=size, lean=columns.lean, max_record=max_record)
     try:
-        return info, _read_file(con, table, columns, file_index, path, info, next_row_id, cuts)
+        return info, _read_file(
+            con, table, columns, file_index, path, info, next_row_id, cuts, runaway
+        )
     except _NeedsRawColumns:
         # Rare: read this file raw into a table of its own, then keep the whole projection.
         con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
         info = InputFile(path=str(path), size=size, max_record=max_record)
         raw = Columns()
         _create_row_table(con, "_doj_raw", raw)
-        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts)
+        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts, runaway)
         con.execute(
             f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
                 source_line, {whole.select_sql} FROM _doj_raw"""
@@ -643,9 +647,11 @@ def _read_file(
     info: InputFile,
     next_row_id: int,
     cuts: tuple[_Cut, ...] = (),
+    runaway: bool = False,
 ) -> int:
     """Read one file into `table`; `cuts` are the lines of its quotes never closed that an
-    earlier read of it found (`_NotLean`)."""
+    earlier read of it found (`_NotLean`); `runaway`, whether it has a line of thousands of
+    fields (`has_runaway_line`)."""
     # Count newlines in a thread while DuckDB scans (joined where first needed).
     halt = threading.Event()
     facts = threading.Thread(target=_file_facts, args=(path, info, halt), daemon=True)
@@ -657,7 +663,7 @@ def _read_file(
     first_row_id = next_row_id
     try:
         try:
-            if _mostly_misshapen(path, info) or has_runaway_line(path):
+            if runaway or _mostly_misshapen(path, info):
                 # (Not waiting for the line count first: it is not needed, and a projected
                 # read stops at once here for the raw one, which counts the lines again.)
                 after = _read_line_by_line(
