@@ -625,6 +625,26 @@ def test_a_runaway_line_is_found_wherever_it_lies(
         assert ca_doj.has_runaway_line(path) == ("runaway" in lines)
 
 
+def in_fresh_python(code: str, path: Path) -> list[str]:
+    """What `code` prints, run in a fresh interpreter with `path` as its argument (so that
+    its peak memory is its own), split into words. It has `sys`, `Path` and `peak_mib()`,
+    the process's peak RSS so far."""
+    prelude = (
+        "import re, sys\n"
+        "from pathlib import Path\n"
+        "def peak_mib(): return int(re.search(r'VmHWM:\\s*(\\d+)', "
+        "Path('/proc/self/status').read_text())[1]) // 1024\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", prelude + code, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.split()
+
+
 def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) -> None:
     """The look maps the file and reads a page of every 4 KB: mapped pages count in the
     process's RSS, so without letting go of them a 10M-row file's look peaked at 8 GB."""
@@ -632,20 +652,12 @@ def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) ->
     with path.open("wb") as out:
         for _ in range(32):
             out.write(b"a,b,c\n" * (8 * 2**20 // 6))  # 256 MB in all
-    code = (
-        "import re, sys\n"
-        "from pathlib import Path\n"
+    found, grew_mib = in_fresh_python(
         "from clearslate.sources.ca_doj import has_runaway_line\n"
-        "def peak(): return int(re.search(r'VmHWM:\\s*(\\d+)', "
-        "Path('/proc/self/status').read_text())[1]) // 1024\n"
-        "before = peak()\n"
-        "print(has_runaway_line(Path(sys.argv[1])), peak() - before)\n"
+        "before = peak_mib()\n"
+        "print(has_runaway_line(Path(sys.argv[1])), peak_mib() - before)\n",
+        path,
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    found, grew_mib = done.stdout.split()
     assert found == "False"
     assert int(grew_mib) < 100, grew_mib  # 64 MB mapped at most, not 256
 
@@ -671,22 +683,18 @@ def test_a_file_of_records_with_many_fields_too_many_is_read_in_little_memory(
         path.write_text(csv_text([good(i) for i in range(3_000)]).replace("\n", "," * 300 + "\n"))
     else:
         run_together(path, 500, good_before=500, good_after=500)
-    code = (
-        "import re, sys\n"
-        "from pathlib import Path\n"
-        "from clearslate import database\n"
-        "from clearslate.sources.ca_doj import read_doj_files\n"
-        "con = database.connect(config={'memory_limit': '1GB'})\n"
-        "con.execute('SET enable_progress_bar = false')\n"
-        "read = read_doj_files(con, [Path(sys.argv[1])])\n"
-        "peak = re.search(r'VmHWM:\\s*(\\d+)', Path('/proc/self/status').read_text())[1]\n"
-        "print(read.rows_read, read.rows_accepted, len(read.rejects), int(peak) // 1024)\n"
+    rows_read, accepted, rejected, peak_mib = map(
+        int,
+        in_fresh_python(
+            "from clearslate import database\n"
+            "from clearslate.sources.ca_doj import read_doj_files\n"
+            "con = database.connect(config={'memory_limit': '1GB'})\n"
+            "con.execute('SET enable_progress_bar = false')\n"
+            "read = read_doj_files(con, [Path(sys.argv[1])])\n"
+            "print(read.rows_read, read.rows_accepted, len(read.rejects), peak_mib())\n",
+            path,
+        ),
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    rows_read, accepted, rejected, peak_mib = map(int, done.stdout.split())
     assert (rows_read, accepted, rejected) == counts
     assert peak_mib < 300, peak_mib
 
