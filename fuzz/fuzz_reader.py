@@ -70,7 +70,7 @@ def _bad(draw: st.DrawFn) -> tuple[str, str]:
         return ("bad", _record(fields))
     if kind == "many":
         return ("bad", _record(["B", *["y"] * N]))
-    if kind == "runaway":  # records run together: 2,100 fields, 10 KB (`has_runaway_line`)
+    if kind == "runaway":  # records run together: 2,100 fields, 10 KB (`runaway_lines`)
         return ("bad", _record(["B", *["yyyy"] * 2100]))
     if kind == "odd":
         # a stray quote at a field's start, closed by a quoted field's opening quote later on

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from clearslate.engine.facts import ROW_FACTS
@@ -443,21 +443,32 @@ def test_the_line_by_line_reader_agrees_on_a_long_file(tmp_path: Path) -> None:
     assert (info.data_records, info.accepted) == (10_051, 10_050)
 
 
+def read_as_is(
+    path: Path, select: object = None, memory_limit: str = "1GB"
+) -> tuple[list[tuple], list[tuple], int, int]:
+    """`path` read: the rows, the rejects (line, column, reason), rows read and accepted."""
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    result = read_doj_files(con, [path], select=select)
+    # (by name: a table scanned whole, or its first part, keeps the scan's column order)
+    first = ["row_id", "file_index", "source_line"]
+    names = sorted(d[0] for d in con.execute("SELECT * FROM doj_rows LIMIT 0").description)
+    rest = [name for name in names if name not in (*first, "source_file")]
+    columns = ", ".join(f'"{name}"' for name in [*first, *rest])
+    rows = con.execute(f"SELECT {columns} FROM doj_rows ORDER BY row_id").fetchall()
+    rejects = [(r.line, r.column, r.reason) for r in result.rejects]
+    return rows, rejects, result.rows_read, result.rows_accepted
+
+
 def read_both(
     path: Path, monkeypatch: pytest.MonkeyPatch, select: object = None, memory_limit: str = "1GB"
 ) -> list[tuple[list[tuple], list[tuple], int, int]]:
-    """`path` read by the line-by-line reader (as a file of mostly misshapen records is),
-    then by DuckDB's scan: the rows, the rejects (line, column, reason), rows read and
-    accepted."""
+    """`path` read (`read_as_is`) by the line-by-line reader (as a file of mostly misshapen
+    records is), then by DuckDB's scan of the whole file (no line read around)."""
     read = []
-    monkeypatch.setattr(ca_doj, "has_runaway_line", lambda *_: False)
+    monkeypatch.setattr(ca_doj, "runaway_lines", lambda *_: [])
     for misshapen in (True, False):
         monkeypatch.setattr(ca_doj, "_mostly_misshapen", lambda *_, m=misshapen: m)
-        con = duckdb.connect(config={"memory_limit": memory_limit})
-        result = read_doj_files(con, [path], select=select)
-        rows = con.execute("SELECT * EXCLUDE (source_file) FROM doj_rows ORDER BY row_id")
-        rejects = [(r.line, r.column, r.reason) for r in result.rejects]
-        read.append((rows.fetchall(), rejects, result.rows_read, result.rows_accepted))
+        read.append(read_as_is(path, select, memory_limit))
     monkeypatch.undo()
     return read
 
@@ -517,12 +528,15 @@ _SHAPES = st.sampled_from([1, 2, 50, 94, 95, 95, 95, 96, 97, 130])
 
 # derandomize: the same examples on every run (the readers differ on rarer shapes than these
 # assumptions exclude; a run must not turn red on one by chance).
-@settings(
+_SAME_25_EXAMPLES = settings(
     max_examples=25,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
+
+
+@_SAME_25_EXAMPLES
 @given(
     records=st.lists(
         st.tuples(_SHAPES, st.text(alphabet='aB1 ,"\n\u00e9;\t', max_size=4)),
@@ -559,22 +573,125 @@ def run_together(path: Path, records: int, good_before: int = 50, good_after: in
     return path
 
 
-def test_a_line_of_records_run_together_reads_as_duckdb_would(
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_a_line_of_records_run_together_is_read_around_as_duckdb_reads_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, projected: bool
+) -> None:
+    """A line of thousands of fields (here 100 records whose line ends were lost) is read
+    around (`runaway_lines`): rejected on its line, with the column DuckDB's scan names,
+    and the parts before and after it scanned. The same rows, lines and reject as DuckDB's
+    scan of the whole file, which takes that line a report per field, and as the
+    line-by-line reader."""
+    path = run_together(tmp_path / "joined.csv", 100)
+    (line,) = ca_doj.runaway_lines(path)
+    too_many = "too many fields: a DOJ record has 95"
+    assert ca_doj._runaway_cuts(path, [line], 2**20) == (ca_doj._Cut(line[0], 52, 96, too_many),)
+    select = ROW_FACTS if projected else None
+    around = read_as_is(path, select)
+    assert read(path)[1].files[0].reader == "duckdb"  # (said in the manifest)
+    by_lines, by_scan = read_both(path, monkeypatch, select)
+    assert around == by_scan == by_lines
+    rows, rejects, rows_read, accepted = around
+    assert (rows_read, accepted) == (101, 100)
+    assert rejects == [(52, 96, too_many)]
+    assert [r[2] for r in rows] == [*range(2, 52), *range(53, 103)]  # source_line
+
+
+def test_a_line_of_records_run_together_too_long_to_read_is_read_around(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A line of thousands of fields (here 100 records whose line ends were lost) goes to
-    the line-by-line reader (`has_runaway_line`), which rejects that line alone, on its
-    line, with the column DuckDB's scan names, and keeps the rest as the scan does."""
-    path = run_together(tmp_path / "joined.csv", 100)
-    assert ca_doj.has_runaway_line(path)
-    assert read(path)[1].files[0].reader == "line by line"  # (said in the manifest)
-    assert read(write(tmp_path / "plain.csv", [good(1)]))[1].files[0].reader == "duckdb"
+    """A line of records run together longer than the longest record a read takes is
+    rejected for its length, as the line-by-line reader rejects it. (DuckDB's scan would
+    still report it field by field, for minutes: `max_line_size` does not stop that.)"""
+    path = run_together(tmp_path / "joined.csv", 8_500, good_before=20, good_after=20)
+    assert ca_doj.runaway_lines(path)[0][1] - ca_doj.runaway_lines(path)[0][0] > 2 * 2**20
+    around = read_as_is(path, memory_limit="40MB")
+    monkeypatch.setattr(ca_doj, "_mostly_misshapen", lambda *_: True)
+    assert around == read_as_is(path, memory_limit="40MB")  # line by line
+    too_long = (
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+    )
+    assert around[1:] == ([(22, None, too_long)], 41, 40)
+
+
+@pytest.mark.parametrize(
+    "before, joined",
+    [
+        ("", 'A,"x"y,' * 2_000),  # a quote inside a field: not valid CSV
+        ("", 'A,"x,' * 2_001),  # a quote never closed
+        ('B,"open\n', "A," * 4_000 + '"q"'),  # inside a record opened before it
+        ("", "\n".join(["A," * 4_000] * 11)),  # more than 10 in a file under 2.75 MB
+    ],
+    ids=["stray quote", "never closed", "inside a record", "too many"],
+)
+def test_a_long_line_that_cannot_be_read_around_is_read_line_by_line(
+    tmp_path: Path, before: str, joined: str
+) -> None:
+    """Where the reader cannot tell that a read around a line of thousands of fields would
+    read as DuckDB's scan does (the line is not valid CSV, or is inside a record), or where
+    reading the parts between many such lines would take longer, it reads the file line by
+    line, and says so."""
+    text = csv_text([good(i) for i in range(10)])
+    path = tmp_path / "f.csv"
+    path.write_text(text + before + joined + "\n" + csv_text([good(11)], header=False))
+    assert ca_doj.runaway_lines(path)
+    _con, result = read(path)
+    assert result.files[0].reader == "line by line"
+    assert result.rows_accepted == 11
+
+
+def test_a_long_line_of_95_fields_is_read_by_duckdb(tmp_path: Path) -> None:
+    """A record of 95 fields with thousands of commas inside quotes is a record like any
+    other: not read around."""
+    record = good(2)
+    record[93] = "," * 3_000 + "x" * 6_000
+    path = write(tmp_path / "f.csv", [good(1), record, good(3)])
+    assert ca_doj.runaway_lines(path)
+    assert ca_doj._runaway_cuts(path, ca_doj.runaway_lines(path), 2**20) == ()
+    _con, result = read(path)
+    assert (result.files[0].reader, result.rows_accepted, result.rejects) == ("duckdb", 3, [])
+
+
+_PIECES = {
+    "good": lambda i: csv_text([good(i)], header=False),
+    "line end in a field": lambda i: csv_text([[*good(i)[:93], "a\nb", "z"]], header=False),
+    "blank": lambda i: "\n",
+    "never closed": lambda i: 'B,"open,z\n',
+    "too few": lambda i: csv_text([good(i)[:50]], header=False),
+    "run together": lambda i: "".join(
+        csv_text([good(i + k)], header=False).rstrip("\n") for k in range(35)
+    ) + "\n",
+    "run together, quoted": lambda i: "".join(
+        csv_text([[*good(i + k)[:93], "q,\"r", "z"]], header=False).rstrip("\n")
+        for k in range(35)
+    ) + "\n",
+}  # fmt: skip
+
+
+@_SAME_25_EXAMPLES
+@given(
+    pieces=st.lists(st.sampled_from(sorted(_PIECES)), min_size=1, max_size=12),
+    crlf=st.booleans(),
+)
+# a blank line in a part between long lines; a quote never closed that runs into one
+@example(pieces=["run together", "good", "blank", "good", "run together", "good"], crlf=False)
+@example(pieces=["never closed", "run together", "good"], crlf=True)
+def test_a_file_read_around_its_long_lines_reads_as_duckdb_reads_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pieces: list[str], crlf: bool
+) -> None:
+    """Any file of good records, records with a quoted line end, blank lines, quotes never
+    closed, short records and lines of records run together (with quoted commas and quotes
+    in them): read around its long lines, it gives the rows, lines and rejects of DuckDB's
+    scan of the whole file. Where a quote never closed runs into such a line, the file is
+    read line by line instead (whose rejects of such quotes name no column)."""
+    text = csv_text([good(0)]) + "".join(_PIECES[kind](100 * i) for i, kind in enumerate(pieces))
+    path = tmp_path / "f.csv"
+    path.write_bytes((text.replace("\n", "\r\n") if crlf else text).encode())
+    around = read_as_is(path)
+    reader = read(path)[1].files[0].reader
     by_lines, by_scan = read_both(path, monkeypatch)
-    assert by_lines == by_scan
-    rows, rejects, rows_read, accepted = by_lines
-    assert (rows_read, accepted) == (101, 100)
-    assert rejects == [(52, 96, "too many fields: a DOJ record has 95")]
-    assert [r[2] for r in rows] == [*range(2, 52), *range(53, 103)]  # source_line
+    assert around == (by_lines if reader == "line by line" else by_scan)
+    assert reader == "duckdb" or "never closed" in pieces
 
 
 def test_a_record_too_long_is_rejected_alike_by_both_readers(
@@ -622,7 +739,7 @@ def test_a_runaway_line_is_found_wherever_it_lies(
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "f.csv"
         path.write_bytes(body.encode())
-        assert ca_doj.has_runaway_line(path) == ("runaway" in lines)
+        assert bool(ca_doj.runaway_lines(path)) == ("runaway" in lines)
 
 
 def in_fresh_python(code: str, path: Path) -> list[str]:
@@ -653,9 +770,9 @@ def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) ->
         for _ in range(32):
             out.write(b"a,b,c\n" * (8 * 2**20 // 6))  # 256 MB in all
     found, grew_mib = in_fresh_python(
-        "from clearslate.sources.ca_doj import has_runaway_line\n"
+        "from clearslate.sources.ca_doj import runaway_lines\n"
         "before = peak_mib()\n"
-        "print(has_runaway_line(Path(sys.argv[1])), peak_mib() - before)\n",
+        "print(runaway_lines(Path(sys.argv[1])) != [], peak_mib() - before)\n",
         path,
     )
     assert found == "False"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearslate.sources.ca_doj import has_runaway_line
+from clearslate.sources.ca_doj import runaway_lines
 from clearslate.sources.il_canonical import IL_RECORD_COLUMNS
 from clearslate.sources.il_mapping import (
     MappingError,
@@ -222,7 +222,7 @@ def test_a_line_of_rows_run_together_is_one_reject_on_its_line(tmp_path: Path) -
     path = court_csv(tmp_path / "c.csv", [GOOD] * 310)
     header, *rows = path.read_text().splitlines()
     path.write_text("\n".join([header, *rows[:5], "".join(rows[5:305]), *rows[305:]]) + "\n")
-    assert has_runaway_line(path)
+    assert runaway_lines(path)
     con, result = read_court(path)
     assert [(r.line, r.column, r.reason) for r in result.rejects] == [
         (7, None, "too many fields: 7201 where the header has 25")

@@ -217,16 +217,20 @@ def _file_facts(path: Path, info: InputFile, halt: threading.Event) -> None:
 
 
 def _file_has_blank_line(info: InputFile, seg: _Segment, records: int, header: int) -> bool:
-    """Whether the file has a blank line, looked for only when it may: a file of no more
-    lines than records (header included) has none, each record taking a line at least. (The
-    look took 1.8 s of CPU at 1M rows, beside a scan that needs both CPUs.)"""
+    """Whether the file has a blank line, looked for only when it may: a file, or a part of
+    it, of no more lines than records (header included) has none, each record taking a line
+    at least. (The look took 1.8 s of CPU at 1M rows, beside a scan that needs both CPUs.)"""
     known: bool | None = getattr(info, "_any_blank_line", None)
     if known is None:
-        _join_facts(info)
-        whole = seg.path == seg.base  # the segment is the file (or its UTF-8 copy)
-        fits = whole and getattr(info, "_lines", records + header + 1) <= records + header
-        known = not fits and _has_blank_line(seg.base)
-        info._any_blank_line = known  # type: ignore[attr-defined]
+        if seg.lines is not None:  # a part: the others may have one
+            if seg.lines <= records + header:
+                return False
+        else:  # the file (or its UTF-8 copy)
+            _join_facts(info)
+            if getattr(info, "_lines", records + header + 1) <= records + header:
+                info._any_blank_line = False  # type: ignore[attr-defined]
+                return False
+        known = info._any_blank_line = _has_blank_line(seg.base)  # type: ignore[attr-defined]
     return known
 
 
@@ -336,11 +340,14 @@ def _sql_str(value: str) -> str:
 
 
 class _Cut(NamedTuple):
-    """A line that opens a quote it never closes, found by a read of an earlier segment."""
+    """A line that a segment ends at: one that opens a quote it never closes, found by a
+    read of an earlier segment, or one of thousands of fields, read around
+    (`_runaway_cuts`). Either is rejected unread when a read reaches it outside any quote."""
 
     offset: int  # its first byte in the segment's `base`
     line: int  # its physical line in the file
     column: int | None
+    reason: str = ""  # why a line read around is rejected (a quote never closed: none)
 
 
 @dataclass(frozen=True)
@@ -358,6 +365,7 @@ class _Segment:
     start: int = 0  # the byte of `base` at which `path` starts
     cuts: tuple[_Cut, ...] = ()  # lines after `path`, the first one ends it
     newlines: int | None = None  # line ends in `path`, for a part (else the file's)
+    lines: int | None = None  # lines in `path`, for a part (the last perhaps without an end)
 
 
 def _part(
@@ -374,14 +382,15 @@ def _part(
     if end <= start:
         return None
     out = Path(tmpdir) / f"part-{start}-{end}.csv"
-    newlines, left = 0, end - start
+    newlines, left, last = 0, end - start, b""
     with base.open("rb") as src, out.open("wb") as dst:
         src.seek(start)
         while left and (chunk := src.read(min(left, 8 * _MIB))):
             newlines += chunk.count(b"\n")
-            left -= len(chunk)
+            left, last = left - len(chunk), chunk[-1:]
             dst.write(chunk)
-    return _Segment(out, first_line, skip_header, base, start, cuts, newlines)
+    lines = newlines + (last != b"\n")
+    return _Segment(out, first_line, skip_header, base, start, cuts, newlines, lines)
 
 
 def _after_line(path: Path, at: int) -> int:
@@ -409,7 +418,7 @@ def _read_on(
     unread (`_SWALLOWED`), and the part after it is next."""
     while (part := _part(base, start, first_line, cuts, tmpdir, skip_header)) is None and cuts:
         cut, cuts = cuts[0], cuts[1:]
-        info.rejects.append(Reject(str(path), cut.line, cut.column, _SWALLOWED))
+        info.rejects.append(Reject(str(path), cut.line, cut.column, cut.reason or _SWALLOWED))
         info.data_records += 1
         start, first_line, skip_header = _after_line(base, cut.offset), cut.line + 1, False
     return part
@@ -558,11 +567,13 @@ def read_doj_files(
     next_row_id = 0
     for file_index, path in enumerate(paths):
         cuts: tuple[_Cut, ...] = ()
-        runaway = has_runaway_line(path)  # (once: a file may be read two or three ways)
-        for columns in ways:
+        # (once: a file may be read two or three ways)
+        around = _runaway_cuts(path, runaway_lines(path), record_limit(con))
+        # (a file read around such lines is read in parts, with a reject: never lean)
+        for columns in ways[-1:] if around else ways:
             try:
                 info, next_row_id = _read_projected(
-                    con, table, columns, whole, file_index, path, next_row_id, cuts, runaway
+                    con, table, columns, whole, file_index, path, next_row_id, cuts, around
                 )
             except _NotLean as not_lean:
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
@@ -582,13 +593,13 @@ def _read_projected(
     path: Path,
     next_row_id: int,
     cuts: tuple[_Cut, ...] = (),
-    runaway: bool = False,
+    around: tuple[_Cut, ...] | None = (),
 ) -> tuple[InputFile, int]:
     size, max_record = path.stat().st_size, record_limit(con)
     info = InputFile(path=str(path), size=size, lean=columns.lean, max_record=max_record)
     try:
         return info, _read_file(
-            con, table, columns, file_index, path, info, next_row_id, cuts, runaway
+            con, table, columns, file_index, path, info, next_row_id, cuts, around
         )
     except _NeedsRawColumns:
         # Rare: read this file raw into a table of its own, then keep the whole projection.
@@ -596,7 +607,7 @@ def _read_projected(
         info = InputFile(path=str(path), size=size, max_record=max_record)
         raw = Columns()
         _create_row_table(con, "_doj_raw", raw)
-        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts, runaway)
+        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts, around)
         con.execute(
             f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
                 source_line, {whole.select_sql} FROM _doj_raw"""
@@ -647,11 +658,11 @@ def _read_file(
     info: InputFile,
     next_row_id: int,
     cuts: tuple[_Cut, ...] = (),
-    runaway: bool = False,
+    around: tuple[_Cut, ...] | None = (),
 ) -> int:
     """Read one file into `table`; `cuts` are the lines of its quotes never closed that an
-    earlier read of it found (`_NotLean`); `runaway`, whether it has a line of thousands of
-    fields (`has_runaway_line`)."""
+    earlier read of it found (`_NotLean`); `around`, its lines of thousands of fields to
+    read around (`_runaway_cuts`), or None to read it line by line."""
     # Count newlines in a thread while DuckDB scans (joined where first needed).
     halt = threading.Event()
     facts = threading.Thread(target=_file_facts, args=(path, info, halt), daemon=True)
@@ -663,7 +674,7 @@ def _read_file(
     first_row_id = next_row_id
     try:
         try:
-            if runaway or _mostly_misshapen(path, info):
+            if around is None or _mostly_misshapen(path, info):
                 # (Not waiting for the line count first: it is not needed, and a projected
                 # read stops at once here for the raw one, which counts the lines again.)
                 after = _read_line_by_line(
@@ -671,12 +682,15 @@ def _read_file(
                 )
             else:
                 after = _read_one_file(
-                    con, table, columns, file_index, path, info, next_row_id, cuts
-                )
+                    con, table, columns, file_index, path, info, next_row_id,
+                    tuple(sorted((*cuts, *around))),
+                )  # fmt: skip
                 _join_facts(info)
                 if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects) or (
                     info.encoding == "utf-8" and not getattr(info, "_utf8", True)
                 ):
+                    if around:
+                        raise _NoWayAround  # (its cuts are in the file's bytes, not a copy's)
                     # Not UTF-8: read the whole file again as Latin-1, where every byte is a
                     # letter.
                     con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
@@ -687,9 +701,10 @@ def _read_file(
                     )
         except duckdb.OutOfMemoryException:
             raise  # not the file's fault: the line-by-line reader would hold all of it
-        except duckdb.Error:
-            # DuckDB's scanner gave up on this file (it can, on pathological bytes): read it
-            # again, slowly but whole, with the line-by-line reader.
+        except (duckdb.Error, _NoWayAround):
+            # DuckDB's scanner gave up on this file (it can, on pathological bytes), or a
+            # line of thousands of fields cannot be read around: read it again, slowly but
+            # whole, with the line-by-line reader.
             _join_facts(info)
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
             info.rejects, info.data_records, info.accepted = [], 0, 0
@@ -729,20 +744,20 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
     return misshapen * 2 > len(sample) and misshapen >= _MISSHAPEN_AT_LEAST
 
 
-# A line of this many commas or more is read line by line (`has_runaway_line`), and lines
-# are looked for in windows of this many bytes without a line end.
+# A line of this many commas or more is read around (`runaway_lines`), and lines are looked
+# for in windows of this many bytes without a line end.
 _RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
 
 
-def has_runaway_line(path: Path) -> bool:
-    """Whether some line of the file holds thousands of fields: records run together on one
-    line (their line ends lost), say. DuckDB's strict scan reports such a line once for each
-    field too many, each report holding the line (docs/upstream/duckdb-rejects-per-field.md),
-    and only the line's end stops it (neither an interrupt nor `max_line_size` does): 500
-    records on one line among 4,500 good ones took 38 s and 1.5 GB, 2,000 of them more than
-    8 minutes and 4.8 GB. The line-by-line reader reads such a file instead, in time that
-    grows with the file and memory that does not. (It counts commas inside quotes too: a
-    quoted field of 2,000 commas is read the slow way, and alike.)
+def runaway_lines(path: Path) -> list[tuple[int, int]]:
+    """The lines of the file that hold thousands of fields (their first byte, and the byte
+    of their line end or the file's end): records run together on one line (their line
+    ends lost), say. DuckDB's strict scan reports such a line once for each field too many,
+    each report holding the line (docs/upstream/duckdb-rejects-per-field.md), and only the
+    line's end stops it (neither an interrupt nor `max_line_size` does): 500 records on one
+    line among 4,500 good ones took 38 s and 1.5 GB, 2,000 of them more than 8 minutes and
+    4.8 GB. The reader reads around such lines (`_runaway_cuts`). (Commas inside quotes
+    count too: `_runaway_cuts` lets a line of 95 fields or fewer to DuckDB.)
 
     Only a line that holds a 4 KB window of the file without a line end is counted, as every
     line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
@@ -750,12 +765,12 @@ def has_runaway_line(path: Path) -> bool:
     look reads what the scan then finds in the cache). A shorter line costs DuckDB's scan
     little: 8,000 commas took 0.3 s and 190 MB."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
+    found: list[tuple[int, int]] = []
     if size < window:
-        return False
+        return found
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         # (lines end at LF, or at CR in a file of CR line ends, which DuckDB reads too)
-        lone_cr = mm.find(b"\n", 0, _MIB) < 0 and mm.find(b"\r", 0, _MIB) >= 0
-        line_end = b"\r" if lone_cr else b"\n"
+        line_end = b"\r" if _lone_cr(mm) else b"\n"
         at = released = 0
         while at + window <= size:
             if at - released >= 64 * _MIB:
@@ -772,9 +787,68 @@ def has_runaway_line(path: Path) -> bool:
             for block in range(start, end, 8 * _MIB):  # (a line may be gigabytes)
                 commas += mm[block : min(end, block + 8 * _MIB)].count(b",")
                 if commas >= _RUNAWAY_COMMAS:
-                    return True
+                    found.append((start, end))
+                    break
             at = (end // window + 1) * window
-    return False
+    return found
+
+
+def _lone_cr(head: mmap.mmap) -> bool:
+    """Whether the file's lines end at CR alone (no LF in its first MB, and a CR)."""
+    return head.find(b"\n", 0, _MIB) < 0 and head.find(b"\r", 0, _MIB) >= 0
+
+
+class _NoWayAround(Exception):
+    """A line of thousands of fields turned out to be inside a record (a quote opened
+    before it): the file is read line by line instead."""
+
+
+# Lines of thousands of fields are read around up to 10 of them, or one per 256 KB of the
+# file: each part between them is a read of its own (15-25 ms), where the line-by-line
+# reader takes about 90 s per million rows (822 MB). (Decisions only: 50,000 rows with 100
+# such lines took 2.5 s read around, 4.4 s line by line; 1M rows with 1,000, 31 s around.)
+_AROUND_AT_MOST, _AROUND_BYTES_EACH = 10, 256 * 1024
+
+
+def _runaway_cuts(
+    path: Path, lines: list[tuple[int, int]], max_record: int
+) -> tuple[_Cut, ...] | None:
+    """The lines of thousands of fields (`runaway_lines`) as cuts that the reader reads
+    around: each is rejected unread, as DuckDB's scan would reject it, and the parts
+    between are scanned. None where that would not read as DuckDB's scan of the whole file
+    does, so that it is read line by line: a line that is not valid CSV (a quote never
+    closed, a quote inside a field), the first line, a file that is not UTF-8 or whose
+    lines end at CR alone, or too many such lines (`_AROUND_AT_MOST`). A line of 95 fields or fewer (commas
+    in quotes) is no cut: DuckDB reads it as any other. (Such a line inside a record, after
+    a quote opened before it, is found only by the read: `_NoWayAround`.)"""
+    if not lines:
+        return ()
+    most = max(_AROUND_AT_MOST, path.stat().st_size // _AROUND_BYTES_EACH)
+    if len(lines) > most or lines[0][0] == 0 or _declared_encoding(path) != "utf-8":
+        return None
+    cuts = []
+    numbers = _line_of_offset(path, [start for start, _ in lines])
+    with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        if _lone_cr(mm):
+            return None
+        for start, end in lines:
+            if end - start > max_record:  # (rejected for its length, by DuckDB too)
+                pieces = range(start, end, 8 * _MIB)
+                if sum(mm[b : min(end, b + 8 * _MIB)].count(b'"') for b in pieces) % 2:
+                    return None
+                cuts.append(_Cut(start, numbers[start], None, too_long_reason(max_record)))
+                continue
+            try:
+                fields = _split_record(mm[start:end].decode("utf-8"))
+            except UnicodeDecodeError:
+                return None
+            if fields is None:
+                return None
+            if len(fields) > len(DOJ_COLUMNS):
+                # (the column DuckDB's scan names: the first field too many)
+                too_many = _REASONS["TOO MANY COLUMNS"]
+                cuts.append(_Cut(start, numbers[start], len(DOJ_COLUMNS) + 1, too_many))
+    return tuple(cuts)
 
 
 def _misshapen(line: str) -> bool:
@@ -999,6 +1073,8 @@ def _read_segment(
     opened = [i for i, (_e, r) in enumerate(rej_records) if _never_closed(seg, r)]
     swallow = (opened[0], *rej_records[opened[0]]) if opened else None
     if seg.cuts and not _ends_cleanly(seg, rej if swallow is None else [swallow[2]]):
+        if seg.cuts[0].reason:
+            raise _NoWayAround  # (the line of thousands of fields is inside a record)
         # What this read keeps ends inside a record the part's end cut short (which may
         # look like a quote never closed): read it again with the next part.
         again = _part(seg.base, seg.start, seg.first_line, seg.cuts[1:], tmpdir, seg.skip_header)
@@ -1483,7 +1559,7 @@ def _read_line_by_line(
     columns: Columns | None = None,
 ) -> int:
     """The slow, sure reader for files DuckDB's scanner refuses or would choke on
-    (`_mostly_misshapen`, `has_runaway_line`): a record is one line, or several when a
+    (`_mostly_misshapen`, `_runaway_cuts`): a record is one line, or several when a
     quoted field holds a line end; a record that never closes its quote is rejected for its
     first line only, and reading goes on at the next line. It holds a few hundred lines (each
     of `max_record` at most) and 10,000 rows at a time, not the file."""

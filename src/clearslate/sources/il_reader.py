@@ -38,8 +38,8 @@ from clearslate.sources.ca_doj import (
     _sql_str,
     _strict_record,
     check_input_path,
-    has_runaway_line,
     record_limit,
+    runaway_lines,
     split_lines,
     too_long_reason,
     unparsed_reason,
@@ -174,12 +174,8 @@ def _read_file(
     raw_cols = ", ".join(f"{_q(c)} VARCHAR" for c in header)
     con.execute(f'CREATE OR REPLACE TEMP TABLE _il_raw ("line" BIGINT, {raw_cols})')
     con.execute(f"CREATE OR REPLACE TEMP TABLE _il_bad ({ISSUE_COLUMNS})")
-    # (A line of thousands of fields costs DuckDB's strict scan minutes: `has_runaway_line`.)
-    if (
-        info.encoding != "utf-8"
-        or has_runaway_line(path)
-        or not _scan_with_duckdb(con, path, header)
-    ):
+    # (A line of thousands of fields costs DuckDB's strict scan minutes: `runaway_lines`.)
+    if info.encoding != "utf-8" or runaway_lines(path) or not _scan_with_duckdb(con, path, header):
         con.execute("DELETE FROM _il_raw; DELETE FROM _il_bad")
         _scan_line_by_line(con, path, header, info.encoding)
     good = con.execute("SELECT count(*) FROM _il_raw").fetchall()[0][0]
