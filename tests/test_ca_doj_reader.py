@@ -640,6 +640,23 @@ def test_a_long_line_that_cannot_be_read_around_is_read_line_by_line(
     assert result.rows_accepted == 11
 
 
+def test_a_long_line_in_a_latin_1_file_is_read_line_by_line(tmp_path: Path) -> None:
+    """A file that turns out not to be UTF-8 is read again as Latin-1 from a UTF-8 copy,
+    whose bytes are not the file's: the lines to read around are not where they were
+    found, so it is read line by line, its Latin-1 letters read as such."""
+    rows = [good(i) for i in range(12)]
+    rows[11][rows[11].index("TESTPERSON,00000011")] = "MU\u00d1OZ,00000011"
+    text = csv_text(rows[:10]) + "A," * 4_000 + "\n" + csv_text(rows[10:], header=False)
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(text.encode("latin-1"))
+    assert ca_doj._runaway_cuts(path, ca_doj.runaway_lines(path), 2**20)  # (found as UTF-8)
+    con, result = read(path)
+    assert (result.files[0].reader, result.files[0].encoding) == ("line by line", "latin-1")
+    names = con.execute("SELECT PRI_NAME FROM doj_rows ORDER BY row_id").fetchall()
+    assert (result.rows_accepted, names[-1][0]) == (12, "MU\u00d1OZ,00000011")
+    assert [(r.line, r.column) for r in result.rejects] == [(12, 96)]
+
+
 def test_a_long_line_of_95_fields_is_read_by_duckdb(tmp_path: Path) -> None:
     """A record of 95 fields with thousands of commas inside quotes is a record like any
     other: not read around."""
