@@ -146,6 +146,13 @@ def _encoding(name: str) -> Callable[[Ran], None]:
     return check
 
 
+def _read_around(ran: Ran) -> None:
+    """The long line was read around: by DuckDB, not line by line; the rows around it kept."""
+    manifest = json.loads((ran.out / "manifest.json").read_text())
+    assert manifest["inputs"][0]["reader"] == "duckdb"
+    _lines(2, 4)(ran)
+
+
 def _lines(*expected: int) -> Callable[[Ran], None]:
     def check(ran: Ran) -> None:
         assert sorted(int(d["source_line"]) for d in ran.decided or []) == list(expected)
@@ -205,6 +212,13 @@ CASES: dict[str, Case] = {
     "too few and too many fields": Case(
         lambda: csv_text([good(1), good(2)[:90], [*good(3), "x"], good(4)]).encode(),
         2, [(3, "too few fields"), (4, "too many fields")], _lines(2, 5),
+    ),
+    # 40 records whose line ends were lost: 3,799 fields on one line.
+    "records run together on one line": Case(
+        lambda: (csv_text([good(1)])
+                 + "".join(csv_text([good(i)], header=False).rstrip("\n") for i in range(2, 42))
+                 + "\n" + csv_text([good(42)], header=False)).encode(),
+        2, [(3, "too many fields")], _read_around,
     ),
     # Two files joined with `cat`: the second header was taken for a person.
     "a header repeated inside the file": Case(
