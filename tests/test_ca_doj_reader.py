@@ -4,6 +4,7 @@ physical line, and nothing is lost (read = accepted + rejected)."""
 from __future__ import annotations
 
 import bisect
+import contextlib
 import csv
 import io
 import itertools
@@ -918,3 +919,63 @@ def test_the_line_count_beside_the_scan_stops_with_the_read(tmp_path: Path) -> N
     stopped = InputFile(path=str(path), size=path.stat().st_size)
     _file_facts(path, stopped, halt)
     assert not hasattr(stopped, "_lines")
+
+
+def test_the_reading_progress_goes_through_every_file_and_part(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While files are read, `read_percent` gives how far through their bytes the reader
+    is, not DuckDB's progress of one scan (which starts again at each file, at each part of
+    a file read in parts, and knows nothing of the line-by-line reader): the bar of a
+    statewide run of many files moves once from 0 to 100."""
+    clean = write(tmp_path / "clean.csv", [good(i) for i in range(300)])
+    around = run_together(tmp_path / "around.csv", 100, good_before=100, good_after=100)
+    misshapen = tmp_path / "misshapen.csv"  # read line by line, 3,000 lines
+    misshapen.write_text(csv_text([good(i) for i in range(3_000)]).replace("\n", ",\n"))
+    paths = [clean, around, misshapen]
+    sizes = [p.stat().st_size for p in paths]
+    (cut,) = ca_doj.runaway_lines(around)
+    con = duckdb.connect()
+    # (as a run sets it, and DuckDB's progress from a query's start, not after 2 s)
+    con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+    con.execute("SET progress_bar_time = 0")
+    # each time a scan ends or the line-by-line reader moves on: the first byte of the
+    # file among all, the bytes of it read, and what the bar shows then
+    reached: list[tuple[int, int, float | None]] = []
+    real = ca_doj._ReadProgress.reached
+
+    def spy(self: ca_doj._ReadProgress, at: int) -> None:
+        real(self, at)
+        reached.append((self.place.before, at, ca_doj.read_percent(con)))
+
+    monkeypatch.setattr(ca_doj._ReadProgress, "reached", spy)
+    polled: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.is_set():
+            with contextlib.suppress(duckdb.Error):  # (between two queries)
+                if (pct := ca_doj.read_percent(con)) is not None and pct >= 0:
+                    polled.append(pct)
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        result = read_doj_files(con, paths)
+    finally:
+        done.set()
+        poller.join()
+    assert [f.reader for f in result.files] == ["duckdb", "duckdb", "line by line"]
+    # the clean file in one scan; the other in two, before and after its long line
+    total = sum(sizes)
+    assert reached[:3] == [
+        (0, sizes[0], 100 * sizes[0] / total),
+        (sizes[0], cut[0], 100 * (sizes[0] + cut[0]) / total),
+        (sizes[0], sizes[1], 100 * (sizes[0] + sizes[1]) / total),
+    ]
+    by_lines = reached[3:]  # every 1,000 lines
+    assert len(by_lines) >= 2 and {before for before, _, _ in by_lines} == {sizes[0] + sizes[1]}
+    shown = [pct for _, _, pct in reached]
+    assert shown == sorted(shown) and shown[-1] <= 100
+    assert polled == sorted(polled) and polled[0] >= 0 and polled[-1] <= 100
+    assert id(con) not in ca_doj._READING  # (after the read, DuckDB's own progress again)

@@ -326,7 +326,8 @@ def write_report(console: Any, outputs: Path) -> None:
 
 
 class _RunProgress:
-    """A live bar per stage, fed by DuckDB's own progress of the running query, with an
+    """A live bar per stage, fed by DuckDB's own progress of the running query (while the
+    files are read, by how far through their bytes the reader is: `read_percent`), with an
     estimate of rows per second (from the input size) and of the time left."""
 
     def __init__(self, console: Any, inputs: list[Path]) -> None:
@@ -372,12 +373,14 @@ class _RunProgress:
         self._progress.reset(self._task, description=name, total=100, rate="")
 
     def _poll(self) -> None:
+        from clearslate.sources.ca_doj import read_percent
+
         while not self._stop.wait(0.2):
             con = self._con
             if con is None:
                 continue
             try:
-                pct = con.query_progress()
+                pct = read_percent(con)
             except Exception:  # the connection may be between queries or closing
                 continue
             if pct is None or pct < 0:

@@ -134,6 +134,60 @@ _LONE_CR = "a carriage return (CR) inside an unquoted field: quote the field or 
 TOO_LONG = "LINE SIZE OVER MAXIMUM"  # DuckDB's error type
 
 
+class _ReadPlace(NamedTuple):
+    before: int  # the bytes of the files read
+    size: int  # the current file's
+    at: int  # how far into the current file it is known read
+    span: tuple[int, int]  # the bytes of the current file that the scan under way reads
+
+
+class _ReadProgress:
+    """How far `read_doj_files` has come through its inputs, in bytes, for a progress bar
+    polled from another thread (`read_percent`). DuckDB's progress of a query is that of
+    one scan, and a read makes several: one per file, one per part of a file read in parts,
+    none at all for the line-by-line reader. Never goes back: a file read a second time
+    (its records are not its lines, say) shows no progress until it passes the first, and
+    DuckDB's progress of a scan, which goes back to 0 at times (its reject store's turn,
+    perhaps), does not move it back. (Where it is is one tuple, replaced whole: a poll
+    never sees half of a change.)"""
+
+    def __init__(self, sizes: Sequence[int]) -> None:
+        self.total = max(1, sum(sizes))
+        self.place = _ReadPlace(0, 0, 0, (0, 0))
+        self.shown = 0.0  # the most a poll has shown
+
+    def start_file(self, before: int, size: int) -> None:
+        self.place = _ReadPlace(before, size, 0, (0, 0))
+
+    def scanning(self, start: int, end: int) -> None:
+        self.place = self.place._replace(span=(start, end))
+
+    def reached(self, at: int) -> None:
+        place = self.place
+        self.place = place._replace(at=max(place.at, min(at, place.size)), span=(0, 0))
+
+    def percent(self, scan: float | None) -> float:
+        before, size, at, (start, end) = self.place
+        if end > start:  # (what comes before the scan's bytes is read)
+            done = (end - start) * min(scan, 100) // 100 if scan is not None and scan > 0 else 0
+            at = max(at, min(size, start + done))
+        self.shown = max(self.shown, 100 * (before + at) / self.total)
+        return self.shown
+
+
+# The read under way on each connection (by id: a connection takes no attribute).
+_READING: dict[int, _ReadProgress] = {}
+
+
+def read_percent(con: duckdb.DuckDBPyConnection) -> float | None:
+    """How far the query under way on `con` has come, in percent; while `read_doj_files`
+    reads, how far through its inputs' bytes. None or negative when DuckDB does not know.
+    (For a progress bar polled from another thread: the command line's, the web server's.)"""
+    scan = con.query_progress()
+    reading = _READING.get(id(con))
+    return scan if reading is None else reading.percent(scan)
+
+
 def too_long_reason(max_record: int) -> str:
     """The reason given for a record longer than a read takes (`record_limit`)."""
     reason = f"record longer than {max_record // _MIB} MB"
@@ -557,31 +611,49 @@ def read_doj_files(
     for it. (The gogen bundle's quoted line is one: quoting 95 fields as Go does was most of
     a full run's scan, and a research file's lines are mostly already what Go writes.)"""
     check_input_paths(paths)
-    whole = Columns(None if select is None else [*select, *deferred])
-    _create_row_table(con, table, whole)
-    ways = [whole]
-    if deferred and select is not None:
-        nulls = [(name, "NULL::VARCHAR") for name, _ in deferred]
-        ways.insert(0, Columns([*select, *nulls], lean=True))
+    sizes = [path.stat().st_size for path in paths]
+    reading = _READING[id(con)] = _ReadProgress(sizes)
     files: list[InputFile] = []
     next_row_id = 0
-    for file_index, path in enumerate(paths):
-        cuts: tuple[_Cut, ...] = ()
-        # (once: a file may be read two or three ways)
-        around = _runaway_cuts(path, runaway_lines(path), record_limit(con))
-        # (a file read around such lines is read in parts, with a reject: never lean)
-        for columns in ways[-1:] if around else ways:
-            try:
-                info, next_row_id = _read_projected(
-                    con, table, columns, whole, file_index, path, next_row_id, cuts, around
-                )
-            except _NotLean as not_lean:
-                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-                cuts = not_lean.cuts
-                continue
-            break
-        files.append(info)
+    try:
+        whole = Columns(None if select is None else [*select, *deferred])
+        _create_row_table(con, table, whole)
+        ways = [whole]
+        if deferred and select is not None:
+            nulls = [(name, "NULL::VARCHAR") for name, _ in deferred]
+            ways.insert(0, Columns([*select, *nulls], lean=True))
+        for file_index, path in enumerate(paths):
+            reading.start_file(sum(sizes[:file_index]), sizes[file_index])
+            info, next_row_id = _read_input(con, table, ways, whole, file_index, path, next_row_id)
+            files.append(info)
+    finally:
+        _READING.pop(id(con), None)
     return ReadResult(files=files)
+
+
+def _read_input(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    ways: list[Columns],
+    whole: Columns,
+    file_index: int,
+    path: Path,
+    next_row_id: int,
+) -> tuple[InputFile, int]:
+    """One input file, read the first of `ways` that takes it (a lean read, then whole)."""
+    cuts: tuple[_Cut, ...] = ()
+    # (once: a file may be read two or three ways)
+    around = _runaway_cuts(path, runaway_lines(path), record_limit(con))
+    # (a file read around such lines is read in parts, with a reject: never lean)
+    for columns in ways[-1:] if around else ways:
+        try:
+            return _read_projected(
+                con, table, columns, whole, file_index, path, next_row_id, cuts, around
+            )
+        except _NotLean as not_lean:
+            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+            cuts = not_lean.cuts
+    raise AssertionError("unreachable: the last way is never lean")
 
 
 def _read_projected(
@@ -1023,11 +1095,16 @@ def _read_segment(
         if adoptable
         else ""
     )
+    reading = _READING.get(id(con))
+    if reading is not None:  # (the bytes of the file this scan reads)
+        reading.scanning(seg.start, seg.start + seg.path.stat().st_size)
     con.execute(
         f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql}{own} FROM read_csv({_sql_str(str(seg.path))},
             {_scan_options(seg.path, bool(header), info.max_record)},
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"""
     )
+    if reading is not None:
+        reading.reached(reading.place.span[1])
     # One row per rejected record (DuckDB may report several errors for one record).
     rej = con.execute(
         """SELECT line, min(line_byte_position), min(byte_position), min(column_idx),
@@ -1569,10 +1646,13 @@ def _read_line_by_line(
     types = ["BIGINT", "INTEGER", "VARCHAR", "BIGINT", *_RAW_TYPES]
     good: list[list[object]] = []
     accepted = 0
+    reading = _READING.get(id(con))
     with _text_lines(path, info) as text:
         lines = _LineWindow(text, info.max_record)
         i = 1 if info.has_header else 0
         while lines.has(i):
+            if reading is not None and i % 1_000 == 0:
+                reading.reached(text.buffer.tell())  # (a little ahead: it reads in blocks)
             lines.forget_before(i)
             start, record = i, lines[i]
             if lines.overlong(i):

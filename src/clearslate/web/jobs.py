@@ -4,7 +4,8 @@ A run calls the same `clearslate.run.run` as the command line (Illinois:
 `clearslate.illinois_run.run_illinois`), then writes its impact report, keeps its rows for the
 person pages and fills the review queue. Progress is read live: the
 run's stage callback hands over the DuckDB connection, whose `query_progress()` the progress
-endpoint reads (the command line's bar does the same).
+endpoint reads (through `read_percent`, which while the files are read gives how far through
+their bytes the reader is; the command line's bar does the same).
 """
 
 from __future__ import annotations
@@ -137,8 +138,10 @@ class Jobs:
         pct = 0.0
         con = live.con
         if con is not None:
+            from clearslate.sources.ca_doj import read_percent
+
             try:
-                pct = max(0.0, float(con.query_progress() or 0.0))
+                pct = max(0.0, float(read_percent(con) or 0.0))
             except Exception:  # between queries, or closed: the stage's start is right
                 pct = 0.0
         return live.stage, start + (end - start) * min(pct, 100.0) / 100
