@@ -875,11 +875,13 @@ class _NoWayAround(Exception):
     before it): the file is read line by line instead."""
 
 
-# Lines of thousands of fields are read around up to 10 of them, or one per 256 KB of the
-# file: each part between them is a read of its own (15-25 ms), where the line-by-line
-# reader takes about 90 s per million rows (822 MB). (Decisions only: 50,000 rows with 100
-# such lines took 2.5 s read around, 4.4 s line by line; 1M rows with 1,000, 31 s around.)
-_AROUND_AT_MOST, _AROUND_BYTES_EACH = 10, 256 * 1024
+# Lines of thousands of fields are read around up to 10 of them, or one per 512 KB of the
+# file: each part between them is a read of its own (about 15 ms, 35 ms in a full run, whose
+# scan makes more), where the line-by-line reader takes about 90 us a row. 50,000 rows
+# (41 MB) with 40 such lines: decisions only 1.6 s read around, 4.5 s line by line; the
+# full run 3.3 s against 5.0 s. With 100 such lines: 2.5 s against 4.4 s, but the full run
+# 5.35 s against 4.6 s. (1M rows with 1,000 such lines, decisions only: 31 s around.)
+_AROUND_AT_MOST, _AROUND_BYTES_EACH = 10, 512 * 1024
 
 
 def _runaway_cuts(
