@@ -856,13 +856,19 @@ def runaway_lines(path: Path) -> list[tuple[int, int]]:
             start, end = mm.rfind(line_end, 0, at) + 1, mm.find(line_end, at)
             end = size if end < 0 else end
             commas = 0
-            for block in range(start, end, 8 * _MIB):  # (a line may be gigabytes)
-                commas += mm[block : min(end, block + 8 * _MIB)].count(b",")
+            for piece in _pieces(mm, start, end):
+                commas += piece.count(b",")
                 if commas >= _RUNAWAY_COMMAS:
                     found.append((start, end))
                     break
             at = (end // window + 1) * window
     return found
+
+
+def _pieces(mm: mmap.mmap, start: int, end: int) -> Iterator[bytes]:
+    """Bytes `start` to `end` of a mapped file, 8 MB at a time (a line may be gigabytes)."""
+    for at in range(start, end, 8 * _MIB):
+        yield mm[at : min(end, at + 8 * _MIB)]
 
 
 def _lone_cr(head: mmap.mmap) -> bool:
@@ -892,23 +898,23 @@ def _runaway_cuts(
     between are scanned. None where that would not read as DuckDB's scan of the whole file
     does, so that it is read line by line: a line that is not valid CSV (a quote never
     closed, a quote inside a field), the first line, a file that is not UTF-8 or whose
-    lines end at CR alone, or too many such lines (`_AROUND_AT_MOST`). A line of 95 fields or fewer (commas
-    in quotes) is no cut: DuckDB reads it as any other. (Such a line inside a record, after
-    a quote opened before it, is found only by the read: `_NoWayAround`.)"""
+    lines end at CR alone, or too many such lines (`_AROUND_AT_MOST`). A line of 95 fields
+    or fewer (commas in quotes) is no cut: DuckDB reads it as any other. (Such a line
+    inside a record, after a quote opened before it, is found only by the read:
+    `_NoWayAround`.)"""
     if not lines:
         return ()
     most = max(_AROUND_AT_MOST, path.stat().st_size // _AROUND_BYTES_EACH)
     if len(lines) > most or lines[0][0] == 0 or _declared_encoding(path) != "utf-8":
         return None
     cuts = []
-    numbers = _line_of_offset(path, [start for start, _ in lines])
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         if _lone_cr(mm):
-            return None
+            return None  # (before the lines are counted: they are counted at LF)
+        numbers = _line_of_offset(path, [start for start, _ in lines])
         for start, end in lines:
             if end - start > max_record:  # (rejected for its length, by DuckDB too)
-                pieces = range(start, end, 8 * _MIB)
-                if sum(mm[b : min(end, b + 8 * _MIB)].count(b'"') for b in pieces) % 2:
+                if sum(piece.count(b'"') for piece in _pieces(mm, start, end)) % 2:
                     return None
                 cuts.append(_Cut(start, numbers[start], None, too_long_reason(max_record)))
                 continue
