@@ -326,6 +326,14 @@ GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000" + "".join(
 )
 
 
+def counted(fn: Any, calls: dict[str, int], name: str) -> Any:
+    def call(*args: Any) -> Any:
+        calls[name] += 1
+        return fn(*args)
+
+    return call
+
+
 def go_line(fields: list[str]) -> str:
     def field(f: str) -> str:
         if f and (f == "\\." or f[0] in GO_SPACES or any(c in f for c in ',"\r\n')):
@@ -398,15 +406,23 @@ def test_a_quote_a_line_never_closes_does_not_join_it_to_the_next(tmp_path: Path
     assert gogen_bundle._all_go_lines(file, threading.Event()) is False
 
 
+@pytest.mark.parametrize("odd_lines", [0, 10_000], ids=["requoted", "mended"])
 @pytest.mark.parametrize(
     "variant",
     ["as-go", "every-field-quoted", "bare-leading-space", "last-line-quoted", "crlf-bom"],
 )
 def test_the_bundle_does_not_depend_on_how_the_input_quotes(
-    state: Path, tmp_path: Path, variant: str
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variant: str, odd_lines: int
 ) -> None:
     """A file's lines are written as they are only when they are what Go writes; any other
-    quoting (all fields, none where Go quotes, one line only) gives the same bytes."""
+    quoting (all fields, none where Go quotes, one line only) gives the same bytes, whether
+    every record is quoted again or, up to `_ODD_LINES` of them, the lines not as Go writes
+    them are mended where they were written."""
+    monkeypatch.setattr(gogen_bundle, "_ODD_LINES", odd_lines)
+    monkeypatch.setattr(gogen_bundle, "_ODD_LINES_IN", 10**9)  # (no share of the lines)
+    ways = {"_write_requoted": 0, "_mend_odd_lines": 0}
+    for name in ways:
+        monkeypatch.setattr(gogen_bundle, name, counted(getattr(gogen_bundle, name), ways, name))
     rows = read_rows(state)[:1500]
     rows[3][rows[0].index("COMMENT_TEXT")] = '  PADDED, WITH "QUOTES"'
     rows[4][rows[0].index("COMMENT_TEXT")] = "\\."
@@ -427,6 +443,11 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
+    odd = variant not in ("as-go", "crlf-bom")
+    assert ways == {
+        "_write_requoted": odd and not odd_lines,
+        "_mend_odd_lines": odd and bool(odd_lines),
+    }
     # and what Go writes is the input's fields, quoted as Go does
     written = (out / "All_Results.csv").read_text(encoding="utf-8").split("\n")[1:-1]
     assert [line[: len(go_line(r))] for line, r in zip(written, rows[1:], strict=True)] == [
@@ -482,6 +503,8 @@ def test_a_row_without_its_quoted_record_stops_the_run_and_leaves_no_file(
         return itertools.chain(filled(con, file_index), [(10_000, "", True)])
 
     monkeypatch.setattr(gogen_bundle, "_filled_rows", one_more)
+    monkeypatch.setattr(gogen_bundle, "_ODD_LINES", 0)  # (300 lines would be mended)
+    monkeypatch.setattr(gogen_bundle, "_ODD_LINES_IN", 10**9)
     out = tmp_path / "out"
     with pytest.raises(RuntimeError, match="do not pair up"):
         run_to(out, [path], ["LOS ANGELES"])
@@ -580,6 +603,55 @@ def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_p
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_few_lines_not_as_go_writes_them_are_mended_where_they_are_written(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
+    """A file whose lines are as Go writes them but for a few (a field quoted that Go
+    would not quote, one left bare that Go quotes: a leading no-break space, `\\.`),
+    among rejected records and blank lines, is written as it is but for those lines,
+    quoted as Go does, in All_Results and, for the decided rows, in Prop64_Results: the
+    bytes of the clean file's bundle, without quoting every record again."""
+    rows = read_rows(state)[:1500]
+    comment = rows[0].index("COMMENT_TEXT")
+    rows[700][comment], rows[1200][comment] = "\xa0NOTE", "\\."
+    lines = [go_line(r) for r in rows]
+    clean = write_lines(tmp_path / "clean.csv", lines, end)
+    expected = run_to(tmp_path / "expected", [clean], ["LOS ANGELES"])
+    decided = (expected / "Prop64_Results.csv").read_text(encoding="utf-8")
+    in_prop64 = [i for i in range(1, 1500) if f"\n{lines[i]}," in decided]
+    odd = {in_prop64[0], in_prop64[len(in_prop64) // 2], in_prop64[-1], 3, 700, 1200, 1499}
+    assert len(odd & set(in_prop64)) >= 3
+    bare = {
+        700: lines[700].replace('"\xa0NOTE"', "\xa0NOTE"),
+        1200: lines[1200].replace('"\\."', "\\."),
+    }
+    text = [
+        bare.get(i) or (",".join(f'"{f}"' for f in rows[i]) if i in odd else line)
+        for i, line in enumerate(lines)
+    ]
+    assert all(text[i] != lines[i] for i in odd)
+    bad = [*text[:40], "X,Y", *text[40:900], "", *text[900:]]
+    path = write_lines(tmp_path / "bad.csv", bad, end)
+
+    def not_requoted(*_: Any) -> None:
+        raise AssertionError("every record quoted again")
+
+    monkeypatch.setattr(gogen_bundle, "_write_requoted", not_requoted)
+    mended = {"_mend_odd_lines": 0}
+    monkeypatch.setattr(
+        gogen_bundle,
+        "_mend_odd_lines",
+        counted(gogen_bundle._mend_odd_lines, mended, "_mend_odd_lines"),
+    )
+    out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
+    assert mended == {"_mend_odd_lines": 1}
+    for name in BUNDLE:
+        assert (out / name).read_bytes() == (expected / name).read_bytes(), name
+    assert [r[1] for r in read_rows(out / "errors.csv")[1:]] == ["41"]
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
 @pytest.mark.parametrize("writer", ["from-file", "quoted"])
 def test_a_bundle_leaves_out_rejected_and_blank_lines(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str, writer: str
@@ -626,3 +698,10 @@ def test_a_bundle_leaves_out_rejected_and_blank_lines(
             assert (statewide / county / name).read_bytes() == (
                 expected / county / name
             ).read_bytes(), name
+
+
+def test_a_line_to_mend_is_found_by_its_number_among_lines_with_the_same_bytes() -> None:
+    block = b"X,a\nY,b\nX,a\nZ\n"
+    assert [gogen_bundle._line_start(block, i, b"X,", 0) for i in range(4)] == [0, -1, 8, -1]
+    assert gogen_bundle._line_start(block, 2, b"X,", 4) == 8
+    assert gogen_bundle._line_start(block, 3, b"Z", 0) == 12

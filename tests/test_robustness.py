@@ -693,10 +693,10 @@ def test_a_stop_while_the_lines_are_checked_leaves_no_file(
     written meanwhile under their unchecked names go too (they were left behind once, when a
     SIGTERM came at that moment). The stop is raised where the signal handler raises it."""
 
-    def stopped(_text: object, _stop: object) -> bool:
+    def stopped(_text: object, _stop: object, _at_most: int) -> dict[int, bytes]:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gogen_bundle, "_all_go_lines", stopped)
+    monkeypatch.setattr(gogen_bundle, "_odd_lines", stopped)
     path = tmp_path / "la.csv"
     generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
     out = tmp_path / "out"

@@ -16,6 +16,7 @@ Go writes it, the file's records quoted as Go does, streamed to the same writer
 from __future__ import annotations
 
 import bisect
+import csv
 import datetime as dt
 import heapq
 import os
@@ -69,6 +70,7 @@ _GO_QUOTED = (
 )
 _GO_FIELD = f"(?:{_GO_BARE}|{_GO_QUOTED})"
 GO_LINES = f"^(?:{_GO_FIELD}(?:,{_GO_FIELD})*\\n)*$"
+_GO_LINE = f"^{_GO_FIELD}(?:,{_GO_FIELD})*$"
 
 # A row of the table and the line read beside it that do not pair up (which cannot be: the
 # lines are then quoted from the records instead).
@@ -253,6 +255,16 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
     return f"({lines} POSITIONAL JOIN {rows})", checked
 
 
+# mend(files, odd): in the full rows' files written (each file `path` at `files[path]`), the
+# lines not as Go writes them (`odd`, by input line number) quoted as Go does; False if it
+# cannot (the files are then written from the records quoted as Go does).
+_Mend = Callable[[dict[Path, Path], dict[int, bytes]], bool]
+
+# A file's lines not as Go writes them are mended where they are written if there are at
+# most this many of them, or one in this many lines; with more, every record is quoted
+# again (`_write_requoted`), which costs a full run at 1M rows some 6 s.
+_ODD_LINES, _ODD_LINES_IN = 1_000, 100
+
 # write(FROM, line, at): write the full rows, each file `path` at `at(path)`.
 _FullWriter = Callable[[str, str, Callable[[Path], Path]], None]
 
@@ -271,14 +283,17 @@ def _with_full_rows(
     from_file: _FromFile | None = None,
     beside: Callable[[], None] | None = None,
     requote: Callable[[], None] | None = None,
+    mend: _Mend | None = None,
 ) -> None:
     """Call `write` with input file i's full rows, and `beside` (if given) meanwhile. A lean
     file's lines are written as they are (by `from_file` where it can, on a thread of its
     own), under temporary names, while another thread checks that each is as Go writes it
-    (`_all_go_lines`) and this one, the only one that runs DuckDB, runs `beside`; then they
+    (`_odd_lines`) and this one, the only one that runs DuckDB, runs `beside`; then they
     take their names, or, if a line is not as Go writes it, the files are written from the
     file's records quoted as Go does (read again, in parallel): by `requote` if given, else
-    by `write` from a table of them. A failed check stops `from_file` at its next block."""
+    by `write` from a table of them. A failed check stops `from_file` at its next block.
+    With `mend`, a few lines not as Go writes them (`_ODD_LINES`) are mended in the files
+    written instead."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
         if beside is not None:
@@ -294,8 +309,9 @@ def _with_full_rows(
     pool = ThreadPoolExecutor(max_workers=2)
     # DuckDB takes one thread while the check and the copy of the bytes take the others.
     with one_thread(con):
-        all_go_lines = pool.submit(_all_go_lines, text, stop)
-        all_go_lines.add_done_callback(partial(_stop_if_not_go_lines, stop))
+        at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN) if mend is not None else 0
+        odd_lines = pool.submit(_odd_lines, text, stop, at_most)
+        odd_lines.add_done_callback(partial(_stop_if_not_go_lines, stop))
         copied = pool.submit(from_file, at, stop) if from_file is not None else None
         try:
             if beside is not None:
@@ -313,10 +329,10 @@ def _with_full_rows(
                 # A row and its line that do not pair up, or a line the one-field read
                 # cannot take (which the check finds too: a lone CR in a quoted field of a
                 # CRLF file stopped the run), send the files to the quoted rewrite.
-                if _UNPAIRED not in str(exc) and all_go_lines.result():
+                if _UNPAIRED not in str(exc) and odd_lines.result() is not None:
                     raise
                 written = False
-            all_go_lines.result()  # wait here, where a signal stops the others too
+            odd_lines.result()  # wait here, where a signal stops the others too
         except BaseException:
             stop.set()  # the run stops: so do the others, at their next block
             pool.shutdown(wait=True)
@@ -325,7 +341,8 @@ def _with_full_rows(
             raise
         finally:
             pool.shutdown(wait=True)
-    if written and all_go_lines.result():
+    odd = odd_lines.result()
+    if written and (odd == {} or (odd and mend is not None and mend(unchecked, odd))):
         for path, tmp in unchecked.items():
             os.replace(tmp, path)
         return
@@ -346,21 +363,28 @@ def _as_is(path: Path) -> Path:
     return path
 
 
-def _stop_if_not_go_lines(stop: threading.Event, check: Future[bool]) -> None:
-    """Stop the lines' writer once the check has found a line not as Go writes it: its
-    files would be thrown away (an all-quoted 1M-row file's check fails in its first block,
-    0.1 s, and the writer went on for 3.5 s)."""
-    if check.exception() is None and not check.result():
+def _stop_if_not_go_lines(stop: threading.Event, check: Future[dict[int, bytes] | None]) -> None:
+    """Stop the lines' writer once the check has found more lines not as Go writes them
+    than can be mended: its files would be thrown away (an all-quoted 1M-row file's check
+    fails in its first blocks, 0.1 s, and the writer went on for 3.5 s)."""
+    if check.exception() is None and check.result() is None:
         stop.set()
 
 
 def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
-    """Whether every line of a lean file is as Go writes its fields (`GO_LINES`): false for
-    a file whose lines `_whole_lines` does not take, or with a line that is not UTF-8 (a
-    rejected record's, never one to copy). Block by block, each one string matched by
+    """Whether every line of a lean file is as Go writes its fields (`_odd_lines`)."""
+    return _odd_lines(text, stop, 0) == {}
+
+
+def _odd_lines(text: FileText, stop: threading.Event, at_most: int) -> dict[int, bytes] | None:
+    """The lines of a lean file that are not as Go writes their fields (`GO_LINES`), by
+    line number, if there are at most `at_most`; None if there are more, or for a file
+    whose lines `_whole_lines` does not take. A line that is not UTF-8 (a rejected
+    record's, never one to copy) is one of them. Block by block, each one string matched by
     Arrow's regular expressions (RE2), which leave the GIL to the writers: 1.8-2.3 s of
     one core for the 800 MB of a 1M-row file, its reading included, where DuckDB's
-    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`)."""
+    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`); only
+    a block that does not match is matched line by line."""
     import pyarrow as pa  # not for --help
     import pyarrow.compute as pc
 
@@ -373,10 +397,32 @@ def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
             return False
         return pc.match_substring_regex(lines, GO_LINES)[0].as_py() is True
 
+    def utf8(line: bytes) -> str | None:
+        try:
+            return line.decode("utf-8")
+        except UnicodeDecodeError:
+            return None  # (matched as NULL: odd)
+
+    def odd_in(block: bytes) -> Iterator[tuple[int, bytes]]:
+        lines = block.split(b"\n")[:-1]
+        texts = pa.array([utf8(line) for line in lines], pa.large_string())
+        matched = pc.match_substring_regex(texts, _GO_LINE).to_pylist()
+        return ((i, line) for i, line in enumerate(lines) if matched[i] is not True)
+
+    odd: dict[int, bytes] = {}
+    number = 1 + text.header  # the block's first line
     try:
-        return all(not stop.is_set() and go_lines(block) for block in _whole_lines(text))
+        for block in _whole_lines(text):
+            if stop.is_set():
+                return None
+            if not go_lines(block):
+                odd.update((number + i, line) for i, line in odd_in(block))
+                if len(odd) > at_most:
+                    return None
+            number += block.count(b"\n")
     except _NotAsIs:
-        return False
+        return None
+    return odd
 
 
 class _NotAsIs(Exception):
@@ -451,7 +497,6 @@ def write_bundle(
             _header(CONDENSED_COLUMNS),
             paths["condensed"],
         )
-        requote = partial(_write_requoted, con, paths, text, file_index) if text else None
         _with_full_rows(
             con,
             file_index,
@@ -459,7 +504,8 @@ def write_bundle(
             partial(_write_full, con, paths),
             from_file,
             beside=condensed,
-            requote=requote,
+            requote=partial(_write_requoted, con, paths, text, file_index) if text else None,
+            mend=partial(_mend_odd_lines, con, paths, text, file_index) if text else None,
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
@@ -534,6 +580,108 @@ def _write_requoted(
         end = _write_full_lines(tmp, blocks, filled, first, _as_is, threading.Event())
         if end != first + text.lines - len(left_out):
             raise RuntimeError(_UNPAIRED)
+
+
+def _mend_odd_lines(
+    con: duckdb.DuckDBPyConnection,
+    paths: dict[str, Path],
+    text: FileText,
+    file_index: int,
+    files: dict[Path, Path],
+    odd: dict[int, bytes],
+) -> bool:
+    """`_Mend` for a one-county run: each line of `odd` that is a record (not left out)
+    quoted as Go does, from its fields, where All_Results has it and, if decided,
+    Prop64_Results. False for a line that is not a record of 95 fields as Python's CSV
+    reader reads it (the reader's DuckDB read it as one: they should agree)."""
+    import pyarrow as pa  # not for --help
+    import pyarrow.compute as pc
+
+    left_out = set(text.left_out)
+    records = {line: old for line, old in odd.items() if line not in left_out}
+    if not records:
+        return True
+    fields: list[str] = []
+    for old in records.values():
+        try:
+            fields += next(csv.reader([old.decode("utf-8")], strict=True))
+        except (csv.Error, UnicodeDecodeError):
+            return False
+    if len(fields) != len(records) * len(DOJ_COLUMNS):
+        return False
+    # (quoted by go_csv's own regular expression, with RE2 as in DuckDB)
+    quoted = pc.match_substring_regex(pa.array(fields, pa.large_string()), _GO_NEEDS_QUOTES)
+    go = [
+        '"' + v.replace('"', '""') + '"' if q else v
+        for v, q in zip(fields, quoted.to_pylist(), strict=True)
+    ]
+    width = len(DOJ_COLUMNS)
+    mended = {
+        line: (old, ",".join(go[i * width : (i + 1) * width]).encode("utf-8"))
+        for i, (line, old) in enumerate(records.items())
+    }
+    first, skipped = 1 + text.header, sorted(left_out)
+    decided = [line for line, _, here in _filled_rows(con, file_index) if here]
+    # (a file's output lines: its header, then its rows, or its decided rows, in order)
+    in_all = {2 + line - first - bisect.bisect_left(skipped, line): m for line, m in mended.items()}
+    in_mine = {
+        2 + bisect.bisect_left(decided, line): m
+        for line, m in mended.items()
+        if (i := bisect.bisect_left(decided, line)) < len(decided) and decided[i] == line
+    }
+    return _replace_lines(files[paths["all"]], in_all) and _replace_lines(
+        files[paths["prop64"]], in_mine
+    )
+
+
+def _replace_lines(path: Path, lines: dict[int, tuple[bytes, bytes]]) -> bool:
+    """Rewrite the file at `path` with each line numbered in `lines` (old, new) starting
+    with `new` where it started with `old` and a comma; False, the file untouched, if one
+    does not."""
+    if not lines:
+        return True
+    to_come = sorted(lines)
+    copy = path.with_name(f"{PARTIAL_PREFIX}mended-{path.name}")
+    try:
+        with path.open("rb") as source, copy.open("wb") as out:
+            number = 1  # the block's first line
+            while block := source.read(_FILE_BLOCK):
+                block += source.readline()  # (to the end of the block's last line)
+                end = number + block.count(b"\n")
+                parts, done = [], 0  # (the block's bytes up to `done` are in `parts`)
+                while to_come and to_come[0] < end:
+                    old, new = lines[to_come[0]]
+                    at = _line_start(block, to_come.pop(0) - number, old + b",", done)
+                    if at < 0:
+                        return False
+                    parts += [block[done:at], new]
+                    done = at + len(old)
+                out.write(b"".join([*parts, block[done:]]) if parts else block)
+                number = end
+        if to_come:
+            return False
+        os.replace(copy, path)
+        return True
+    finally:
+        copy.unlink(missing_ok=True)
+
+
+def _line_start(block: bytes, index: int, start: bytes, after: int) -> int:
+    """Where line `index` of `block` (from 0) starts, if it starts with `start`, else -1.
+    Found by its bytes (a search in C), not by splitting the block into lines; a line
+    with the same bytes before it is passed over. `after`: no earlier than this."""
+
+    def next_from(at: int) -> int:
+        lf = block.find(b"\n" + start, at)
+        return lf + 1 if lf >= 0 else -1
+
+    at = 0 if after == 0 and block.startswith(start) else next_from(after)
+    while at >= 0:
+        before = block.count(b"\n", 0, at)
+        if before >= index:
+            return at if before == index else -1
+        at = next_from(at)
+    return -1
 
 
 def _write_full_lines(
