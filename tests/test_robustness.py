@@ -707,6 +707,29 @@ def test_a_stop_while_the_lines_are_checked_leaves_no_file(
     assert not (out / "manifest.json").exists()
 
 
+def test_a_stop_while_lines_are_mended_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop while a few lines not as Go writes them are mended in the written bundle
+    files: those files, under their unchecked names, go too."""
+
+    def stopped(*_: object) -> bool:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(gogen_bundle, "_replace_lines", stopped)
+    path = tmp_path / "la.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
+    lines = path.read_text(encoding="utf-8").split("\n")
+    lines[5] = ",".join(f'"{f}"' for f in next(csv.reader([lines[5]])))  # one odd line
+    path.write_text("\n".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        run(RunOptions(inputs=[path], outputs=out, counties=["LOS ANGELES"],
+                       as_of=dt.date(2020, 7, 1), policy=DEFAULT_POLICY))  # fmt: skip
+    assert not list(out.glob(".partial-*"))
+    assert not (out / "manifest.json").exists()
+
+
 def test_an_interrupted_forced_run_does_not_keep_the_earlier_manifest(
     big: Path, tmp_path: Path
 ) -> None:

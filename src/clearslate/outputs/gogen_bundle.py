@@ -342,12 +342,14 @@ def _with_full_rows(
         finally:
             pool.shutdown(wait=True)
     odd = odd_lines.result()
-    if written and (odd == {} or (odd and mend is not None and mend(unchecked, odd))):
-        for path, tmp in unchecked.items():
-            os.replace(tmp, path)
-        return
-    for tmp in unchecked.values():
-        tmp.unlink(missing_ok=True)
+    try:
+        if written and (odd == {} or (odd and mend is not None and mend(unchecked, odd))):
+            for path, tmp in unchecked.items():
+                os.replace(tmp, path)
+            return
+    finally:  # (a stop while the lines are mended, too, leaves no file behind)
+        for tmp in unchecked.values():
+            tmp.unlink(missing_ok=True)
     if requote is not None:
         requote()
         return
