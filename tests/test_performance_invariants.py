@@ -705,3 +705,26 @@ def test_a_line_to_mend_is_found_by_its_number_among_lines_with_the_same_bytes()
     assert [gogen_bundle._line_start(block, i, b"X,", 0) for i in range(4)] == [0, -1, 8, -1]
     assert gogen_bundle._line_start(block, 2, b"X,", 4) == 8
     assert gogen_bundle._line_start(block, 3, b"Z", 0) == 12
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    fields=st.lists(ONE_LINE_FIELD, min_size=95, max_size=95),
+    hows=st.lists(st.sampled_from(["go", "quoted", "bare"]), min_size=95, max_size=95),
+)
+def test_a_mended_line_is_what_go_writes_of_the_fields_the_reader_reads(
+    fields: list[str], hows: list[str]
+) -> None:
+    """A line mended in the bundle is quoted from its fields as Python's CSV reader reads
+    them; those are the fields the run's reader (DuckDB's strict scan) reads, and the line
+    is what Go writes of them, however the line quoted them."""
+    line = ",".join(QUOTINGS[how](f) for how, f in zip(hows, fields, strict=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_lines(Path(tmp) / "one.csv", [line])
+        con = duckdb.connect()
+        read_doj_files(con, [path])
+        columns = ", ".join(f'"{c}"' for c in DOJ_COLUMNS)
+        read = con.execute(f"SELECT {columns} FROM doj_rows")
+        values = [v or "" for v in read.fetchall()[0]]
+    assert values == fields
+    assert gogen_bundle._as_go_writes([line.encode()]) == [go_line(fields).encode()]

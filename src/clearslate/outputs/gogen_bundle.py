@@ -596,32 +596,14 @@ def _mend_odd_lines(
     quoted as Go does, from its fields, where All_Results has it and, if decided,
     Prop64_Results. False for a line that is not a record of 95 fields as Python's CSV
     reader reads it (the reader's DuckDB read it as one: they should agree)."""
-    import pyarrow as pa  # not for --help
-    import pyarrow.compute as pc
-
     left_out = set(text.left_out)
     records = {line: old for line, old in odd.items() if line not in left_out}
     if not records:
         return True
-    fields: list[str] = []
-    for old in records.values():
-        try:
-            fields += next(csv.reader([old.decode("utf-8")], strict=True))
-        except (csv.Error, UnicodeDecodeError):
-            return False
-    if len(fields) != len(records) * len(DOJ_COLUMNS):
+    go = _as_go_writes(list(records.values()))
+    if go is None:
         return False
-    # (quoted by go_csv's own regular expression, with RE2 as in DuckDB)
-    quoted = pc.match_substring_regex(pa.array(fields, pa.large_string()), _GO_NEEDS_QUOTES)
-    go = [
-        '"' + v.replace('"', '""') + '"' if q else v
-        for v, q in zip(fields, quoted.to_pylist(), strict=True)
-    ]
-    width = len(DOJ_COLUMNS)
-    mended = {
-        line: (old, ",".join(go[i * width : (i + 1) * width]).encode("utf-8"))
-        for i, (line, old) in enumerate(records.items())
-    }
+    mended = {line: (old, new) for (line, old), new in zip(records.items(), go, strict=True)}
     first, skipped = 1 + text.header, sorted(left_out)
     decided = [line for line, _, here in _filled_rows(con, file_index) if here]
     # (a file's output lines: its header, then its rows, or its decided rows, in order)
@@ -634,6 +616,31 @@ def _mend_odd_lines(
     return _replace_lines(files[paths["all"]], in_all) and _replace_lines(
         files[paths["prop64"]], in_mine
     )
+
+
+def _as_go_writes(records: list[bytes]) -> list[bytes] | None:
+    """Each record (a line of 95 fields, as Python's CSV reader reads it) as Go writes
+    its fields, quoted by go_csv's own regular expression (Arrow's RE2, as in DuckDB); None
+    if one is not such a record."""
+    import pyarrow as pa  # not for --help
+    import pyarrow.compute as pc
+
+    fields: list[str] = []
+    width = len(DOJ_COLUMNS)
+    for record in records:
+        try:
+            values = next(csv.reader([record.decode("utf-8")], strict=True))
+        except (csv.Error, UnicodeDecodeError):
+            return None
+        if len(values) != width:
+            return None
+        fields += values
+    quoted = pc.match_substring_regex(pa.array(fields, pa.large_string()), _GO_NEEDS_QUOTES)
+    go = [
+        '"' + v.replace('"', '""') + '"' if q else v
+        for v, q in zip(fields, quoted.to_pylist(), strict=True)
+    ]
+    return [",".join(go[i : i + width]).encode("utf-8") for i in range(0, len(go), width)]
 
 
 def _replace_lines(path: Path, lines: dict[int, tuple[bytes, bytes]]) -> bool:
