@@ -686,41 +686,24 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     assert not list(tmp.iterdir()), "a killed run's temporary folders were not removed"
 
 
-def test_a_stop_while_the_lines_are_checked_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("where", ["_odd_lines", "_replace_lines"], ids=["checked", "mended"])
+def test_a_stop_while_the_lines_are_checked_or_mended_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """A stop that arrives while the run waits for the Go-line check: the bundle files
-    written meanwhile under their unchecked names go too (they were left behind once, when a
-    SIGTERM came at that moment). The stop is raised where the signal handler raises it."""
+    """A stop that arrives while the run waits for the Go-line check, or while the few
+    lines not as Go writes them are mended in the written files: the bundle files written
+    meanwhile under their unchecked names go too (they were left behind once, when a
+    SIGTERM came while the run waited for the check). The stop is raised where the signal
+    handler raises it."""
 
-    def stopped(_text: object, _stop: object, _at_most: int) -> dict[int, bytes]:
+    def stopped(*_: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(gogen_bundle, "_odd_lines", stopped)
-    path = tmp_path / "la.csv"
-    generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
-    out = tmp_path / "out"
-    with pytest.raises(KeyboardInterrupt):
-        run(RunOptions(inputs=[path], outputs=out, counties=["LOS ANGELES"],
-                       as_of=dt.date(2020, 7, 1), policy=DEFAULT_POLICY))  # fmt: skip
-    assert not list(out.glob(".partial-*"))
-    assert not (out / "manifest.json").exists()
-
-
-def test_a_stop_while_lines_are_mended_leaves_no_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A stop while a few lines not as Go writes them are mended in the written bundle
-    files: those files, under their unchecked names, go too."""
-
-    def stopped(*_: object) -> bool:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(gogen_bundle, "_replace_lines", stopped)
+    monkeypatch.setattr(gogen_bundle, where, stopped)
     path = tmp_path / "la.csv"
     generate_doj_file(path, county="LOS ANGELES", rows=300, seed=11)
     lines = path.read_text(encoding="utf-8").split("\n")
-    lines[5] = ",".join(f'"{f}"' for f in next(csv.reader([lines[5]])))  # one odd line
+    lines[5] = ",".join(f'"{f}"' for f in next(csv.reader([lines[5]])))  # one line to mend
     path.write_text("\n".join(lines), encoding="utf-8")
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):

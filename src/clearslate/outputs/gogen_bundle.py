@@ -565,23 +565,25 @@ def _write_requoted(
     of the file (in order) to the writer of `_write_full_from_file`, the records numbered
     in order. A table of the quoted lines and two COPYs of it beside the rows (a positional
     join) took 13.4 s for an all-quoted 1M-row file; this, about 9."""
-    left_out = text.left_out
-
-    def numbered(row: tuple[int, str, bool]) -> tuple[int, str, bool]:
-        line, eligibility, here = row  # the row's line, less the lines before it left out
-        return line - bisect.bisect_left(left_out, line), eligibility, here
-
-    filled = map(numbered, _filled_rows(con, file_index))  # (before the stream opens)
+    filled = (  # (fetched before the stream opens)
+        (_records_before(text, line), eligibility, here)
+        for line, eligibility, here in _filled_rows(con, file_index)
+    )
     records = con.sql(
         f"SELECT {_quoted_line(DOJ_COLUMNS)} || chr(10) AS line FROM {text.records_sql}"
     )
     blocks = (_text_bytes(batch.column(0)) for batch in records.to_arrow_reader(_BATCH_ROWS))
-    first = 1 + text.header
     with ExitStack() as stack:  # (the files take their names only if the rows paired up)
         tmp = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in ("all", "prop64")}
-        end = _write_full_lines(tmp, blocks, filled, first, _as_is, threading.Event())
-        if end != first + text.lines - len(left_out):
+        end = _write_full_lines(tmp, blocks, filled, 0, _as_is, threading.Event())
+        if end != text.lines - len(text.left_out):
             raise RuntimeError(_UNPAIRED)
+
+
+def _records_before(text: FileText, line: int) -> int:
+    """How many of a lean file's records come before its line `line`: the lines after its
+    header, less those that are not records (`left_out`, in order)."""
+    return line - (1 + text.header) - bisect.bisect_left(text.left_out, line)
 
 
 def _mend_odd_lines(
@@ -604,15 +606,14 @@ def _mend_odd_lines(
     if go is None:
         return False
     mended = {line: (old, new) for (line, old), new in zip(records.items(), go, strict=True)}
-    first, skipped = 1 + text.header, sorted(left_out)
     decided = [line for line, _, here in _filled_rows(con, file_index) if here]
     # (a file's output lines: its header, then its rows, or its decided rows, in order)
-    in_all = {2 + line - first - bisect.bisect_left(skipped, line): m for line, m in mended.items()}
-    in_mine = {
-        2 + bisect.bisect_left(decided, line): m
-        for line, m in mended.items()
-        if (i := bisect.bisect_left(decided, line)) < len(decided) and decided[i] == line
-    }
+    in_all = {2 + _records_before(text, line): m for line, m in mended.items()}
+    in_mine = {}
+    for line, m in mended.items():
+        rank = bisect.bisect_left(decided, line)
+        if rank < len(decided) and decided[rank] == line:
+            in_mine[2 + rank] = m
     return _replace_lines(files[paths["all"]], in_all) and _replace_lines(
         files[paths["prop64"]], in_mine
     )
