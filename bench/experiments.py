@@ -23,6 +23,11 @@ insertion order kept) on a generated research file, and prints seconds and peak 
              regexp_full_match of each line (the check until the fourteenth session), then
              the run's (the file's bytes in 8 MB blocks, each matched by Arrow's RE2), one
              thread each
+    pagecache
+             writing the input's bytes to a new file, as All_Results is written: plainly,
+             into the page cache, and as a StreamedFile, which lets the written pages go as
+             they reach the disk; the system time of each (a virtual machine whose host backs
+             its memory on first touch pays for every fresh page of the page cache)
 
     PYTHONPATH=src python bench/experiments.py reader --input bench/out/doj_la_1000000_s1.csv
 """
@@ -439,12 +444,42 @@ def gocheck(args: argparse.Namespace, workdir: str) -> None:
         print(f"the same answer: {each == blocks} ({blocks})")
 
 
+def pagecache(args: argparse.Namespace, workdir: str) -> None:
+    import os
+
+    from clearslate.outputs.files import StreamedFile
+
+    def write(target: Path, streamed: bool) -> None:
+        with args.input.open("rb") as source:
+            out = StreamedFile(target) if streamed else target.open("wb")
+            with out:
+                while block := source.read(8 << 20):
+                    out.write(block)
+
+    for round_ in range(args.repeat):
+        for label, streamed in (("plain writes", False), ("StreamedFile", True)):
+            # (pages freed a moment ago are taken again cheaply, until the kernel hands them
+            # back to the host some seconds later: each write waits, and no file is deleted
+            # before the end)
+            time.sleep(5)
+            before, started = os.times(), time.perf_counter()
+            write(Path(workdir) / f"{round_}-{streamed}.csv", streamed)
+            after = os.times()
+            print(
+                f"{label:<14} {time.perf_counter() - started:6.2f} s, "
+                f"user {after.user - before.user:5.2f} s, system {after.system - before.system:5.2f} s"
+            )
+
+
+EXPERIMENTS: dict[str, Callable[[argparse.Namespace, str], None]] = {
+    "reader": reader, "lines": lines, "stream": stream, "scan": scan, "bound": bound,
+    "fused": fused, "polars": polars, "gocheck": gocheck, "pagecache": pagecache,
+}  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument(
-        "experiment",
-        choices=["reader", "lines", "stream", "scan", "bound", "fused", "polars", "gocheck"],
-    )
+    ap.add_argument("experiment", choices=list(EXPERIMENTS))
     ap.add_argument("--input", type=Path, default=Path("bench/out/doj_la_1000000_s1.csv"))
     ap.add_argument("--memory-limit", default="1GB")
     ap.add_argument("--repeat", type=int, default=2)
@@ -452,10 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.input.exists():
         ap.error(f"{args.input}: no such file (run bench/run_bench.py first to make it)")
     with tempfile.TemporaryDirectory(prefix="clearslate-exp-") as workdir:
-        experiments = {"reader": reader, "lines": lines, "stream": stream, "scan": scan,
-                       "bound": bound, "fused": fused, "polars": polars,
-                       "gocheck": gocheck}  # fmt: skip
-        experiments[args.experiment](args, workdir)
+        EXPERIMENTS[args.experiment](args, workdir)
     return 0
 
 

@@ -4,6 +4,7 @@ always returns."""
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 import textwrap
@@ -14,11 +15,14 @@ import duckdb
 import pytest
 
 from clearslate import database
+from clearslate.outputs import files
 from clearslate.outputs.files import (
     HashingStopped,
+    StreamedFile,
     atomic_path,
     copy_each,
     copy_to,
+    output_sha256,
     sha256_file,
 )
 
@@ -131,3 +135,81 @@ def test_a_hash_stops_when_its_run_stops(tmp_path: Path) -> None:
     halt.set()
     with pytest.raises(HashingStopped):
         sha256_file(sparse, halt)
+
+
+def _streamed(path: Path, pieces: list[bytes]) -> bytes:
+    """Write `pieces` to `path` as the bundle's writers do: a StreamedFile under a temporary
+    name, renamed into place."""
+    with atomic_path(path) as tmp, StreamedFile(tmp) as out:
+        for piece in pieces:
+            out.write(piece)
+    return b"".join(pieces)
+
+
+def test_a_streamed_files_digest_is_taken_as_it_is_written_and_read_once_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest's digest of All_Results is the one its writer took (the file is not read
+    again), while the file is the one written; a file changed since (a mended copy renamed
+    over it, a line added) is read."""
+    path = tmp_path / "All_Results.csv"
+    data = _streamed(path, [b"a,b\n" * 1000, b"c,d\n"])
+    assert path.read_bytes() == data
+    reads: list[Path] = []
+    monkeypatch.setattr(files, "sha256_file", lambda p, halt=None: reads.append(p) or "read")
+    assert output_sha256(path) == hashlib.sha256(data).hexdigest()
+    assert reads == []
+
+    mended = path.with_name("mended.csv")  # (the mending writes a copy and renames it)
+    mended.write_bytes(data.replace(b"c,d", b"x,y"))
+    os.replace(mended, path)
+    assert output_sha256(path) == "read"
+    _streamed(path, [data])
+    with path.open("ab") as fh:
+        fh.write(b"e,f\n")
+    assert output_sha256(path) == "read" and reads == [path, path]
+
+
+def test_a_streamed_file_stopped_by_an_error_leaves_no_digest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "half.csv"
+    with pytest.raises(RuntimeError), StreamedFile(path) as out:
+        out.write(b"a,b\n")
+        raise RuntimeError("stopped")
+    monkeypatch.setattr(files, "sha256_file", lambda p, halt=None: "read")
+    assert output_sha256(path) == "read"
+
+
+def test_a_streamed_file_lets_its_pages_go_as_it_writes_until_that_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every 1 MB here (32 MB in a run) the written pages are let go of the page cache (the
+    real call, watched); once letting go waits too long (a disk slower than the writing) or
+    fails (a file system without it), the rest of the file is left to the page cache. The
+    file is whole either way."""
+    monkeypatch.setattr(files, "_LET_GO_EVERY", 1 << 20)
+    piece = bytes(range(256)) * 2048  # 512 KB
+    advice = os.posix_fadvise
+
+    def watched(slow_at: int | None = None, fails_at: int | None = None) -> list[int]:
+        calls: list[int] = []
+
+        def posix_fadvise(fd: int, offset: int, length: int, how: int) -> None:
+            assert (offset, length, how) == (0, 0, os.POSIX_FADV_DONTNEED)
+            calls.append(os.fstat(fd).st_size)
+            advice(fd, offset, length, how)
+            if len(calls) == slow_at:
+                files.time.sleep(files._LET_GO_WAIT + 0.05)
+            if len(calls) == fails_at:
+                raise OSError("not supported")
+
+        monkeypatch.setattr(os, "posix_fadvise", posix_fadvise)
+        path = tmp_path / f"out-{slow_at}-{fails_at}.csv"
+        assert _streamed(path, [piece] * 10) == path.read_bytes()
+        return calls
+
+    mib = 1 << 20
+    assert watched() == [mib, 2 * mib, 3 * mib, 4 * mib, 5 * mib]
+    assert watched(slow_at=2) == [mib, 2 * mib]
+    assert watched(fails_at=1) == [mib]

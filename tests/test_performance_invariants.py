@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import itertools
 import json
 import shutil
@@ -50,6 +51,15 @@ def run_to(out: Path, inputs: list[Path], counties: list[str] | None, **kw: obje
     run(RunOptions(inputs=inputs, outputs=out, counties=counties, as_of=AS_OF,
                    policy=DEFAULT_POLICY, **kw))  # type: ignore[arg-type]  # fmt: skip
     return out
+
+
+def assert_manifest_holds(out: Path) -> None:
+    """Each output's digest in the manifest is that of the file as it is (the bundle's
+    writers take theirs as they write; a file mended after is read again)."""
+    outputs = json.loads((out / "manifest.json").read_text())["outputs"]
+    for listed in outputs:
+        digest = hashlib.sha256((out / listed["file"]).read_bytes()).hexdigest()
+        assert listed["sha256"] == digest, listed["file"]
 
 
 def read_rows(path: Path) -> list[list[str]]:
@@ -95,6 +105,7 @@ def test_statewide_run_writes_one_bundle_per_county(statewide: Path) -> None:
     manifest = json.loads((statewide / "manifest.json").read_text())
     listed = {o["file"] for o in manifest["outputs"]}
     assert {f"{county_folder(c)}/All_Results.csv" for c in counties} <= listed
+    assert_manifest_holds(statewide)
 
 
 def test_a_forced_run_leaves_no_county_folder_of_the_earlier_run(
@@ -443,6 +454,7 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
     assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # nothing left over
+    assert_manifest_holds(out)
     odd = variant not in ("as-go", "crlf-bom")
     assert ways == {
         "_write_requoted": odd and not odd_lines,
@@ -645,6 +657,7 @@ def test_a_few_lines_not_as_go_writes_them_are_mended_where_they_are_written(
     )
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
     assert mended == {"_mend_odd_lines": 1}
+    assert_manifest_holds(out)
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
     assert [r[1] for r in read_rows(out / "errors.csv")[1:]] == ["41"]

@@ -80,6 +80,9 @@ def test_run_writes_every_output_and_loses_nothing(generated: Path, tmp_path: Pa
     assert manifest["inputs"][0]["rows_read"] == 4000
     assert manifest["inputs"][0]["reader"] == "duckdb"
     assert manifest["policy"]["sha256"] == DEFAULT_POLICY.sha256
+    for listed in manifest["outputs"]:  # (All_Results' digest taken as it was written)
+        digest = hashlib.sha256((out / listed["file"]).read_bytes()).hexdigest()
+        assert listed["sha256"] == digest, listed["file"]
 
 
 def test_outputs_are_private(generated: Path, tmp_path: Path) -> None:

@@ -33,6 +33,7 @@ from clearslate.engine.pipeline import decide_rows
 from clearslate.outputs.determinations import write_determinations
 from clearslate.outputs.files import (
     make_private_dir,
+    output_sha256,
     remove_partials,
     sha256_file,
     write_json,
@@ -456,8 +457,9 @@ def _write_outputs(
     digests: dict[Path, Future[str]] = {}
     if opts.gogen_bundle:
         files += _write_bundles(con, opts, out, read, started)
-        # The bundle's own digests too (a gigabyte), while the rest is written.
-        digests = {p: hashing.submit(sha256_file, p, halt) for p in files}
+        # The bundle's own digests too, while the rest is written (those its writers took
+        # as they wrote are not read again: All_Results and Prop64_Results, a gigabyte).
+        digests = {p: hashing.submit(output_sha256, p, halt) for p in files}
     files += write_determinations(con, out)
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
@@ -616,7 +618,7 @@ def _manifest(
     with ThreadPoolExecutor(max_workers=2) as pool:
         for p in listed:
             if p not in hashed:
-                hashed[p] = pool.submit(sha256_file, p)
+                hashed[p] = pool.submit(output_sha256, p)
         digests = [hashed[p].result() for p in listed]
     return {
         "clearslate_version": __version__,

@@ -27,14 +27,20 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 import duckdb
 
 if TYPE_CHECKING:
     import pyarrow
 
-from clearslate.outputs.files import PARTIAL_PREFIX, atomic_path, copy_to, one_thread
+from clearslate.outputs.files import (
+    PARTIAL_PREFIX,
+    StreamedFile,
+    atomic_path,
+    copy_to,
+    one_thread,
+)
 from clearslate.sources.ca_doj import BOM
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
@@ -653,7 +659,7 @@ def _replace_lines(path: Path, lines: dict[int, tuple[bytes, bytes]]) -> bool:
     to_come = sorted(lines)
     copy = path.with_name(f"{PARTIAL_PREFIX}mended-{path.name}")
     try:
-        with path.open("rb") as source, copy.open("wb") as out:
+        with path.open("rb") as source, StreamedFile(copy) as out:
             number = 1  # the block's first line
             while block := source.read(_FILE_BLOCK):
                 block += source.readline()  # (to the end of the block's last line)
@@ -709,7 +715,7 @@ def _write_full_lines(
     header = (_header(DOJ_COLUMNS) + "\n").encode()
     with ExitStack() as stack:
         full, mine = (
-            stack.enter_context(stack.enter_context(atomic_path(at(paths[kind]))).open("wb"))
+            stack.enter_context(StreamedFile(stack.enter_context(atomic_path(at(paths[kind])))))
             for kind in ("all", "prop64")
         )
         full.write(header)
@@ -760,15 +766,15 @@ class _LinesWithEligibility:
         self,
         filled: Iterator[tuple[int, str | None, bool]],
         next_line: int,
-        full: BinaryIO,
-        mine: BinaryIO,
+        full: StreamedFile,
+        mine: StreamedFile,
     ) -> None:
         self.to_come = filled
         self.filled = next(filled, None)
         self.next_line = next_line
         self.full, self.mine = full, mine
 
-    def add(self, buf: bytes) -> list[tuple[BinaryIO, bytes]]:
+    def add(self, buf: bytes) -> list[tuple[StreamedFile, bytes]]:
         """The writes of the lines of `buf` (whole lines, each ending with LF)."""
         parts, decided = [], []
         find = buf.find
@@ -850,7 +856,7 @@ def _write_county_files(
         files = {}
         for key, path in paths.items():
             tmp = stack.enter_context(atomic_path(at(path)))
-            files[key] = stack.enter_context(tmp.open("wb", buffering=0))
+            files[key] = stack.enter_context(StreamedFile(tmp))
             files[key].write(headers[key[1]].encode() + b"\n")
         behind = _WriteBehind(stack)
         with one_thread(con):
@@ -864,7 +870,7 @@ def _write_county_files(
                     batch = batch.take(pc.sort_indices(folder))
                     runs = pc.run_end_encode(batch.column("folder"))
                 ends = runs.run_ends.to_pylist()
-                parts: list[tuple[BinaryIO, bytes]] = []
+                parts: list[tuple[StreamedFile, bytes]] = []
                 for name, start, end in zip(
                     runs.values.to_pylist(), [0, *ends], ends, strict=False
                 ):
@@ -890,7 +896,7 @@ class _WriteBehind:
         self._thread = stack.enter_context(ThreadPoolExecutor(max_workers=1))
         self._pending: Future[None] | None = None
 
-    def write(self, parts: list[tuple[BinaryIO, bytes]]) -> None:
+    def write(self, parts: list[tuple[StreamedFile, bytes]]) -> None:
         self.finish()
         self._pending = self._thread.submit(self._write, parts)
 
@@ -901,7 +907,7 @@ class _WriteBehind:
             self._pending = None
 
     @staticmethod
-    def _write(parts: list[tuple[BinaryIO, bytes]]) -> None:
+    def _write(parts: list[tuple[StreamedFile, bytes]]) -> None:
         for file, data in parts:
             file.write(data)
 
