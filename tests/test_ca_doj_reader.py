@@ -120,6 +120,33 @@ def test_a_lone_cr_line_in_an_lf_file_is_one_blank_line(tmp_path: Path, projecte
     assert result.rows_read == 2 and result.rows_accepted == 0 == len(lines_of(con))
 
 
+@pytest.mark.parametrize("before", [0, 1], ids=["first-line", "after-a-reject"])
+@pytest.mark.parametrize("projected", [False, True], ids=["raw", "projected"])
+def test_a_quote_inside_a_quoted_field_loses_no_record_after_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, projected: bool, before: int
+) -> None:
+    """A line whose first field opens a quote that a quote inside it closes too soon (its
+    quotes are even), and that opens another before its end: DuckDB's scan reports it
+    without its text (or with the text of the line before, a reject too), and went on
+    into the next line, a good record, which was neither read nor reported (found by the
+    CLI fuzz test). It is rejected on its line, and the next is read, as the line-by-line
+    reader reads them."""
+    stray = '"' + csv_text([good(0)], header=False).replace("11359 HS", '"11359 HS', 1)
+    assert stray.count('"') % 2 == 0
+    too_many = csv_text([[*good(0), "x"]], header=False) * before
+    path = tmp_path / "stray.csv"
+    path.write_text(too_many + stray + csv_text([good(1)], header=False))
+    select = ROW_FACTS if projected else None
+    rows, rejects, rows_read, accepted = read_as_is(path, select)
+    assert (rows_read, accepted) == (2 + before, 1)
+    assert rejects[before:] == [(1 + before, 1, NEVER_CLOSED + "; this line was skipped and "
+                                 "reading went on at the next line")]  # fmt: skip
+    by_lines, _by_scan = read_both(path, monkeypatch, select)
+    assert [r[2] for r in rows] == [r[2] for r in by_lines[0]] == [2 + before]  # source_line
+    assert by_lines[0] == rows
+    assert [line for line, _column, _reason in by_lines[1]] == [r[0] for r in rejects]
+
+
 @pytest.mark.parametrize(
     "cut",
     [

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
@@ -376,6 +376,32 @@ _noise = st.one_of(
     bom=st.booleans(),
     crlf=st.booleans(),
     latin1=st.booleans(),
+)
+# (a stray quote, then a line whose quotes are even but whose first field a quote inside it
+# closes too soon: DuckDB's scan went on into the next line, and the good record was lost;
+# so after a reject too, whose text DuckDB gave for the stray line's)
+@example(
+    parts=[
+        ("noise", '"'),
+        ("noise", with_quote(good(0))),
+        ("good", csv_text([good(1)], header=False)),
+    ],
+    header=False,
+    bom=False,
+    crlf=False,
+    latin1=False,
+)
+@example(
+    parts=[
+        ("noise", csv_text([[*good(0), "x"]], header=False)),
+        ("noise", '"'),
+        ("noise", with_quote(good(0))),
+        ("good", csv_text([good(1)], header=False)),
+    ],
+    header=False,
+    bom=False,
+    crlf=False,
+    latin1=False,
 )
 def test_arbitrary_input_through_the_cli(tmp_path: Path, parts, header, bom, crlf, latin1) -> None:
     """Whatever the input, the run completes and accounts for every record; a good row that

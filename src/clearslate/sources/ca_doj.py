@@ -1430,10 +1430,12 @@ def _locate(path: Path, reject: tuple) -> tuple:
         raw += fh.readline()
     start = end + len(raw) - len(raw.lstrip(b"\r\n"))
     own = raw.lstrip(b"\r\n").decode("utf-8", errors="replace")
-    # Its true extent is unknown: a line that opens a quote it does not close may have
-    # taken the lines after it, so reading goes on from the next line (see `swallow`).
-    first_line = own.split("\n", 1)[0]
-    opened = error_type == "UNQUOTED VALUE" and first_line.count('"') % 2 == 1
+    # Its true extent is unknown: DuckDB's scan may have taken the lines after it, as a
+    # line that opens a quote it does not close does, and so may a line whose quotes are
+    # even: after a quote inside a quoted field closed it too soon, the scan went on into
+    # the next records, and read nothing of them. Reading goes on from the next line (see
+    # `swallow`).
+    opened = error_type == "UNQUOTED VALUE"
     return (line, start, error_at, column, error_type, own, opened)
 
 
