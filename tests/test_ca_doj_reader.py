@@ -817,13 +817,18 @@ def in_fresh_python(code: str, path: Path) -> list[str]:
     return done.stdout.split()
 
 
+def short_lines(path: Path) -> Path:
+    """256 MB of lines `a,b,c`."""
+    with path.open("wb") as out:
+        for _ in range(32):
+            out.write(b"a,b,c\n" * (8 * 2**20 // 6))
+    return path
+
+
 def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) -> None:
     """The look maps the file and reads a page of every 4 KB: mapped pages count in the
     process's RSS, so without letting go of them a 10M-row file's look peaked at 8 GB."""
-    path = tmp_path / "big.csv"
-    with path.open("wb") as out:
-        for _ in range(32):
-            out.write(b"a,b,c\n" * (8 * 2**20 // 6))  # 256 MB in all
+    path = short_lines(tmp_path / "big.csv")
     found, grew_mib = in_fresh_python(
         "from clearslate.sources.ca_doj import runaway_lines\n"
         "before = peak_mib()\n"

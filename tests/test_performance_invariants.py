@@ -746,12 +746,9 @@ def test_a_mended_line_is_what_go_writes_of_the_fields_the_reader_reads(
 def test_the_check_of_the_lines_holds_little_of_the_file_it_maps(tmp_path: Path) -> None:
     """The check matches the file's lines where they lie, mapped: mapped pages count in
     the process's RSS, so it lets go of them behind (without, a 10M-row file's 8 GB)."""
-    from test_ca_doj_reader import in_fresh_python
+    from test_ca_doj_reader import in_fresh_python, short_lines
 
-    path = tmp_path / "big.csv"
-    with path.open("wb") as out:
-        for _ in range(32):
-            out.write(b"a,b,c\n" * (8 * 2**20 // 6))  # 256 MB in all
+    path = short_lines(tmp_path / "big.csv")
     as_go, grew_mib = in_fresh_python(
         "import threading\n"
         "from clearslate.outputs.gogen_bundle import FileText, _all_go_lines\n"
