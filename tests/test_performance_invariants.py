@@ -751,6 +751,7 @@ def test_the_check_of_the_lines_holds_little_of_the_file_it_maps(tmp_path: Path)
     path = short_lines(tmp_path / "big.csv")
     as_go, grew_mib = in_fresh_python(
         "import threading\n"
+        "import pyarrow.compute  # (before the peak is taken: 80 MB of its own)\n"
         "from clearslate.outputs.gogen_bundle import FileText, _all_go_lines\n"
         "text = FileText('', '', Path(sys.argv[1]), header=False, lines=0)\n"
         "before = peak_mib()\n"
@@ -758,4 +759,4 @@ def test_the_check_of_the_lines_holds_little_of_the_file_it_maps(tmp_path: Path)
         path,
     )
     assert as_go == "True"
-    assert int(grew_mib) < 100, grew_mib  # two blocks mapped at most, not 256 MB
+    assert int(grew_mib) < 64, grew_mib  # two 8 MB blocks mapped at most (24 MiB), not 256
