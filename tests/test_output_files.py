@@ -150,8 +150,9 @@ def test_a_streamed_files_digest_is_taken_as_it_is_written_and_read_once_it_chan
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The manifest's digest of All_Results is the one its writer took (the file is not read
-    again), while the file is the one written; a file changed since (a mended copy renamed
-    over it, a line added) is read."""
+    again), while the file is the one written, and once (then it is read: a server that
+    makes many runs keeps none); a file changed since (a mended copy renamed over it, a
+    line added) is read."""
     path = tmp_path / "All_Results.csv"
     data = _streamed(path, [b"a,b\n" * 1000, b"c,d\n"])
     assert path.read_bytes() == data
@@ -159,7 +160,10 @@ def test_a_streamed_files_digest_is_taken_as_it_is_written_and_read_once_it_chan
     monkeypatch.setattr(files, "sha256_file", lambda p, halt=None: reads.append(p) or "read")
     assert output_sha256(path) == hashlib.sha256(data).hexdigest()
     assert reads == []
+    assert output_sha256(path) == "read" and reads == [path]
+    reads.clear()
 
+    _streamed(path, [data])
     mended = path.with_name("mended.csv")  # (the mending writes a copy and renames it)
     mended.write_bytes(data.replace(b"c,d", b"x,y"))
     os.replace(mended, path)

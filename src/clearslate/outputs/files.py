@@ -200,9 +200,10 @@ def output_sha256(path: Path, halt: threading.Event | None = None) -> str:
     """The SHA-256 of an output of this run: as it was taken while the file was written
     (a StreamedFile), if it is that file still (the same inode: a renamed file keeps it, a
     rewritten copy renamed over it does not; the same size and modification time), else
-    read from the file (`sha256_file`). Checks of files against a manifest read them."""
+    read from the file (`sha256_file`). Checks of files against a manifest read them.
+    (Taken once: a process that makes many runs, the workspace's server, keeps none.)"""
     seen = path.stat()
-    streamed = _STREAMED.get((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns))
+    streamed = _STREAMED.pop((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns), None)
     return streamed or sha256_file(path, halt)
 
 
