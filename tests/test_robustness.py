@@ -367,6 +367,16 @@ _noise = st.one_of(
 ).map(lambda t: ("noise", t))
 
 
+_STRAY = [("noise", '"'), ("noise", with_quote(good(0)))]
+_GOOD_1 = ("good", csv_text([good(1)], header=False))
+
+
+def _plain(*parts: tuple[str, str]) -> Callable:
+    """An example of `test_arbitrary_input_through_the_cli`: these parts, UTF-8, LF line
+    ends, no header, no byte-order mark."""
+    return example(parts=list(parts), header=False, bom=False, crlf=False, latin1=False)
+
+
 @settings(
     max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -379,30 +389,12 @@ _noise = st.one_of(
 )
 # (a stray quote, then a line whose quotes are even but whose first field a quote inside it
 # closes too soon: DuckDB's scan went on into the next line, and the good record was lost;
-# so after a reject too, whose text DuckDB gave for the stray line's)
-@example(
-    parts=[
-        ("noise", '"'),
-        ("noise", with_quote(good(0))),
-        ("good", csv_text([good(1)], header=False)),
-    ],
-    header=False,
-    bom=False,
-    crlf=False,
-    latin1=False,
-)
-@example(
-    parts=[
-        ("noise", csv_text([[*good(0), "x"]], header=False)),
-        ("noise", '"'),
-        ("noise", with_quote(good(0))),
-        ("good", csv_text([good(1)], header=False)),
-    ],
-    header=False,
-    bom=False,
-    crlf=False,
-    latin1=False,
-)
+# so after a reject too, whose text DuckDB gave for the stray line's, and with a blank line
+# or `""` between)
+@_plain(*_STRAY, _GOOD_1)
+@_plain(("noise", csv_text([[*good(0), "x"]], header=False)), *_STRAY, _GOOD_1)
+@_plain(*_STRAY, ("noise", "\n"), _GOOD_1)
+@_plain(*_STRAY, ("noise", '""\n'), _GOOD_1)
 def test_arbitrary_input_through_the_cli(tmp_path: Path, parts, header, bom, crlf, latin1) -> None:
     """Whatever the input, the run completes and accounts for every record; a good row that
     does not follow a noise line without a line end is never lost."""
