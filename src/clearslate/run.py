@@ -30,12 +30,13 @@ import duckdb
 from clearslate import __version__, database
 from clearslate.engine.facts import ROW_FACTS
 from clearslate.engine.pipeline import decide_rows
+from clearslate.idle_work import IdleWork, Steps
 from clearslate.outputs.determinations import write_determinations
 from clearslate.outputs.files import (
     make_private_dir,
     output_sha256,
     remove_partials,
-    sha256_file,
+    sha256_steps,
     write_json,
     write_text,
 )
@@ -44,8 +45,10 @@ from clearslate.outputs.gogen_bundle import (
     BUNDLE_ROW_COLUMNS,
     SINGLE,
     FileText,
+    LineCheck,
     build_bundle_rows,
     prepare_bundle,
+    start_line_checks,
     write_bundle,
     write_county_bundles,
 )
@@ -426,19 +429,67 @@ def _run(
     except InputError as exc:
         raise RunError(str(exc)) from exc
     stage("Deciding", con)
-    law, _rules = decide_rows(con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy)
-    _check_accounting(con, read)
-
-    stage("Writing outputs", con)
-    # The inputs' SHA-256, for the manifest, on the core the one-thread writers leave free
-    # (hashed beside the scan, it took a CPU-second per 800 MB from a scan that uses both).
-    hashing, halt = ThreadPoolExecutor(max_workers=1), threading.Event()
+    # Begun now, at the lowest priority, on the core deciding leaves idle (idle_work): the
+    # inputs' SHA-256, for the manifest, and the check of each lean file's lines, for the
+    # bundle. (Hashed beside the scan, which uses both cores, it took a CPU-second from it.)
+    halt = threading.Event()
+    texts = _file_texts(read) if opts.gogen_bundle else []
+    early = _Begun(
+        texts,
+        start_line_checks(texts, statewide=opts.statewide),
+        IdleWork(_input_sha256(read, halt), "input SHA-256"),
+    )
     try:
-        return _write_outputs(con, opts, out, suffix, started, read, law.version_id, hashing, halt)
+        law, _rules = decide_rows(con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy)
+        _check_accounting(con, read)
+        stage("Writing outputs", con)
+        hashing = ThreadPoolExecutor(max_workers=1)
+        try:
+            return _write_outputs(
+                con, opts, out, suffix, started, read, law.version_id, early, hashing, halt
+            )
+        finally:
+            hashing.shutdown(wait=False, cancel_futures=True)
     finally:
-        # A stop does not wait for the hash under way (nor for those not begun).
+        # A stop does not wait for the hashes and checks under way (nor for those not begun).
         halt.set()
-        hashing.shutdown(wait=False, cancel_futures=True)
+        for check in early.checks:
+            if check is not None:
+                check.stop.set()
+
+
+@dataclass(frozen=True)
+class _Begun:
+    """What a run begins as soon as its files are read: each file's lines (FileText, for a
+    lean file: its bundle is written from them) and their check, and the inputs' SHA-256."""
+
+    texts: list[FileText | None]
+    checks: list[LineCheck | None]
+    input_sha256: IdleWork[list[str]]
+
+
+def _input_sha256(read: ReadResult, halt: threading.Event) -> Steps[list[str]]:
+    digests = []
+    for f in read.files:
+        digests.append((yield from sha256_steps(Path(f.path), halt)))
+    return digests
+
+
+def _file_texts(read: ReadResult) -> list[FileText | None]:
+    """Each lean input file's lines, for its bundle (None for a file read otherwise)."""
+    return [
+        FileText(
+            record_lines_sql(f),
+            records_sql(f),
+            Path(f.path),
+            f.has_header,
+            f.data_records + len(f.blank_lines),
+            tuple(sorted([*(r.line for r in f.rejects), *f.blank_lines])),
+        )
+        if f.lean
+        else None
+        for f in read.files
+    ]
 
 
 def _write_outputs(
@@ -449,14 +500,14 @@ def _write_outputs(
     started: float,
     read: ReadResult,
     law_version: str,
+    early: _Begun,
     hashing: ThreadPoolExecutor,
     halt: threading.Event,
 ) -> RunResult:
-    input_digests = hashing.submit(lambda: [sha256_file(Path(f.path), halt) for f in read.files])
     files: list[Path] = []
     digests: dict[Path, Future[str]] = {}
     if opts.gogen_bundle:
-        files += _write_bundles(con, opts, out, read, started)
+        files += _write_bundles(con, opts, out, read, started, early)
         # The bundle's own digests too, while the rest is written (those its writers took
         # as they wrote are not read again: All_Results and Prop64_Results, a gigabyte).
         digests = {p: hashing.submit(output_sha256, p, halt) for p in files}
@@ -488,7 +539,7 @@ def _write_outputs(
     write_json(summary_json, summary)
     files += [gogen_json, summary_json]
     write_json(out / "timings.json", {"seconds": round(seconds, 3)})
-    for f, digest in zip(read.files, input_digests.result(), strict=True):
+    for f, digest in zip(read.files, early.input_sha256.hurry().result(), strict=True):
         f.sha256 = digest
     # The manifest is written last: its presence says the run completed.
     write_json(out / "manifest.json", _manifest(opts, read, law_version, out, files, digests))
@@ -520,27 +571,20 @@ def county_folder(county: str) -> str:
 
 
 def _write_bundles(
-    con: duckdb.DuckDBPyConnection, opts: RunOptions, out: Path, read: ReadResult, started: float
+    con: duckdb.DuckDBPyConnection,
+    opts: RunOptions,
+    out: Path,
+    read: ReadResult,
+    started: float,
+    early: _Begun,
 ) -> list[Path]:
     """The gogen bundle: in the results folder for one county; statewide, in one folder per
     county (its gogen.json beside it, counting that county's determinations)."""
     n_files, suffix = len(read.files), opts.file_name_suffix
-    texts = [
-        FileText(
-            record_lines_sql(f),
-            records_sql(f),
-            Path(f.path),
-            f.has_header,
-            f.data_records + len(f.blank_lines),
-            tuple(sorted([*(r.line for r in f.rejects), *f.blank_lines])),
-        )
-        if f.lean
-        else None
-        for f in read.files
-    ]
+    texts, checks = early.texts, early.checks
     if not opts.statewide:
         build_bundle_rows(con, opts.as_of, f"'{SINGLE}'", statewide=False)
-        return write_bundle(con, out, n_files, suffix, texts=texts)
+        return write_bundle(con, out, n_files, suffix, texts=texts, checks=checks)
     build_bundle_rows(con, opts.as_of, _FOLDER_SQL, statewide=True)
     # folder -> county name, for gogen.json; a county named in --county but without a
     # conviction decided gets its folder too, as a one-county run writes its files anyway
@@ -553,7 +597,9 @@ def _write_bundles(
     )
     for folder in names:
         make_private_dir(out / folder)
-    files = write_county_bundles(con, out, sorted(names), n_files, suffix, texts=texts)
+    files = write_county_bundles(
+        con, out, sorted(names), n_files, suffix, texts=texts, checks=checks
+    )
     lines = dict(
         con.execute(
             """SELECT folder, count(*) FROM (SELECT unnest(string_split(bundle_folders, ',')) AS folder

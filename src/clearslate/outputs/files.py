@@ -16,6 +16,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from clearslate.idle_work import Steps, run_steps
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -211,10 +213,17 @@ def sha256_file(path: Path, halt: threading.Event | None = None) -> str:
     """SHA-256 of a file, read in 8 MB chunks (inputs may be gigabytes). Once `halt` is set
     it stops at the next chunk with HashingStopped: a stopped run then exits at once instead
     of when an 8 GB input's hash is done (some 20 s)."""
+    return run_steps(sha256_steps(path, halt))
+
+
+def sha256_steps(path: Path, halt: threading.Event | None = None) -> Steps[str]:
+    """`sha256_file` a chunk at a time (`IdleWork`'s steps)."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
+    chunk = memoryview(bytearray(8 * 1024 * 1024))  # (one buffer, read into again and again)
+    with path.open("rb", buffering=0) as fh:
+        while size := fh.readinto(chunk):
             if halt is not None and halt.is_set():
                 raise HashingStopped(str(path))
-            h.update(chunk)
+            h.update(chunk[:size])
+            yield
     return h.hexdigest()

@@ -23,7 +23,7 @@ import mmap
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import partial
@@ -35,6 +35,7 @@ import duckdb
 if TYPE_CHECKING:
     import pyarrow
 
+from clearslate.idle_work import IdleWork, Steps, run_steps
 from clearslate.outputs.files import (
     PARTIAL_PREFIX,
     StreamedFile,
@@ -291,16 +292,17 @@ def _with_full_rows(
     beside: Callable[[], None] | None = None,
     requote: Callable[[], None] | None = None,
     mend: _Mend | None = None,
+    check: LineCheck | None = None,
 ) -> None:
     """Call `write` with input file i's full rows, and `beside` (if given) meanwhile. A lean
     file's lines are written as they are (by `from_file` where it can, on a thread of its
     own), under temporary names, while another thread checks that each is as Go writes it
-    (`_odd_lines`) and this one, the only one that runs DuckDB, runs `beside`; then they
-    take their names, or, if a line is not as Go writes it, the files are written from the
-    file's records quoted as Go does (read again, in parallel): by `requote` if given, else
-    by `write` from a table of them. A failed check stops `from_file` at its next block.
-    With `mend`, a few lines not as Go writes them (`_ODD_LINES`) are mended in the files
-    written instead."""
+    (`check`, begun earlier, or begun here) and this one, the only one that runs DuckDB,
+    runs `beside`; then they take their names, or, if a line is not as Go writes it, the
+    files are written from the file's records quoted as Go does (read again, in parallel):
+    by `requote` if given, else by `write` from a table of them. A failed check stops
+    `from_file` at its next block. With `mend`, a few lines not as Go writes them
+    (`_ODD_LINES`) are mended in the files written instead."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
         if beside is not None:
@@ -312,12 +314,12 @@ def _with_full_rows(
         unchecked[path] = path.with_name(f"{PARTIAL_PREFIX}unchecked-{path.name}")
         return unchecked[path]
 
-    stop = threading.Event()
-    pool = ThreadPoolExecutor(max_workers=2)
+    check = check or start_line_check(text, mendable=mend is not None)
+    stop = check.stop  # (it stops the check, and the check stops the writer)
+    pool = ThreadPoolExecutor(max_workers=1)
     # DuckDB takes one thread while the check and the copy of the bytes take the others.
     with one_thread(con):
-        at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN) if mend is not None else 0
-        odd_lines = pool.submit(_odd_lines, text, stop, at_most)
+        odd_lines = check.work.hurry()
         odd_lines.add_done_callback(partial(_stop_if_not_go_lines, stop))
         copied = pool.submit(from_file, at, stop) if from_file is not None else None
         try:
@@ -343,6 +345,7 @@ def _with_full_rows(
         except BaseException:
             stop.set()  # the run stops: so do the others, at their next block
             pool.shutdown(wait=True)
+            wait([odd_lines])
             for tmp in unchecked.values():  # and the run leaves no file behind
                 tmp.unlink(missing_ok=True)
             raise
@@ -382,19 +385,47 @@ def _stop_if_not_go_lines(stop: threading.Event, check: Future[dict[int, bytes] 
 
 def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`_odd_lines`)."""
-    return _odd_lines(text, stop, 0) == {}
+    return run_steps(_odd_lines(text, stop, 0)) == {}
 
 
-def _odd_lines(text: FileText, stop: threading.Event, at_most: int) -> dict[int, bytes] | None:
+@dataclass(frozen=True)
+class LineCheck:
+    """The check of a lean file's lines (`_odd_lines`), begun before its bundle is written,
+    and what stops it."""
+
+    work: IdleWork[dict[int, bytes] | None]
+    stop: threading.Event
+
+
+def start_line_checks(texts: Sequence[FileText | None], statewide: bool) -> list[LineCheck | None]:
+    """Begin checking each lean file's lines now, at the lowest priority (`IdleWork`: while
+    the run decides, on the core it leaves idle), for `write_bundle` or, `statewide`,
+    `write_county_bundles`, whose writers hurry each check."""
+    return [None if t is None else start_line_check(t, mendable=not statewide) for t in texts]
+
+
+def start_line_check(text: FileText, mendable: bool) -> LineCheck:
+    """`start_line_checks` for one file. `mendable`: whether the writers mend a few lines
+    not as Go writes them (a one-county run's do, `_ODD_LINES`; a statewide run's write
+    every record quoted again instead)."""
+    at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN) if mendable else 0
+    stop = threading.Event()
+    return LineCheck(IdleWork(_odd_lines(text, stop, at_most), "line check"), stop)
+
+
+def _odd_lines(
+    text: FileText, stop: threading.Event, at_most: int
+) -> Steps[dict[int, bytes] | None]:
     """The lines of a lean file that are not as Go writes their fields (`GO_LINES`), by
     line number, if there are at most `at_most`; None if there are more, or for a file
     whose lines `_whole_lines` does not take. A line that is not UTF-8 (a rejected
-    record's, never one to copy) is one of them. Block by block, each one string matched by
-    Arrow's regular expressions (RE2), which leave the GIL to the writers, where it lies in
-    the mapped file: 1.2 s of one core for the 800 MB of a 1M-row file (1.8 s read into
-    copies and their lines counted), where DuckDB's `regexp_full_match` of each line took
-    2.9-3.6 s (`bench/experiments.py gocheck`); only a block that does not match is
-    matched line by line, and only then are the lines before it counted."""
+    record's, never one to copy) is one of them. Block by block (a step of `IdleWork`),
+    each one string matched by Arrow's regular expressions (RE2), which leave the GIL to the
+    writers, where it lies in the mapped file: 1.2 s of one core for the 800 MB of a
+    1M-row file (1.8 s read into copies and their lines counted), where DuckDB's
+    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`); only
+    a block that does not match is matched line by line, and only then are the lines before
+    it counted."""
     import pyarrow as pa  # not for --help
     import pyarrow.compute as pc
 
@@ -426,6 +457,7 @@ def _odd_lines(text: FileText, stop: threading.Event, at_most: int) -> dict[int,
         for block in _whole_lines(text):
             if stop.is_set():
                 return None
+            yield
             if go_lines(block):
                 uncounted.append(block)
                 continue
@@ -510,9 +542,11 @@ def write_bundle(
     n_files: int,
     suffix: str,
     texts: Sequence[FileText | None] = (),
+    checks: Sequence[LineCheck | None] = (),
 ) -> list[Path]:
     """Write the three CSVs per input file of a one-county run; return the paths written.
-    `texts[i]`, if given, is where input file i's lines are read from (its rows have no q_all)."""
+    `texts[i]`, if given, is where input file i's lines are read from (its rows have no
+    q_all); `checks[i]`, the check of its lines begun earlier (`start_line_checks`)."""
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         paths = {kind: out_dir / name for kind, name in names.items()}
@@ -539,6 +573,7 @@ def write_bundle(
             beside=condensed,
             requote=partial(_write_requoted, con, paths, text, file_index) if text else None,
             mend=partial(_mend_odd_lines, con, paths, text, file_index) if text else None,
+            check=checks[file_index] if checks else None,
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
     return written
@@ -834,8 +869,10 @@ def write_county_bundles(
     n_files: int,
     suffix: str,
     texts: Sequence[FileText | None] = (),
+    checks: Sequence[LineCheck | None] = (),
 ) -> list[Path]:
-    """Statewide: the three CSVs per input file in each county folder; return the paths.
+    """Statewide: the three CSVs per input file in each county folder; return the paths
+    (`texts` and `checks` as for `write_bundle`).
 
     One ordered pass per input file writes all of them: each row's full and condensed lines,
     once per folder that shows it (`bundle_folders`), split by folder here with Arrow, batch
@@ -848,7 +885,10 @@ def write_county_bundles(
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
         text = texts[file_index] if texts else None
         paths = {(f, kind): out / f / names[kind] for f in folders for kind in _KINDS}
-        _with_full_rows(con, file_index, text, partial(_write_county_files, con, paths))
+        check = checks[file_index] if checks else None
+        _with_full_rows(
+            con, file_index, text, partial(_write_county_files, con, paths), check=check
+        )
         written += paths.values()
     return written
 
