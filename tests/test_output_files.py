@@ -22,6 +22,7 @@ from clearslate.outputs.files import (
     atomic_path,
     copy_each,
     copy_to,
+    discard,
     output_sha256,
     sha256_file,
 )
@@ -183,6 +184,26 @@ def test_a_streamed_file_stopped_by_an_error_leaves_no_digest(
         raise RuntimeError("stopped")
     monkeypatch.setattr(files, "sha256_file", lambda p, halt=None: "read")
     assert output_sha256(path) == "read"
+
+
+def test_a_streamed_file_thrown_away_takes_its_digest_with_it(tmp_path: Path) -> None:
+    """A file written whole and then not kept (the copy of a mend that gave up, the files
+    of a failed check) leaves no digest behind: a server that makes many runs keeps none."""
+    from clearslate.outputs.gogen_bundle import _replace_lines
+
+    before = dict(files._STREAMED)
+    path = tmp_path / "copy.csv"
+    _streamed(path, [b"a,b\n" * 10])
+    assert len(files._STREAMED) == len(before) + 1
+    discard(path)
+    assert not path.exists() and before == files._STREAMED
+    discard(path)  # (gone already)
+
+    results = tmp_path / "All_Results.csv"
+    results.write_bytes(b"h\n" + b"a,b\n" * 10)
+    assert not _replace_lines(results, {5: (b"x", b"y")})  # line 5 is not "x,...": gives up
+    assert before == files._STREAMED
+    assert [p.name for p in tmp_path.iterdir()] == ["All_Results.csv"]
 
 
 def test_a_streamed_file_lets_its_pages_go_as_it_writes_until_that_waits(

@@ -41,7 +41,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         if tmp != path:
             os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        discard(tmp)
         raise
 
 
@@ -207,6 +207,16 @@ def output_sha256(path: Path, halt: threading.Event | None = None) -> str:
     seen = path.stat()
     streamed = _STREAMED.pop((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns), None)
     return streamed or sha256_file(path, halt)
+
+
+def discard(path: Path) -> None:
+    """Remove a file that is not an output after all (a StreamedFile's digest with it)."""
+    try:
+        seen = path.stat()
+    except FileNotFoundError:
+        return
+    _STREAMED.pop((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns), None)
+    path.unlink(missing_ok=True)
 
 
 def sha256_file(path: Path, halt: threading.Event | None = None) -> str:

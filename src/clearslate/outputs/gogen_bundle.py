@@ -41,6 +41,7 @@ from clearslate.outputs.files import (
     StreamedFile,
     atomic_path,
     copy_to,
+    discard,
     one_thread,
 )
 from clearslate.sources.ca_doj import BOM
@@ -347,7 +348,7 @@ def _with_full_rows(
             pool.shutdown(wait=True)
             wait([odd_lines])
             for tmp in unchecked.values():  # and the run leaves no file behind
-                tmp.unlink(missing_ok=True)
+                discard(tmp)
             raise
         finally:
             pool.shutdown(wait=True)
@@ -359,7 +360,7 @@ def _with_full_rows(
             return
     finally:  # (a stop while the lines are mended, too, leaves no file behind)
         for tmp in unchecked.values():
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
     if requote is not None:
         requote()
         return
@@ -738,7 +739,7 @@ def _replace_lines(path: Path, lines: dict[int, tuple[bytes, bytes]]) -> bool:
         os.replace(copy, path)
         return True
     finally:
-        copy.unlink(missing_ok=True)
+        discard(copy)
 
 
 def _line_start(block: bytes, index: int, start: bytes, after: int) -> int:
