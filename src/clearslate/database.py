@@ -40,8 +40,9 @@ _UNITS = {unit: 1 << 10 * i for i, unit in enumerate(("bytes", "KiB", "MiB", "Gi
 
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     """The connection's memory limit in bytes, as DuckDB reports it."""
-    shown = con.execute("SELECT current_setting('memory_limit')").fetchone()
-    number, _, unit = str(shown[0] if shown else "").partition(" ")
+    # (fetchall: a result fetched in part keeps the connection busy for register())
+    shown = con.execute("SELECT current_setting('memory_limit')").fetchall()
+    number, _, unit = str(shown[0][0] if shown else "").partition(" ")
     return int(float(number) * _UNITS[unit])
 
 

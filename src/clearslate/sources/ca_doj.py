@@ -1510,23 +1510,6 @@ def _open_quote(path: Path, start: int, error_type: str, text: str) -> bool:
     return any(_good_record_at(lines[k : k + 100]) for k in range(min(body.count("\n"), 100)))
 
 
-_LINE_END = re.compile(r"(\r\n|\r|\n)")
-
-
-def split_lines(text: str) -> list[str]:
-    """A whole file's text as the line-by-line readers take its lines, ends kept: after
-    \\n, \\r\\n or a lone \\r, but after \\n only where the first line ends with \\n or
-    \\r\\n (there a lone \\r is a byte inside a record; see `_text_lines`). (A split
-    at a look-behind, as this was, ran at 25 MB/s; str.splitlines also splits at \\x0c,
-    \\x1c-\\x1e, \\x85 and \\u2028.)"""
-    first = _LINE_END.search(text)
-    if first is not None and first.group().endswith("\n"):
-        *lines, last = text.split("\n")
-        return [line + "\n" for line in lines] + ([last] if last else [])
-    parts = _LINE_END.split(text)  # text, end, text, end, …, text
-    return [x for x in map("".join, zip(parts[::2], [*parts[1::2], ""], strict=True)) if x]
-
-
 def unparsed_reason(record: str) -> str:
     """Why a record that is not valid CSV was rejected (`_strict_record` gave None)."""
     if "\r" in record.rstrip("\r\n"):
@@ -1720,23 +1703,33 @@ def _read_line_by_line(
 
 
 def _text_lines(path: Path, info: InputFile) -> io.TextIOWrapper:
-    """The file as text in its encoding (UTF-8, or UTF-16, or else Latin-1, where every
-    byte is a letter; `info.encoding` says which), after a UTF-8 byte-order mark. Its lines
-    end at \\n, \\r\\n or a lone \\r (newline=""; str.splitlines also splits at
-    \\x0c, \\x1c-\\x1e, \\x85 and \\u2028, which cut a record in two), ends kept; in a
-    file whose first line ends with \\n or \\r\\n, at \\n only: there a lone \\r is a byte
-    inside a record, and splitting at it made one bad line two rejects and every later
-    record's line one too high."""
+    """`text_lines` in the file's encoding: UTF-8, or UTF-16, or else Latin-1, where every
+    byte is a letter (`info.encoding` says which)."""
     encoding = info.encoding if info.encoding.startswith("utf-16") else "utf-8"
-    with path.open("rb") as head:
-        skip = len(BOM) if head.read(len(BOM)) == BOM else 0
-    if not decodes(path, encoding, skip):  # the whole file, before a line of it is read
+    if not decodes(path, encoding, _bom_length(path)):  # the whole file, before a line of it
         encoding = info.encoding = "latin-1"
+    return text_lines(path, encoding)
+
+
+def _bom_length(path: Path) -> int:
+    with path.open("rb") as head:
+        return len(BOM) if head.read(len(BOM)) == BOM else 0
+
+
+def text_lines(path: Path, encoding: str) -> io.TextIOWrapper:
+    """The file as text in `encoding`, after a UTF-8 byte-order mark, read a line at a time
+    (the line-by-line readers': `_LineWindow`). Its lines end at \\n, \\r\\n or a lone \\r
+    (newline=""; str.splitlines also splits at \\x0c, \\x1c-\\x1e, \\x85 and \\u2028,
+    which cut a record in two), ends kept; in a file whose first line ends with \\n or
+    \\r\\n, at \\n only: there a lone \\r is a byte inside a record, and splitting at it
+    made one bad line two rejects and every later record's line one too high. Bytes that
+    are not `encoding` become U+FFFD."""
+    skip = _bom_length(path)
 
     def opened(newline: str) -> io.TextIOWrapper:
         raw = path.open("rb")
         raw.seek(skip)
-        return io.TextIOWrapper(raw, encoding=encoding, newline=newline)
+        return io.TextIOWrapper(raw, encoding=encoding, errors="replace", newline=newline)
 
     with opened("") as text:
         first = text.readline()

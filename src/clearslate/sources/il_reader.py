@@ -34,13 +34,14 @@ from clearslate.sources.ca_doj import (
     BOM,
     TOO_LONG,
     InputError,
+    _LineWindow,
     _split_record,
     _sql_str,
     _strict_record,
     check_input_path,
     record_limit,
     runaway_lines,
-    split_lines,
+    text_lines,
     too_long_reason,
     unparsed_reason,
 )
@@ -299,40 +300,53 @@ def _scan_line_by_line(
     con: duckdb.DuckDBPyConnection, path: Path, header: list[str], encoding: str
 ) -> None:
     """The slow, sure reader: a record is one line, or several when a quoted field holds a line
-    end; a quote never closed rejects its first line only, and reading goes on at the next."""
-    raw = path.read_bytes()
-    if raw.startswith(BOM):
-        raw = raw[len(BOM) :]
-    lines = split_lines(raw.decode(encoding, errors="replace"))
-    width = len(header)
-
+    end; a quote never closed rejects its first line only, and reading goes on at the next.
+    It holds a few hundred lines (each of `record_limit` at most: a longer one is rejected for
+    its length, as DuckDB's scan does) and 10,000 rows at a time, not the file."""
+    width, max_record = len(header), record_limit(con)
+    types = ["BIGINT", *["VARCHAR"] * width]
     good: list[list[object]] = []
     bad: list[list[object]] = []
-    i = 1
-    while i < len(lines):
-        start, record = i, lines[i]
-        while record.count('"') % 2 and i + 1 < len(lines) and i - start < _MAX_LINES_PER_RECORD:
+    with text_lines(path, encoding) as text:
+        lines = _LineWindow(text, max_record)
+        i = 1
+        while lines.has(i):
+            lines.forget_before(i)
+            start, record = i, lines[i]
+            if lines.overlong(i):
+                bad.append([str(path), start + 1, None, too_long_reason(max_record)])
+                i += 1
+                continue
+            while (
+                record.count('"') % 2
+                and lines.has(i + 1)
+                and not lines.overlong(i + 1)
+                and i - start < _MAX_LINES_PER_RECORD
+            ):
+                i += 1
+                record += lines[i]
             i += 1
-            record += lines[i]
-        i += 1
-        if not record.strip("\r\n"):
-            continue  # a blank line is no record
-        fields = _split_record(record) if record.count('"') % 2 == 0 else None
-        swallowed = i - start > 1 and (
-            fields is None
-            or len(fields) != width
-            or any(len(_split_record(lines[k]) or ()) == width for k in range(start + 1, i))
-        )
-        if swallowed:
-            i = start + 1
-            bad.append([str(path), start + 1, None, _SWALLOWED])
-        elif fields is None:
-            bad.append([str(path), start + 1, None, unparsed_reason(record)])
-        elif len(fields) != width:
-            bad.append([str(path), start + 1, None, _field_count_reason(len(fields), width)])
-        else:
-            good.append([start + 1, *fields])
-    insert_rows(con, "_il_raw", ["BIGINT", *["VARCHAR"] * width], good)
+            if not record.strip("\r\n"):
+                continue  # a blank line is no record
+            fields = _split_record(record) if record.count('"') % 2 == 0 else None
+            swallowed = i - start > 1 and (
+                fields is None
+                or len(fields) != width
+                or any(len(_split_record(lines[k]) or ()) == width for k in range(start + 1, i))
+            )
+            if swallowed:
+                i = start + 1
+                bad.append([str(path), start + 1, None, _SWALLOWED])
+            elif fields is None:
+                bad.append([str(path), start + 1, None, unparsed_reason(record)])
+            elif len(fields) != width:
+                bad.append([str(path), start + 1, None, _field_count_reason(len(fields), width)])
+            else:
+                good.append([start + 1, *fields])
+                if len(good) == 10_000:
+                    insert_rows(con, "_il_raw", types, good)
+                    good = []
+    insert_rows(con, "_il_raw", types, good)
     insert_rows(con, "_il_bad", ["VARCHAR", "BIGINT", "VARCHAR", "VARCHAR"], bad)
 
 
