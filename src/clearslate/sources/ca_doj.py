@@ -1647,7 +1647,7 @@ def _read_line_by_line(
             if reading is not None and i % 1_000 == 0:
                 reading.reached(text.buffer.tell())  # (a little ahead: it reads in blocks)
             lines.forget_before(i)
-            start, record = i, lines[i]
+            start = i
             if lines.overlong(i):
                 info.data_records += 1
                 info.rejects.append(
@@ -1655,15 +1655,7 @@ def _read_line_by_line(
                 )
                 i += 1
                 continue
-            while (
-                record.count('"') % 2
-                and lines.has(i + 1)
-                and not lines.overlong(i + 1)
-                and i - start < 100
-            ):
-                i += 1
-                record += lines[i]
-            i += 1
+            record, i = lines.record(start)
             if not record.strip("\r\n"):
                 continue  # a blank line is no record
             fields = _split_record(record) if record.count('"') % 2 == 0 else None
@@ -1736,6 +1728,10 @@ def text_lines(path: Path, encoding: str) -> io.TextIOWrapper:
     return opened("\n" if first.endswith("\n") else "")
 
 
+# The most lines the line-by-line readers join into one record whose quote is still open.
+_MAX_LINES_PER_RECORD = 100
+
+
 class _LineWindow:
     """A file's lines by number (from 0), read as far ahead as asked and forgotten once
     passed: the line-by-line reader looks at most 200 lines past a record's first line.
@@ -1772,6 +1768,20 @@ class _LineWindow:
     def slice(self, i: int, j: int) -> list[str]:
         """Lines i to j - 1, as many as the file has."""
         return [self[k] for k in range(i, j) if self.has(k)]
+
+    def record(self, start: int) -> tuple[str, int]:
+        """The record that starts at line `start`, and the number of the line after it: the
+        line, and while its quotes are odd the lines after it (100 at most, none overlong)."""
+        record, i = self[start], start
+        while (
+            record.count('"') % 2
+            and i - start < _MAX_LINES_PER_RECORD
+            and self.has(i + 1)
+            and not self.overlong(i + 1)
+        ):
+            i += 1
+            record += self[i]
+        return record, i + 1
 
     def forget_before(self, i: int) -> None:
         while self._first < i and self._kept:

@@ -65,7 +65,6 @@ __all__ = ["FileRead", "InputError", "Issue", "ReadResult", "read_illinois"]
 ISSUE_COLUMNS = '"file" VARCHAR, "line" BIGINT, "column" VARCHAR, "reason" VARCHAR'
 
 _SWALLOWED = "a quote is opened and never closed; this line was skipped and reading went on"
-_MAX_LINES_PER_RECORD = 100
 
 
 @dataclass(frozen=True)
@@ -312,20 +311,12 @@ def _scan_line_by_line(
         i = 1
         while lines.has(i):
             lines.forget_before(i)
-            start, record = i, lines[i]
+            start = i
             if lines.overlong(i):
                 bad.append([str(path), start + 1, None, too_long_reason(max_record)])
                 i += 1
                 continue
-            while (
-                record.count('"') % 2
-                and lines.has(i + 1)
-                and not lines.overlong(i + 1)
-                and i - start < _MAX_LINES_PER_RECORD
-            ):
-                i += 1
-                record += lines[i]
-            i += 1
+            record, i = lines.record(start)
             if not record.strip("\r\n"):
                 continue  # a blank line is no record
             fields = _split_record(record) if record.count('"') % 2 == 0 else None
