@@ -1202,7 +1202,10 @@ def _read_segment(
             if etype == TOO_LONG
             else _REASONS.get(etype, etype.lower())
         )
-        if swallow is not None and r is swallow[2]:
+        if swallow is not None and r is swallow[2] and _opens_a_quote(seg, int(r[1])):
+            # (A line whose quotes are even closed one too soon, a quote inside a quoted
+            # field: DuckDB's reason, as the line-by-line reader gives it. Either way reading
+            # goes on at the next line.)
             reason = _SWALLOWED
         info.rejects.append(
             Reject(
@@ -1487,6 +1490,15 @@ def _never_closed(seg: _Segment, reject: tuple) -> bool:
         text is not None
         and (_ate_records(text) or _open_quote(seg.base, seg.start + int(start), error_type, text))
     )
+
+
+def _opens_a_quote(seg: _Segment, start: int) -> bool:
+    """Whether the line at byte `start` of the segment leaves a quote open (holds an odd
+    number of them). Read from the file: DuckDB may give a reject the text of another."""
+    with seg.base.open("rb") as fh:
+        fh.seek(seg.start + start)
+        line = fh.readline(MAX_RECORD_BYTES).split(b"\r", 1)[0]  # (at most a record)
+    return line.count(b'"') % 2 == 1
 
 
 def _open_quote(path: Path, start: int, error_type: str, text: str) -> bool:
