@@ -144,6 +144,10 @@ _LET_GO_EVERY, _LET_GO_WAIT = 32 << 20, 0.1
 _STREAMED: dict[tuple[int, int, int, int], str] = {}
 
 
+def _identity(seen: os.stat_result) -> tuple[int, int, int, int]:
+    return (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns)
+
+
 class StreamedFile:
     """A large output written in large pieces (the gogen bundle's All_Results: 850 MB at 1M
     rows), its SHA-256 taken as it is written, so that the manifest need not read it back
@@ -194,8 +198,7 @@ class StreamedFile:
             if kind is None:
                 self._file.flush()
                 seen = os.fstat(self._file.fileno())
-                identity = (seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns)
-                _STREAMED[identity] = self._sha256.hexdigest()
+                _STREAMED[_identity(seen)] = self._sha256.hexdigest()
 
 
 def output_sha256(path: Path, halt: threading.Event | None = None) -> str:
@@ -205,7 +208,7 @@ def output_sha256(path: Path, halt: threading.Event | None = None) -> str:
     read from the file (`sha256_file`). Checks of files against a manifest read them.
     (Taken once: a process that makes many runs, the workspace's server, keeps none.)"""
     seen = path.stat()
-    streamed = _STREAMED.pop((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns), None)
+    streamed = _STREAMED.pop(_identity(seen), None)
     return streamed or sha256_file(path, halt)
 
 
@@ -215,7 +218,7 @@ def discard(path: Path) -> None:
         seen = path.stat()
     except FileNotFoundError:
         return
-    _STREAMED.pop((seen.st_dev, seen.st_ino, seen.st_size, seen.st_mtime_ns), None)
+    _STREAMED.pop(_identity(seen), None)
     path.unlink(missing_ok=True)
 
 

@@ -1658,16 +1658,14 @@ def _read_line_by_line(
         while lines.has(i):
             if reading is not None and i % 1_000 == 0:
                 reading.reached(text.buffer.tell())  # (a little ahead: it reads in blocks)
-            lines.forget_before(i)
             start = i
-            if lines.overlong(i):
+            record, i = lines.record(start)
+            if record is None:
                 info.data_records += 1
                 info.rejects.append(
                     Reject(str(path), start + 1, None, too_long_reason(info.max_record))
                 )
-                i += 1
                 continue
-            record, i = lines.record(start)
             if not record.strip("\r\n"):
                 continue  # a blank line is no record
             fields = _split_record(record) if record.count('"') % 2 == 0 else None
@@ -1781,9 +1779,13 @@ class _LineWindow:
         """Lines i to j - 1, as many as the file has."""
         return [self[k] for k in range(i, j) if self.has(k)]
 
-    def record(self, start: int) -> tuple[str, int]:
+    def record(self, start: int) -> tuple[str | None, int]:
         """The record that starts at line `start`, and the number of the line after it: the
-        line, and while its quotes are odd the lines after it (100 at most, none overlong)."""
+        line, and while its quotes are odd the lines after it (100 at most, none overlong);
+        None for an overlong line. The lines before `start` are forgotten."""
+        self.forget_before(start)
+        if self.overlong(start):
+            return None, start + 1
         record, i = self[start], start
         while (
             record.count('"') % 2

@@ -310,13 +310,11 @@ def _scan_line_by_line(
         lines = _LineWindow(text, max_record)
         i = 1
         while lines.has(i):
-            lines.forget_before(i)
             start = i
-            if lines.overlong(i):
-                bad.append([str(path), start + 1, None, too_long_reason(max_record)])
-                i += 1
-                continue
             record, i = lines.record(start)
+            if record is None:
+                bad.append([str(path), start + 1, None, too_long_reason(max_record)])
+                continue
             if not record.strip("\r\n"):
                 continue  # a blank line is no record
             fields = _split_record(record) if record.count('"') % 2 == 0 else None
