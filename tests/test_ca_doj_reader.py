@@ -439,7 +439,7 @@ def test_a_small_memory_limit_reads_shorter_records_and_says_so(tmp_path: Path) 
     long[93] = "X" * 3_000_000
     path = write(tmp_path / "long.csv", [good(1), long, good(3)])
     _con, at_default = read(path)
-    assert at_default.rows_accepted == 3 and at_default.files[0].max_record == 64 * 2**20
+    assert at_default.rows_accepted == 3 and at_default.files[0].max_record == 16 * 2**20
     con = duckdb.connect(config={"memory_limit": "40MB"})
     small = read_doj_files(con, [path])
     assert small.files[0].max_record == 2 * 2**20
@@ -448,7 +448,7 @@ def test_a_small_memory_limit_reads_shorter_records_and_says_so(tmp_path: Path) 
     (reject,) = small.rejects
     assert reject.line == 3
     assert reject.reason == (
-        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 16 MB)"
     )
 
 
@@ -641,7 +641,7 @@ def test_a_line_of_records_run_together_too_long_to_read_is_read_around(
     monkeypatch.setattr(ca_doj, "_mostly_misshapen", lambda *_: True)
     assert around == read_as_is(path, memory_limit="40MB")  # line by line
     too_long = (
-        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 16 MB)"
     )
     assert around[1:] == ([(22, None, too_long)], 41, 40)
 
@@ -756,7 +756,7 @@ def test_a_record_too_long_is_rejected_alike_by_both_readers(
     assert by_lines == by_scan
     rows, rejects, rows_read, accepted = by_lines
     too_long = (
-        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+        "record longer than 2 MB (the longest a run at this --memory-limit reads; at 1GB, 16 MB)"
     )
     assert rejects == [(3, None, too_long), (5, None, too_long)]
     assert (rows_read, accepted, [r[2] for r in rows]) == (5, 3, [2, 4, 6])

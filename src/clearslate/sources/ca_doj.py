@@ -48,21 +48,25 @@ from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
 BOM = b"\xef\xbb\xbf"
 _MIB = 1024 * 1024
-MAX_RECORD_BYTES = 64 * _MIB  # a 1 MB field must read; a runaway record must not
+MAX_RECORD_BYTES = 16 * _MIB  # a 1 MB field must read; a runaway record must not
 MIN_RECORD_BYTES = 2 * _MIB  # DuckDB's own default
 
 
 def record_limit(con: duckdb.DuckDBPyConnection) -> int:
-    """The longest record a read of a research file takes: 64 MB, or under a small
+    """The longest record a read of a research file takes: 16 MB, or under a small
     --memory-limit a fourteenth of it (whole MB, at least 2 MB).
 
-    DuckDB reads through buffers (`buffer_size`, at least `max_line_size`) that count against
-    its memory limit and cannot spill, two or three of them at once per scan, and the check
-    of the gogen bundle's lines scans beside the run's other work. Its default buffer is 16 x
-    max_line_size (1 GiB at 64 MB), capped at the file's size: a 10M-row file took 16 GB
-    whatever --memory-limit said. Two records' worth is enough. But 128 MB buffers still
-    failed a 1M-row run at --memory-limit 300MB, and at 150MB the scan's out-of-memory error
-    sent it to the line-by-line reader, which held 8 GB (both fixed in the ninth session)."""
+    DuckDB reads through buffers (`buffer_size`, more than `max_line_size`) that count
+    against its memory limit and cannot spill, two or three of them at once per scan, and the
+    check of the gogen bundle's lines scans beside the run's other work. Its default buffer
+    is 16 x max_line_size, capped at the file's size: at a 64 MB record a 10M-row file took
+    16 GB whatever --memory-limit said. Two records' worth is enough. But 128 MB buffers
+    still failed a 1M-row run at --memory-limit 300MB, and at 150MB the scan's out-of-memory
+    error sent it to the line-by-line reader, which held 8 GB (both fixed in the ninth
+    session). Nor is a larger one faster: the end of a scan keeps one core busy for about a
+    buffer's worth, and with 128 MB buffers (64 MB records, until the twenty-second
+    session) the 1M-row file's scan took 2.86-3.01 s, with 32 MB ones 2.62-2.69 s. A
+    research file's record is under a kilobyte."""
     limit = memory_limit_bytes(con) // 14 // _MIB * _MIB
     return max(MIN_RECORD_BYTES, min(MAX_RECORD_BYTES, limit))
 
@@ -192,7 +196,10 @@ def too_long_reason(max_record: int) -> str:
     """The reason given for a record longer than a read takes (`record_limit`)."""
     reason = f"record longer than {max_record // _MIB} MB"
     if max_record < MAX_RECORD_BYTES:
-        reason += " (the longest a run at this --memory-limit reads; at 1GB, 64 MB)"
+        reason += (
+            " (the longest a run at this --memory-limit reads; "
+            f"at 1GB, {MAX_RECORD_BYTES // _MIB} MB)"
+        )
     return reason
 
 
@@ -1015,7 +1022,8 @@ def _read_one_file(
         scan = path
         if info.encoding != "utf-8":
             # DuckDB decodes a non-UTF-8 file through a buffer of 16 x max_line_size (1 GiB
-            # at 64 MB), more than the default --memory-limit: the run died of "Out of Memory"
+            # at a 64 MB record), more than the default --memory-limit: the run died of "Out
+            # of Memory"
             # on any Latin-1 file. Scan a UTF-8 copy instead; lines and records are the same.
             # (A UTF-16 file is copied the same way.)
             # (Its lines are the file's: `_file_has_blank_line` looks at the copy as it would
