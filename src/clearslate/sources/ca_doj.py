@@ -1023,8 +1023,8 @@ def _read_one_file(
         if info.encoding != "utf-8":
             # DuckDB decodes a non-UTF-8 file through a buffer of 16 x max_line_size (1 GiB
             # at a 64 MB record), more than the default --memory-limit: the run died of "Out
-            # of Memory"
-            # on any Latin-1 file. Scan a UTF-8 copy instead; lines and records are the same.
+            # of Memory" on any Latin-1 file. Scan a UTF-8 copy instead; lines and records
+            # are the same.
             # (A UTF-16 file is copied the same way.)
             # (Its lines are the file's: `_file_has_blank_line` looks at the copy as it would
             # at the file, and the file's line count, if anything too high for UTF-16, only
