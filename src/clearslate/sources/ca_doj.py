@@ -1652,7 +1652,7 @@ def _read_line_by_line(
     (`_mostly_misshapen`, `_runaway_cuts`): a record is one line, or several when a
     quoted field holds a line end; a record that never closes its quote is rejected for its
     first line only, and reading goes on at the next line. It holds a few hundred lines (each
-    of `max_record` at most) and 10,000 rows at a time, not the file."""
+    of `max_record` at most) and `ROWS_PER_INSERT` rows at a time, not the file."""
     if columns is not None and not columns.raw:
         raise _NeedsRawColumns
     info.reader = "line by line"
@@ -1688,7 +1688,7 @@ def _read_line_by_line(
             if not swallowed and fields is not None and len(fields) == len(DOJ_COLUMNS):
                 good.append([next_row_id + accepted, file_index, str(path), start + 1, *fields])
                 accepted += 1
-                if len(good) == 10_000:
+                if len(good) == ROWS_PER_INSERT:
                     insert_rows(con, table, types, good)
                     good = []
                 continue
@@ -1748,6 +1748,8 @@ def text_lines(path: Path, encoding: str) -> io.TextIOWrapper:
 
 # The most lines the line-by-line readers join into one record whose quote is still open.
 _MAX_LINES_PER_RECORD = 100
+# How many good rows the line-by-line readers hold before they insert them.
+ROWS_PER_INSERT = 10_000
 
 
 class _LineWindow:

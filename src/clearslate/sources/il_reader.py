@@ -32,6 +32,7 @@ from clearslate.database import insert_rows
 from clearslate.sources.ca_doj import (
     _REASONS,
     BOM,
+    ROWS_PER_INSERT,
     TOO_LONG,
     InputError,
     _LineWindow,
@@ -301,7 +302,7 @@ def _scan_line_by_line(
     """The slow, sure reader: a record is one line, or several when a quoted field holds a line
     end; a quote never closed rejects its first line only, and reading goes on at the next.
     It holds a few hundred lines (each of `record_limit` at most: a longer one is rejected for
-    its length, as DuckDB's scan does) and 10,000 rows at a time, not the file."""
+    its length, as DuckDB's scan does) and `ROWS_PER_INSERT` rows at a time, not the file."""
     width, max_record = len(header), record_limit(con)
     types = ["BIGINT", *["VARCHAR"] * width]
     good: list[list[object]] = []
@@ -332,7 +333,7 @@ def _scan_line_by_line(
                 bad.append([str(path), start + 1, None, _field_count_reason(len(fields), width)])
             else:
                 good.append([start + 1, *fields])
-                if len(good) == 10_000:
+                if len(good) == ROWS_PER_INSERT:
                     insert_rows(con, "_il_raw", types, good)
                     good = []
     insert_rows(con, "_il_raw", types, good)
