@@ -35,8 +35,11 @@ COMPUTE_AT = dt.date(2020, 7, 1)
 # (module, function) pairs to time, the module being the one whose global the caller reads.
 WRAP = [
     ("clearslate.run", "read_doj_files"),
+    ("clearslate.sources.ca_doj", "runaway_lines"),
     ("clearslate.sources.ca_doj", "_read_one_file"),
     ("clearslate.sources.ca_doj", "_read_segment"),
+    ("clearslate.sources.ca_doj", "_join_facts"),
+    ("clearslate.sources.ca_doj", "_reject_header_lines"),
     ("clearslate.run", "decide_rows"),
     ("clearslate.engine.pipeline", "build_facts"),
     ("clearslate.engine.facts", "build_row_facts"),

@@ -31,13 +31,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from clearslate import database
+from clearslate import run as run_module
 from clearslate.engine.facts import ROW_FACTS
 from clearslate.outputs import gogen_bundle
 from clearslate.outputs.gogen_bundle import BUNDLE_LINE, BUNDLE_ROW_COLUMNS, prepare_bundle
 from clearslate.policy import DEFAULT_POLICY
 from clearslate.report.build import build_report
-from clearslate.run import RunOptions, county_folder, run
-from clearslate.sources.ca_doj import read_doj_files
+from clearslate.run import RunOptions, county_folder, row_store, run
+from clearslate.sources.ca_doj import RowStore, read_doj_files
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
 from clearslate.synth import generate_doj_file
 
@@ -225,6 +227,65 @@ def test_tiny_memory_limit_and_one_thread_give_the_same_bytes(state: Path, tmp_p
         assert (big / name).read_bytes() == (tiny / name).read_bytes(), name
 
 
+def same_files(a: Path, b: Path) -> None:
+    """Every file under `a` is under `b` with the same bytes, and no other (timed ones aside)."""
+    names = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file() and p.name not in TIMED)
+    assert names == sorted(
+        p.relative_to(b) for p in b.rglob("*") if p.is_file() and p.name not in TIMED
+    )
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("counties", [["LOS ANGELES"], None], ids=["one-county", "statewide"])
+def test_a_row_table_kept_in_a_compressed_file_gives_the_same_bytes(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counties: list[str] | None
+) -> None:
+    """A run whose input is large against its memory limit keeps its row table in a DuckDB
+    database file (`row_store`): its decisions, bundle (the eligibility columns UPDATEd in
+    that table, a statewide run's folders too) and manifest are those of a run that keeps it
+    in memory. Here every run would, and one thread at 40MB makes it spill as well."""
+    in_memory = run_to(tmp_path / "memory", [state], counties)
+    catalogs: list[list[tuple[str]]] = []
+    reader = run_module.read_doj_files
+
+    def read_and_look(con: duckdb.DuckDBPyConnection, paths: list[Path], **kw: Any) -> Any:
+        read = reader(con, paths, **kw)
+        where = "SELECT database_name FROM duckdb_tables() WHERE table_name = 'doj_rows'"
+        catalogs.append(con.execute(where).fetchall())
+        return read
+
+    monkeypatch.setattr(run_module, "ROW_STORE_FROM", 0)
+    monkeypatch.setattr(run_module, "read_doj_files", read_and_look)
+    stored = run_to(tmp_path / "stored", [state], counties, memory_limit="40MB", threads=1)
+    assert catalogs == [[("row_store",)]]
+    same_files(in_memory, stored)
+
+
+def test_the_row_table_goes_to_a_file_for_an_input_large_against_the_memory_limit(
+    tmp_path: Path,
+) -> None:
+    """1.5 times the memory limit or more: a compressed file in the run's temporary folder
+    (DuckDB's temp_directory, removed with the folder), on the search path; less: memory."""
+    path = tmp_path / "in.csv"
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    con = database.connect(config={"memory_limit": "4MB", "temp_directory": str(spill)})
+    limit = database.memory_limit_bytes(con)
+    path.write_bytes(b"x" * int(1.5 * limit - 1))
+    assert row_store(con, [path]) is None
+    path.write_bytes(b"x" * int(1.5 * limit))
+    store = row_store(con, [path], as_is=["q_condensed"])
+    assert store == RowStore("row_store", frozenset({"q_condensed"}))
+    assert (spill / "rows.duckdb").exists()
+    con.execute("CREATE TABLE row_store.t AS SELECT 1 AS one")
+    assert con.execute("SELECT one FROM t").fetchall() == [(1,)]  # found by the search path
+    con.execute("CREATE TABLE u AS SELECT 2 AS two")  # other tables stay in memory
+    assert con.execute(
+        "SELECT database_name FROM duckdb_tables() WHERE table_name = 'u'"
+    ).fetchall() == [("memory",)]
+
+
 # Reads and decides a file as a run does, at a memory limit, on two threads; prints what was
 # read and decided and the peak RSS in MiB (VmHWM: ru_maxrss keeps the parent's across exec).
 _RUN_AT_LIMIT = """
@@ -313,17 +374,28 @@ def test_the_bundle_keeps_input_order_around_rejects(
     assert prop64 and prop64 == [r for r in rows[1:] if r in prop64]
 
 
-def test_the_row_table_keeps_input_order_beyond_one_row_group(tmp_path: Path) -> None:
+@pytest.mark.parametrize("in_a_file", [False, True], ids=["memory", "row-store"])
+def test_the_row_table_keeps_input_order_beyond_one_row_group(
+    tmp_path: Path, in_a_file: bool
+) -> None:
     """Row ids and source lines are the input order, however many row groups (122,880 rows
     each) DuckDB's parallel scan makes: an `IN` list of the 95 column names in the scan once
-    became a join that put the rows of one group after another's."""
+    became a join that put the rows of one group after another's. The same in a compressed
+    database file (`RowStore`), which DuckDB writes row group by row group as it scans."""
     path = tmp_path / "long.csv"  # 116 MB: the join's disorder showed from about 100 MB
     rest = "x" * 300 + "," * (len(DOJ_COLUMNS) - 4)
     with path.open("w", encoding="utf-8") as fh:
         fh.write(",".join(DOJ_COLUMNS) + "\n")
         fh.writelines(f"{i},A,{i},{rest}\n" for i in range(300_000))
     con = duckdb.connect()
-    read_doj_files(con, [path], select=ROW_FACTS)
+    store = None
+    if in_a_file:
+        con.execute(f"ATTACH '{tmp_path / 'rows.duckdb'}' AS kept")
+        con.execute("SET search_path = 'memory.main,kept.main'")
+        store = RowStore("kept")
+    read_doj_files(con, [path], select=ROW_FACTS, store=store)
+    where = "SELECT database_name FROM duckdb_tables() WHERE table_name = 'doj_rows'"
+    assert con.execute(where).fetchall() == [("kept" if in_a_file else "temp",)]
     assert con.execute(
         """SELECT count(*), count(*) FILTER (subject_id::BIGINT <> row_id
                                               OR source_line <> row_id + 2) FROM doj_rows"""

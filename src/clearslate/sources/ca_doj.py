@@ -125,6 +125,19 @@ class ReadResult:
         return [r for f in self.files for r in f.rejects]
 
 
+@dataclass(frozen=True)
+class RowStore:
+    """Where a large read keeps its row table: an attached DuckDB database file (`catalog`,
+    on the connection's search path), whose tables DuckDB compresses as it writes them,
+    instead of an in-memory table that spills to disk uncompressed. At 10M rows the facts of
+    a decisions-only run take 236 MB there against 2.8 GB in memory, and deciding, which
+    reads them six times, took 13.3 s against 25.9 s at a 1GB limit. `as_is` names columns
+    stored uncompressed (see `_column_definitions`)."""
+
+    catalog: str
+    as_is: frozenset[str] = frozenset()
+
+
 _REASONS = {
     "MISSING COLUMNS": "too few fields: a DOJ record has 95",
     "TOO MANY COLUMNS": "too many fields: a DOJ record has 95",
@@ -553,9 +566,15 @@ class Columns:
     column to find their physical line; such a file is read raw first and projected after
     (`_NeedsRawColumns`), so the result is the same either way."""
 
-    def __init__(self, select: Sequence[tuple[str, str]] | None = None, lean: bool = False) -> None:
+    def __init__(
+        self,
+        select: Sequence[tuple[str, str]] | None = None,
+        lean: bool = False,
+        store: RowStore | None = None,
+    ) -> None:
         self.raw = select is None
         self.lean = lean  # only for a file whose records are its lines (see read_doj_files)
+        self.store = store  # where the scanned rows are kept (in memory if None)
         pairs = [(c, f'"{c}"') for c in DOJ_COLUMNS] if select is None else list(select)
         self.names = [name for name, _ in pairs]
         self.names_sql = ", ".join(f'"{n}"' for n in self.names)
@@ -587,15 +606,31 @@ class _NotLean(Exception):
 _RAW_TYPES = ["VARCHAR"] * len(DOJ_COLUMNS)
 
 
+_ROW_COLUMNS = (
+    "NULL::BIGINT AS row_id, NULL::INTEGER AS file_index, NULL::VARCHAR AS source_file, "
+    "NULL::BIGINT AS source_line"
+)
+
+
 def _create_row_table(con: duckdb.DuckDBPyConnection, table: str, columns: Columns) -> None:
-    # The projected columns' types are those of their expressions over text.
+    """The empty row table, in the columns' store or in memory."""
+    store = columns.store
+    where = f"{store.catalog}.{table}" if store else table
+    definitions = _column_definitions(con, f"{_ROW_COLUMNS}, {columns.select_sql}", store)
+    con.execute(f"CREATE OR REPLACE TABLE {where} ({definitions})")
+
+
+def _column_definitions(
+    con: duckdb.DuckDBPyConnection, select_sql: str, store: RowStore | None
+) -> str:
+    """The columns of a table of `select_sql` over the raw text columns, with the types of
+    its expressions; those the store keeps `as_is` uncompressed."""
     raw = ", ".join(f'NULL::VARCHAR AS "{c}"' for c in DOJ_COLUMNS)
-    con.execute(
-        f"""CREATE OR REPLACE TABLE {table} AS
-            SELECT NULL::BIGINT AS row_id, NULL::INTEGER AS file_index,
-                   NULL::VARCHAR AS source_file, NULL::BIGINT AS source_line,
-                   {columns.select_sql}
-            FROM (SELECT {raw}) WHERE false"""
+    described = con.execute(f"DESCRIBE SELECT {select_sql} FROM (SELECT {raw})").fetchall()
+    as_is = store.as_is if store else frozenset()
+    return ", ".join(
+        f'"{name}" {kind}' + (" USING COMPRESSION uncompressed" if name in as_is else "")
+        for name, kind, *_ in described
     )
 
 
@@ -605,8 +640,10 @@ def read_doj_files(
     table: str = "doj_rows",
     select: Sequence[tuple[str, str]] | None = None,
     deferred: Sequence[tuple[str, str]] = (),
+    store: RowStore | None = None,
 ) -> ReadResult:
-    """Read every file into `table`; return what was read and rejected per file.
+    """Read every file into `table` (in `store`, if given); return what was read and
+    rejected per file.
 
     `table` has `row_id`, `file_index`, `source_file`, `source_line` and the 95 raw columns,
     or, with `select`, the named expressions over them instead (see `Columns`).
@@ -623,12 +660,12 @@ def read_doj_files(
     files: list[InputFile] = []
     next_row_id = 0
     try:
-        whole = Columns(None if select is None else [*select, *deferred])
+        whole = Columns(None if select is None else [*select, *deferred], store=store)
         _create_row_table(con, table, whole)
         ways = [whole]
         if deferred and select is not None:
             nulls = [(name, "NULL::VARCHAR") for name, _ in deferred]
-            ways.insert(0, Columns([*select, *nulls], lean=True))
+            ways.insert(0, Columns([*select, *nulls], lean=True, store=store))
         for file_index, path in enumerate(paths):
             reading.start_file(sum(sizes[:file_index]), sizes[file_index])
             info, next_row_id = _read_input(con, table, ways, whole, file_index, path, next_row_id)
@@ -1114,8 +1151,12 @@ def _read_segment(
     reading = _READING.get(id(con))
     if reading is not None:  # (the bytes of the file this scan reads)
         reading.scanning(seg.start, seg.start + seg.path.stat().st_size)
+    scanned = f"{columns.scan_sql}{own}"
+    store = columns.store
+    seg_table = f"TABLE {store.catalog}._seg" if store else "TEMP TABLE _seg"
+    con.execute(f"CREATE {seg_table} ({_column_definitions(con, scanned, store)})")
     con.execute(
-        f"""CREATE TEMP TABLE _seg AS SELECT {columns.scan_sql}{own} FROM read_csv({_sql_str(str(seg.path))},
+        f"""INSERT INTO _seg SELECT {scanned} FROM read_csv({_sql_str(str(seg.path))},
             {_scan_options(seg.path, bool(header), info.max_record)},
             store_rejects = true, rejects_table = '_rej', rejects_scan = '_scan')"""
     )
