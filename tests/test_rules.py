@@ -276,3 +276,25 @@ def test_related_convictions_reach_every_output(tmp_path: Path) -> None:
     assert gogen["convictionDismissalCountByAdditionalRelief"] == {
         "Related to a Prop 64 charge in the same case": 1
     }
+
+
+def test_a_cases_court_numbers_are_listed_in_the_order_first_seen(tmp_path: Path) -> None:
+    """gogen's "Case Number" (`case_numbers`): each court number of a count's case once, in
+    the order its rows first show them (not sorted), and only that case's."""
+    sale = "11359 HS-POSSESS FOR SALE"
+    rows = [
+        *(conviction("1", "101001001000", sale, "20100102", ofn=o) for o in ("ZZ9", "AA1")),
+        conviction("1", "101001002000", sale, "20100102", ofn="MM5"),  # same case, count 2
+        conviction("1", "101001001000", sale, "20100102", ofn="ZZ9"),
+        conviction("1", "102001001000", sale, "20120102", ofn="BB2"),  # another case
+    ]
+    con = duckdb.connect()
+    read_doj_files(con, [write(tmp_path / "cases.csv", rows)])
+    decide_rows(con, counties=["LOS ANGELES"], as_of=DEFAULT_AS_OF, policy=_policy({}))
+    assert con.execute(
+        "SELECT cnt_order, case_numbers FROM convictions ORDER BY row_id"
+    ).fetchall() == [
+        ("101001001000", "ZZ9; AA1; MM5"),
+        ("101001002000", "ZZ9; AA1; MM5"),
+        ("102001001000", "BB2"),
+    ]
