@@ -237,15 +237,33 @@ def same_files(a: Path, b: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("counties", [["LOS ANGELES"], None], ids=["one-county", "statewide"])
+@pytest.mark.parametrize(
+    ("counties", "split"),
+    [(["LOS ANGELES"], False), (None, False), (["LOS ANGELES"], True)],
+    ids=["one-county", "statewide", "two-files-with-rejects"],
+)
 def test_a_row_table_kept_in_a_compressed_file_gives_the_same_bytes(
-    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, counties: list[str] | None
+    state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    counties: list[str] | None,
+    split: bool,
 ) -> None:
     """A run whose input is large against its memory limit keeps its row table in a DuckDB
     database file (`row_store`): its decisions, bundle (the eligibility columns UPDATEd in
     that table, a statewide run's folders too) and manifest are those of a run that keeps it
-    in memory. Here every run would, and one thread at 40MB makes it spill as well."""
-    in_memory = run_to(tmp_path / "memory", [state], counties)
+    in memory. Here every run would, and one thread at 40MB makes it spill as well. Split in
+    two files, each with a rejected record, the rows are copied into the table from the
+    scan's (no file is taken over whole, `_adopt_segment`)."""
+    inputs = [state]
+    if split:
+        rows = read_rows(state)
+        short = rows[9][:-1]  # too few fields: rejected
+        inputs = [
+            write_rows(tmp_path / "a.csv", [*rows[:10], short, *rows[10:3000]]),
+            write_rows(tmp_path / "b.csv", [rows[0], *rows[3000:3100], short, *rows[3100:]]),
+        ]
+    in_memory = run_to(tmp_path / "memory", inputs, counties)
     catalogs: list[list[tuple[str]]] = []
     reader = run_module.read_doj_files
 
@@ -257,8 +275,10 @@ def test_a_row_table_kept_in_a_compressed_file_gives_the_same_bytes(
 
     monkeypatch.setattr(run_module, "ROW_STORE_FROM", 0)
     monkeypatch.setattr(run_module, "read_doj_files", read_and_look)
-    stored = run_to(tmp_path / "stored", [state], counties, memory_limit="40MB", threads=1)
+    stored = run_to(tmp_path / "stored", inputs, counties, memory_limit="40MB", threads=1)
     assert catalogs == [[("row_store",)]]
+    if split:
+        assert len(read_rows(stored / "errors.csv")) == 3  # the header and the two rejects
     same_files(in_memory, stored)
 
 
