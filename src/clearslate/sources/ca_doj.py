@@ -132,7 +132,7 @@ class RowStore:
     instead of an in-memory table that spills to disk uncompressed. At 10M rows the facts of
     a decisions-only run take 236 MB there against 2.8 GB in memory, and deciding, which
     reads them six times, took 13.3 s against 25.9 s at a 1GB limit. `as_is` names columns
-    stored uncompressed (see `_column_definitions`)."""
+    stored uncompressed."""
 
     catalog: str
     as_is: frozenset[str] = frozenset()
