@@ -95,8 +95,8 @@ def link(
         ("il_rejects", "rejects.csv"),
         ("il_warnings", "warnings.csv"),
     ):
-        target = str(out / name).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO '{target}' (HEADER)")
+        target = database.sql_string(str(out / name))
+        con.execute(f"COPY (SELECT * FROM {table} ORDER BY ALL) TO {target} (HEADER)")
     summary = {
         "rows_read": read.rows_read,
         "rows_kept": read.rows_kept,

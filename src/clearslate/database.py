@@ -38,6 +38,11 @@ def connect(
 _UNITS = {unit: 1 << 10 * i for i, unit in enumerate(("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"))}
 
 
+def sql_string(text: str) -> str:
+    """`text` as an SQL string literal (a path, a name, a reason), its quotes doubled."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def memory_limit_bytes(con: duckdb.DuckDBPyConnection) -> int:
     """The connection's memory limit in bytes, as DuckDB reports it."""
     # (fetchall: a result fetched in part keeps the connection busy for register())

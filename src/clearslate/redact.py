@@ -678,9 +678,9 @@ def _select_sql(file_index: int) -> str:
 
 def _write(con: duckdb.DuckDBPyConnection, file_index: int, target: Path, header: bool) -> int:
     with atomic_path(target) as tmp:
-        path = str(tmp).replace("'", "''")
+        path = database.sql_string(str(tmp))
         con.execute(
-            f"""COPY ({_select_sql(file_index)}) TO '{path}'
+            f"""COPY ({_select_sql(file_index)}) TO {path}
                 (FORMAT csv, HEADER {"true" if header else "false"}, DELIMITER ',',
                  QUOTE '"', ESCAPE '"', NEW_LINE '\\n')"""
         )

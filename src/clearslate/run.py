@@ -171,8 +171,8 @@ def row_store(
         return None
     folder = con.execute("SELECT current_setting('temp_directory')").fetchall()[0][0]
     name = "row_store"
-    path = os.path.join(folder, "rows.duckdb").replace("'", "''")
-    con.execute(f"ATTACH '{path}' AS {name}; SET search_path = 'memory.main,{name}.main'")
+    path = database.sql_string(os.path.join(folder, "rows.duckdb"))
+    con.execute(f"ATTACH {path} AS {name}; SET search_path = 'memory.main,{name}.main'")
     return RowStore(name, frozenset(as_is))
 
 

@@ -616,7 +616,7 @@ def _render_all(
             f"""COPY (SELECT {cols}, row_number() OVER (
                          ORDER BY case_number NULLS LAST, name, subject_id, cnt_order, det_id) AS n
                       FROM relief WHERE court_key = ? AND relief = ? AND track = ?
-                      ORDER BY n) TO '{str(rows_file).replace("'", "''")}' (FORMAT parquet)""",
+                      ORDER BY n) TO {database.sql_string(str(rows_file))} (FORMAT parquet)""",
             [g.court, g.relief, g.track],
         )
         try:

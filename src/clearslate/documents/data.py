@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate.database import sql_string
 from clearslate.laws.ca_prop64 import prop64_law
 
 # The determinations' columns the documents read (a run may have more).
@@ -59,7 +60,7 @@ class Group:
 
 
 def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
+    return sql_string(str(path))
 
 
 # An Illinois run's determinations (sources/il_canonical.py) as the table ``det``: the person

@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate.database import sql_string as _q
 from clearslate.laws.ca_prop64 import Prop64Law
 from clearslate.policy import FLOW_CONDITIONS, FlowStep, Policy
 
@@ -48,10 +49,6 @@ class Rule:
     determination: str = ""  # overrides DETERMINATION[outcome] (e.g. routing)
     uses: tuple[str, ...] = ()  # facts the rule reads, for explanations
     words: str = ""  # the condition in words, for docs/rules.md
-
-
-def _q(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _date(d: dt.date) -> str:

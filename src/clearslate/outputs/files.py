@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from clearslate.database import sql_string
 from clearslate.idle_work import Steps, run_steps
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def copy_each(
 
 
 def _copy(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:
-    con.execute(f"COPY ({query}) TO '{str(path).replace(chr(39), chr(39) * 2)}' ({options})")
+    con.execute(f"COPY ({query}) TO {sql_string(str(path))} ({options})")
 
 
 @contextmanager

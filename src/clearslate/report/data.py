@@ -65,9 +65,7 @@ def read_json(path: Path) -> Any:
         raise ReportError(f"{path}: cannot be read ({exc}).") from None
 
 
-def q(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
+q = database.sql_string  # (the reports' short name for it)
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:

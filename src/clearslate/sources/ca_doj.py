@@ -43,6 +43,7 @@ from typing import NamedTuple
 import duckdb
 
 from clearslate.database import insert_rows, memory_limit_bytes
+from clearslate.database import sql_string as _sql_str
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
 from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
@@ -407,10 +408,6 @@ def _newline_option(path: Path) -> str:
 
 def _columns_sql() -> str:
     return "{" + ", ".join(f"'{c}': 'VARCHAR'" for c in DOJ_COLUMNS) + "}"
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class _Cut(NamedTuple):

@@ -68,8 +68,8 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 
 def _source(results: Path, layout: Layout = CA) -> str:
-    path = str(results / "determinations.parquet").replace("'", "''")
-    parquet = f"read_parquet('{path}', file_row_number = true)"
+    path = database.sql_string(str(results / "determinations.parquet"))
+    parquet = f"read_parquet({path}, file_row_number = true)"
     if not layout.derived:
         return parquet
     return f"(SELECT *, {layout.derived} FROM {parquet})"
@@ -202,9 +202,9 @@ def explain(
     counties: Sequence[str] | None,
 ) -> SubjectExplanation | None:
     """The same decision tree as `clearslate explain`, from the run's kept rows."""
-    path = str(run_dir / "rows.duckdb").replace("'", "''")
+    path = database.sql_string(str(run_dir / "rows.duckdb"))
     with _connect() as con:
-        con.execute(f"ATTACH '{path}' AS kept (READ_ONLY)")
+        con.execute(f"ATTACH {path} AS kept (READ_ONLY)")
         con.execute("CREATE VIEW doj_rows AS SELECT * FROM kept.doj_rows")
         return explain_subject(con, subject_id, policy=policy, as_of=as_of, counties=counties)
 
@@ -215,7 +215,7 @@ def _keep(con: duckdb.DuckDBPyConnection, run_dir: Path, tables: dict[str, str])
     again."""
     path, tmp = run_dir / "rows.duckdb", run_dir / "rows.duckdb.partial"
     tmp.unlink(missing_ok=True)
-    con.execute(f"ATTACH '{str(tmp).replace(chr(39), chr(39) * 2)}' AS kept")
+    con.execute(f"ATTACH {database.sql_string(str(tmp))} AS kept")
     try:
         for table, query in tables.items():
             con.execute(f"CREATE TABLE kept.{table} AS {query}")
@@ -249,9 +249,9 @@ def explain_il(
     run_dir: Path, person_id: str, *, policy: ILPolicy, as_of: dt.date
 ) -> PersonExplanation | None:
     """The same rule tree as `clearslate explain --jurisdiction il`, from the kept rows."""
-    path = str(run_dir / "rows.duckdb").replace("'", "''")
+    path = database.sql_string(str(run_dir / "rows.duckdb"))
     with _connect() as con:
-        con.execute(f"ATTACH '{path}' AS kept (READ_ONLY)")
+        con.execute(f"ATTACH {path} AS kept (READ_ONLY)")
         for table in IL_KEPT:
             con.execute(f"CREATE VIEW {table} AS SELECT * FROM kept.{table}")
         return explain_person(con, person_id, policy=policy, as_of=as_of)
