@@ -24,6 +24,7 @@ import re
 import resource
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         run(opts)
     except Exception as exc:  # report how far it got: that is the point of a profile
         print(f"run failed: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        # where: the frames of the error under it (code lines only: its text may quote data)
+        cause = exc.__cause__ or exc
+        print(f"  from {type(cause).__name__} at:")
+        for frame in traceback.extract_tb(cause.__traceback__):
+            print(f"    {Path(frame.filename).name}:{frame.lineno} {frame.name}")
         code = 1
     else:
         code = 0

@@ -282,6 +282,50 @@ def test_a_row_table_kept_in_a_compressed_file_gives_the_same_bytes(
     same_files(in_memory, stored)
 
 
+@pytest.mark.parametrize(
+    ("counties", "split"),
+    [(["LOS ANGELES"], False), (None, False), (["LOS ANGELES"], True)],
+    ids=["one-county", "statewide", "two-files"],
+)
+def test_the_bundle_filled_in_many_updates_gives_the_same_bytes(
+    state: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    counties: list[str] | None,
+    split: bool,
+) -> None:
+    """The eligibility columns (and, statewide, each row's folders) are set in the row table
+    by several UPDATEs of row-id ranges once there are many rows (`_UPDATE_ROWS`): the bundle
+    is the same as from one UPDATE, and every filled row is set once, in one range (rows
+    spread over two files too)."""
+    inputs = [state]
+    if split:
+        rows = read_rows(state)
+        inputs = [write_rows(tmp_path / "a.csv", rows[:3000]),
+                  write_rows(tmp_path / "b.csv", [rows[0], *rows[3000:]])]  # fmt: skip
+    whole = run_to(tmp_path / "whole", inputs, counties)
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    row_ranges = gogen_bundle._row_ranges
+
+    def recorded(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, int]]:
+        ranges[table] = row_ranges(con, table)
+        counts = [
+            con.execute(f"SELECT count(*) FROM {table} WHERE row_id >= ? AND row_id < ?",
+                        [first, after]).fetchall()[0][0]
+            for first, after in ranges[table]
+        ]  # fmt: skip
+        total = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+        assert sum(counts) == total and max(counts) <= 40, (table, counts)
+        return ranges[table]
+
+    monkeypatch.setattr(gogen_bundle, "_UPDATE_ROWS", 40)
+    monkeypatch.setattr(gogen_bundle, "_row_ranges", recorded)
+    parts = run_to(tmp_path / "parts", inputs, counties)
+    assert len(ranges["bundle_eligibility"]) > 5
+    assert ("bundle_folders" in ranges) == (counties is None)
+    same_files(whole, parts)
+
+
 def test_the_row_table_goes_to_a_file_for_an_input_large_against_the_memory_limit(
     tmp_path: Path,
 ) -> None:
