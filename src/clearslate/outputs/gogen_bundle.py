@@ -120,7 +120,7 @@ def _quoted_line(columns: tuple[str, ...]) -> str:
 # The bundle's share of the row table, computed during the CSV scan (read_doj_files(select=)):
 # each row's DOJ fields already quoted as Go writes them, for All_Results and for the condensed
 # file, so the raw columns need not be kept. The eligibility part of the line is set after
-# the decisions, by an UPDATE of the few rows that have one (`build_bundle_rows`); the files
+# the decisions, by UPDATEs of the few rows that have one (`build_bundle_rows`); the files
 # are then plain scans of this one table, which keep the input order without a sort.
 # The full line is only computed for a file whose lines cannot be read as they are (see
 # `read_doj_files(deferred=)` and `FileText`): BUNDLE_LINE.
