@@ -195,13 +195,11 @@ def build_bundle_rows(
         FROM evaluated e FULL JOIN other o USING (row_id)
         """
     )
-    for first, after in _row_ranges(con, "bundle_eligibility"):
-        con.execute(
-            f"""UPDATE doj_rows SET bundle_folder = b.folder, bundle_eligibility = b.eligibility,
-                       bundle_other = b.other
-                FROM bundle_eligibility b
-                WHERE doj_rows.row_id = b.row_id AND b.row_id >= {first} AND b.row_id < {after}"""
-        )
+    _update_rows(
+        con,
+        "bundle_eligibility",
+        "bundle_folder = s.folder, bundle_eligibility = s.eligibility, bundle_other = s.other",
+    )
     if statewide:
         # A county's All_Results holds the whole record of each person it decides (what a
         # DOJ extract for that county holds), not every row of the state.
@@ -213,12 +211,7 @@ def build_bundle_rows(
                      GROUP BY d.subject_id) f
                JOIN doj_rows r USING (subject_id)"""
         )
-        for first, after in _row_ranges(con, "bundle_folders"):
-            con.execute(
-                f"""UPDATE doj_rows SET bundle_folders = f.folders FROM bundle_folders f
-                    WHERE doj_rows.row_id = f.row_id
-                      AND f.row_id >= {first} AND f.row_id < {after}"""
-            )
+        _update_rows(con, "bundle_folders", "bundle_folders = s.folders")
         con.execute("DROP TABLE bundle_folders")
 
 
@@ -226,18 +219,33 @@ def build_bundle_rows(
 # beyond some hundreds of thousands: the 1,100,180 rows of a 10M-row file took 4.7-5.1 s
 # in one UPDATE, 1.6-2.0 s in 4 to 40 (row ranges of about even size).
 _UPDATE_ROWS = 250_000
+_NO_ROW_ID_FROM = 1 << 62  # (beyond every row id)
+
+
+def _update_rows(con: duckdb.DuckDBPyConnection, source: str, assignments: str) -> None:
+    """Set `assignments` (over `source` as `s`) in the rows of doj_rows that `source` names
+    by `row_id`, in UPDATEs of about `_UPDATE_ROWS` rows each (`_row_ranges`)."""
+    for first, after in _row_ranges(con, source):
+        con.execute(
+            f"""UPDATE doj_rows SET {assignments} FROM {source} s
+                WHERE doj_rows.row_id = s.row_id AND s.row_id >= {first} AND s.row_id < {after}"""
+        )
 
 
 def _row_ranges(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[int, int]]:
     """Ranges of row ids [first, after) that split `table`'s rows (by `row_id`, unique) into
     UPDATEs of about `_UPDATE_ROWS` rows each, however the rows lie in the file."""
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    if not rows:
+        return []
     parts = -(-rows // _UPDATE_ROWS)
-    if parts <= 1:
-        return [(0, 1 << 62)] if rows else []
     fractions = [i / parts for i in range(1, parts)]
-    cuts = con.execute(f"SELECT quantile_disc(row_id, {fractions}) FROM {table}").fetchall()[0][0]
-    return list(itertools.pairwise([0, *cuts, 1 << 62]))
+    cuts = (
+        con.execute(f"SELECT quantile_disc(row_id, {fractions}) FROM {table}").fetchall()[0][0]
+        if fractions
+        else []
+    )
+    return list(itertools.pairwise([0, *cuts, _NO_ROW_ID_FROM]))
 
 
 def _header(columns: tuple[str, ...]) -> str:
