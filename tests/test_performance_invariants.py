@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from hypothesis import strategies as st
 from clearslate import database
 from clearslate import run as run_module
 from clearslate.engine.facts import ROW_FACTS
+from clearslate.idle_work import run_steps
 from clearslate.outputs import gogen_bundle
 from clearslate.outputs.gogen_bundle import BUNDLE_LINE, BUNDLE_ROW_COLUMNS, prepare_bundle
 from clearslate.policy import DEFAULT_POLICY
@@ -540,8 +542,26 @@ def test_the_go_line_check_agrees_with_gos_rules(
         path = write_lines(Path(tmp) / "in.csv", ["HEADER", *text], "\r\n" if crlf else "\n")
         file = gogen_bundle.FileText("", "", path, header=True, lines=len(text))
         assert gogen_bundle._all_go_lines(file, threading.Event()) is as_go
+        # and the writer is told that line, where it lies in its block, to mend it
+        odd_line = {} if as_go else {at[0] + 2: text[at[0]].encode()}
+        assert odd_lines_found(file) == odd_line
         path.write_bytes(path.read_bytes() + b"A,\xff\n")
         assert gogen_bundle._all_go_lines(file, threading.Event()) is False
+        file = gogen_bundle.FileText("", "", path, header=True, lines=len(text) + 1)
+        assert odd_lines_found(file) == {**odd_line, len(text) + 2: b"A,\xff"}
+
+
+def odd_lines_found(file: gogen_bundle.FileText) -> dict[int, bytes]:
+    """The lines the check gives the writer as not as Go writes them (`_Verdicts`), by
+    line number, each as the bytes where the verdict says it lies in its block."""
+    verdicts, go_on = gogen_bundle._Verdicts(), threading.Event()
+    assert run_steps(gogen_bundle._odd_lines(file, go_on, 10**6, verdicts)) is not None
+    blocks = [bytes(block) for block in gogen_bundle._whole_lines(file)]
+    return {
+        line: block[start:end]
+        for i, block in enumerate(blocks)
+        for line, start, end in verdicts.of(i, go_on)
+    }
 
 
 def test_a_quote_a_line_never_closes_does_not_join_it_to_the_next(tmp_path: Path) -> None:
@@ -567,7 +587,7 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     them are mended where they were written."""
     monkeypatch.setattr(gogen_bundle, "_ODD_LINES", odd_lines)
     monkeypatch.setattr(gogen_bundle, "_ODD_LINES_IN", 10**9)  # (no share of the lines)
-    ways = {"_write_requoted": 0, "_mend_odd_lines": 0}
+    ways = {"_write_requoted": 0, "_as_go_writes": 0}
     for name in ways:
         monkeypatch.setattr(gogen_bundle, name, counted(getattr(gogen_bundle, name), ways, name))
     rows = read_rows(state)[:1500]
@@ -594,7 +614,7 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
     odd = variant not in ("as-go", "crlf-bom")
     assert ways == {
         "_write_requoted": odd and not odd_lines,
-        "_mend_odd_lines": odd and bool(odd_lines),
+        "_as_go_writes": odd and bool(odd_lines),  # (the file is one block)
     }
     # and what Go writes is the input's fields, quoted as Go does
     written = (out / "All_Results.csv").read_text(encoding="utf-8").split("\n")[1:-1]
@@ -606,29 +626,34 @@ def test_the_bundle_does_not_depend_on_how_the_input_quotes(
 def test_a_failed_check_stops_the_writer_of_the_lines_as_they_are(
     state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Once the check finds a line not as Go writes it, the writer of the lines as they
-    are stops (its files would be thrown away) and the files are written from the records
-    quoted as Go does: the same bytes. (An all-quoted 1M-row file's check failed in 0.1 s,
-    and that writer went on for 3.5 s before the quoted rewrite began.)"""
+    """Once the check finds more lines not as Go writes them than can be mended, the writer
+    of the lines as they are stops at the block where it waits for the check's verdict (its
+    files would be thrown away), and the files are written from the records quoted as Go
+    does: the same bytes. (An all-quoted 1M-row file's check fails in 0.1 s; the writer
+    once went on for 3.5 s before the quoted rewrite began.)"""
     rows = read_rows(state)[:1500]
     as_go = write_lines(tmp_path / "as-go.csv", [go_line(r) for r in rows])
     quoted = [",".join('"' + f.replace('"', '""') + '"' for f in r) for r in rows]
     path = write_lines(tmp_path / "in.csv", quoted)
-    writer = gogen_bundle._write_full_from_file
+    monkeypatch.setattr(gogen_bundle, "_FILE_BLOCK", 5000)  # (some 240 blocks)
+    monkeypatch.setattr(gogen_bundle, "_ODD_LINES", 20)  # (the check fails in block 4 or so)
+    mended = gogen_bundle._mended
+    written: list[int] = []
     stopped: list[bool] = []
 
-    def after_the_check(*args: Any) -> bool:
-        stop = args[-1]
-        stopped.append(stop.wait(timeout=30))  # (the check fails in its first block)
+    def counted_blocks(*args: Any) -> Iterator[bytes]:
         try:
-            return writer(*args)
+            for block in mended(*args):
+                written.append(len(block))
+                yield block
         except gogen_bundle._Stopped:
             stopped.append(True)
             raise
 
-    monkeypatch.setattr(gogen_bundle, "_write_full_from_file", after_the_check)
+    monkeypatch.setattr(gogen_bundle, "_mended", counted_blocks)
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
-    assert stopped == [True, True]
+    assert stopped == [True]
+    assert 0 < len(written) < 10
     expected = run_to(tmp_path / "expected", [as_go], ["LOS ANGELES"])
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
@@ -750,15 +775,18 @@ def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_p
     assert read.files[3].blank_lines == [2, 4]
 
 
+@pytest.mark.parametrize("block", [5000, 8 << 20])
 @pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
 def test_a_few_lines_not_as_go_writes_them_are_mended_where_they_are_written(
-    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str, block: int
 ) -> None:
     """A file whose lines are as Go writes them but for a few (a field quoted that Go
     would not quote, one left bare that Go quotes: a leading no-break space, `\\.`),
     among rejected records and blank lines, is written as it is but for those lines,
-    quoted as Go does, in All_Results and, for the decided rows, in Prop64_Results: the
-    bytes of the clean file's bundle, without quoting every record again."""
+    quoted as Go does as each block of lines is written, in All_Results and, for the
+    decided rows, in Prop64_Results: the bytes of the clean file's bundle, without quoting
+    every record again, in one block or many (the file's first and last lines among
+    them)."""
     rows = read_rows(state)[:1500]
     comment = rows[0].index("COMMENT_TEXT")
     rows[700][comment], rows[1200][comment] = "\xa0NOTE", "\\."
@@ -767,7 +795,7 @@ def test_a_few_lines_not_as_go_writes_them_are_mended_where_they_are_written(
     expected = run_to(tmp_path / "expected", [clean], ["LOS ANGELES"])
     decided = (expected / "Prop64_Results.csv").read_text(encoding="utf-8")
     in_prop64 = [i for i in range(1, 1500) if f"\n{lines[i]}," in decided]
-    odd = {in_prop64[0], in_prop64[len(in_prop64) // 2], in_prop64[-1], 3, 700, 1200, 1499}
+    odd = {in_prop64[0], in_prop64[len(in_prop64) // 2], in_prop64[-1], 1, 3, 700, 1200, 1499}
     assert len(odd & set(in_prop64)) >= 3
     bare = {
         700: lines[700].replace('"\xa0NOTE"', "\xa0NOTE"),
@@ -785,14 +813,17 @@ def test_a_few_lines_not_as_go_writes_them_are_mended_where_they_are_written(
         raise AssertionError("every record quoted again")
 
     monkeypatch.setattr(gogen_bundle, "_write_requoted", not_requoted)
-    mended = {"_mend_odd_lines": 0}
+    monkeypatch.setattr(gogen_bundle, "_FILE_BLOCK", block)
+    mended = {"_as_go_writes": 0}
     monkeypatch.setattr(
         gogen_bundle,
-        "_mend_odd_lines",
-        counted(gogen_bundle._mend_odd_lines, mended, "_mend_odd_lines"),
+        "_as_go_writes",
+        counted(gogen_bundle._as_go_writes, mended, "_as_go_writes"),
     )
     out = run_to(tmp_path / "out", [path], ["LOS ANGELES"])
-    assert mended == {"_mend_odd_lines": 1}
+    # (once per block with such lines)
+    one_block = block > path.stat().st_size
+    assert mended["_as_go_writes"] == 1 if one_block else mended["_as_go_writes"] > 4
     assert_manifest_holds(out)
     for name in BUNDLE:
         assert (out / name).read_bytes() == (expected / name).read_bytes(), name
@@ -847,13 +878,6 @@ def test_a_bundle_leaves_out_rejected_and_blank_lines(
             assert (statewide / county / name).read_bytes() == (
                 expected / county / name
             ).read_bytes(), name
-
-
-def test_a_line_to_mend_is_found_by_its_number_among_lines_with_the_same_bytes() -> None:
-    block = b"X,a\nY,b\nX,a\nZ\n"
-    assert [gogen_bundle._line_start(block, i, b"X,", 0) for i in range(4)] == [0, -1, 8, -1]
-    assert gogen_bundle._line_start(block, 2, b"X,", 4) == 8
-    assert gogen_bundle._line_start(block, 3, b"Z", 0) == 12
 
 
 @settings(max_examples=60, deadline=None)

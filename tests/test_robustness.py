@@ -704,7 +704,7 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
     assert not list(tmp.iterdir()), "a killed run's temporary folders were not removed"
 
 
-@pytest.mark.parametrize("where", ["_odd_lines", "_replace_lines"], ids=["checked", "mended"])
+@pytest.mark.parametrize("where", ["_odd_lines", "_as_go_writes"], ids=["checked", "mended"])
 def test_a_stop_while_the_lines_are_checked_or_mended_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:

@@ -301,11 +301,6 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
     return f"({lines} POSITIONAL JOIN {rows})", checked
 
 
-# mend(files, odd): in the full rows' files written (each file `path` at `files[path]`), the
-# lines not as Go writes them (`odd`, by input line number) quoted as Go does; False if it
-# cannot (the files are then written from the records quoted as Go does).
-_Mend = Callable[[dict[Path, Path], dict[int, bytes]], bool]
-
 # A file's lines not as Go writes them are mended where they are written if there are at
 # most this many of them, or one in this many lines; with more, every record is quoted
 # again (`_write_requoted`), which costs a full run at 1M rows some 6 s.
@@ -315,10 +310,11 @@ _ODD_LINES, _ODD_LINES_IN = 1_000, 100
 _FullWriter = Callable[[str, str, Callable[[Path], Path]], None]
 
 
-# from_file(at, stop): write the full rows' files from the input file's own bytes, each file
-# `path` at `at(path)`, unless `stop` is set; False if it cannot for this file (`write` then
-# writes them). It runs on a thread of its own, and must not run DuckDB.
-_FromFile = Callable[[Callable[[Path], Path], threading.Event], bool]
+# from_file(at, stop, verdicts): write the full rows' files from the input file's own bytes,
+# each file `path` at `at(path)`, the lines the check finds not as Go writes them
+# (`verdicts`) quoted as Go does, unless `stop` is set; False if it cannot for this file
+# (`write` then writes them). It runs on a thread of its own, and must not run DuckDB.
+_FromFile = Callable[[Callable[[Path], Path], threading.Event, "_Verdicts"], bool]
 
 
 def _with_full_rows(
@@ -329,18 +325,17 @@ def _with_full_rows(
     from_file: _FromFile | None = None,
     beside: Callable[[], None] | None = None,
     requote: Callable[[], None] | None = None,
-    mend: _Mend | None = None,
     check: LineCheck | None = None,
 ) -> None:
     """Call `write` with input file i's full rows, and `beside` (if given) meanwhile. A lean
     file's lines are written as they are (by `from_file` where it can, on a thread of its
-    own), under temporary names, while another thread checks that each is as Go writes it
-    (`check`, begun earlier, or begun here) and this one, the only one that runs DuckDB,
-    runs `beside`; then they take their names, or, if a line is not as Go writes it, the
-    files are written from the file's records quoted as Go does (read again, in parallel):
-    by `requote` if given, else by `write` from a table of them. A failed check stops
-    `from_file` at its next block. With `mend`, a few lines not as Go writes them
-    (`_ODD_LINES`) are mended in the files written instead."""
+    own, mending the few not as Go writes them, `_ODD_LINES`), under temporary names, while
+    another thread checks that each is as Go writes it (`check`, begun earlier, or begun
+    here) and this one, the only one that runs DuckDB, runs `beside`; then they take their
+    names, or, if a line is not as Go writes it and was not mended, the files are written
+    from the file's records quoted as Go does (read again, in parallel): by `requote` if
+    given, else by `write` from a table of them. `from_file` waits for the check's verdict
+    on each block of lines it writes, and stops once the check fails."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is)
         if beside is not None:
@@ -352,24 +347,24 @@ def _with_full_rows(
         unchecked[path] = path.with_name(f"{PARTIAL_PREFIX}unchecked-{path.name}")
         return unchecked[path]
 
-    check = check or start_line_check(text, mendable=mend is not None)
-    stop = check.stop  # (it stops the check, and the check stops the writer)
+    check = check or start_line_check(text, mendable=from_file is not None)
+    stop = check.stop  # (it stops the check, and so the writer)
     pool = ThreadPoolExecutor(max_workers=1)
     # DuckDB takes one thread while the check and the copy of the bytes take the others.
     with one_thread(con):
         odd_lines = check.work.hurry()
-        odd_lines.add_done_callback(partial(_stop_if_not_go_lines, stop))
-        copied = pool.submit(from_file, at, stop) if from_file is not None else None
+        copied = pool.submit(from_file, at, stop, check.verdicts) if from_file else None
+        mended = as_they_are = False  # (how the files were written, if they were)
         try:
             if beside is not None:
                 beside()
             try:
-                written = copied is not None and copied.result()
-                if not (written or text.left_out or stop.is_set()):
+                mended = copied is not None and copied.result()
+                if not (mended or text.left_out or stop.is_set()):
                     write(*_full_rows(file_index, text), at)
-                    written = True
+                    as_they_are = True
             except _Stopped:
-                written = False  # the check found a line not as Go writes it
+                stop.set()  # (the files are quoted again: the rest of the check is not needed)
             except duckdb.OutOfMemoryException:
                 raise
             except duckdb.Error as exc:
@@ -378,7 +373,6 @@ def _with_full_rows(
                 # CRLF file stopped the run), send the files to the quoted rewrite.
                 if _UNPAIRED not in str(exc) and odd_lines.result() is not None:
                     raise
-                written = False
             odd_lines.result()  # wait here, where a signal stops the others too
         except BaseException:
             stop.set()  # the run stops: so do the others, at their next block
@@ -391,11 +385,11 @@ def _with_full_rows(
             pool.shutdown(wait=True)
     odd = odd_lines.result()
     try:
-        if written and (odd == {} or (odd and mend is not None and mend(unchecked, odd))):
+        if (mended and odd is not None) or (as_they_are and odd == 0):
             for path, tmp in unchecked.items():
                 os.replace(tmp, path)
             return
-    finally:  # (a stop while the lines are mended, too, leaves no file behind)
+    finally:
         for tmp in unchecked.values():
             discard(tmp)
     if requote is not None:
@@ -413,26 +407,59 @@ def _as_is(path: Path) -> Path:
     return path
 
 
-def _stop_if_not_go_lines(stop: threading.Event, check: Future[dict[int, bytes] | None]) -> None:
-    """Stop the lines' writer once the check has found more lines not as Go writes them
-    than can be mended: its files would be thrown away (an all-quoted 1M-row file's check
-    fails in its first blocks, 0.1 s, and the writer went on for 3.5 s)."""
-    if check.exception() is None and check.result() is None:
-        stop.set()
-
-
 def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`_odd_lines`)."""
-    return run_steps(_odd_lines(text, stop, 0)) == {}
+    return run_steps(_odd_lines(text, stop, 0, _Verdicts())) == 0
+
+
+# A line not as Go writes it, in a block of a lean file's lines: its line number in the file,
+# and where it starts and ends (its LF) in the block.
+_OddLine = tuple[int, int, int]
+
+
+class _Verdicts:
+    """The check's verdict on each block of a lean file's lines (`_whole_lines`), in order,
+    as it gives them: the lines of the block not as Go writes them. The writer of the lines
+    as they are waits for a block's verdict to write it, and mends those lines there, in the
+    one pass (they were mended after, in a second pass over the files written: 3.1 s of a
+    13.6 s full run at 1M rows with 100 such lines). The check is mostly ahead of it: it
+    begins while the run decides."""
+
+    def __init__(self) -> None:
+        self._given: list[list[_OddLine]] = []
+        self._ended = False
+        self._changed = threading.Condition()
+
+    def give(self, odd: list[_OddLine]) -> None:
+        with self._changed:
+            self._given.append(odd)
+            self._changed.notify_all()
+
+    def end(self) -> None:
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def of(self, block: int, stop: threading.Event) -> list[_OddLine]:
+        """Block `block`'s verdict, once given. Raises _Stopped if the check ended without
+        it (it found more such lines than can be mended, or a file `_whole_lines` does not
+        take) or `stop` is set."""
+        with self._changed:
+            while block >= len(self._given):
+                if self._ended or stop.is_set():
+                    raise _Stopped
+                self._changed.wait(timeout=0.1)  # (a stop does not notify)
+            return self._given[block]
 
 
 @dataclass(frozen=True)
 class LineCheck:
-    """The check of a lean file's lines (`_odd_lines`), begun before its bundle is written,
-    and what stops it."""
+    """The check of a lean file's lines (`_odd_lines`), begun before its bundle is written;
+    what stops it; and its verdict on each block, for the writer (`_Verdicts`)."""
 
-    work: IdleWork[dict[int, bytes] | None]
+    work: IdleWork[int | None]
     stop: threading.Event
+    verdicts: _Verdicts
 
 
 def start_line_checks(texts: Sequence[FileText | None], statewide: bool) -> list[LineCheck | None]:
@@ -447,48 +474,27 @@ def start_line_check(text: FileText, mendable: bool) -> LineCheck:
     not as Go writes them (a one-county run's do, `_ODD_LINES`; a statewide run's write
     every record quoted again instead)."""
     at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN) if mendable else 0
-    stop = threading.Event()
-    return LineCheck(IdleWork(_odd_lines(text, stop, at_most), "line check"), stop)
+    stop, verdicts = threading.Event(), _Verdicts()
+    work = IdleWork(_odd_lines(text, stop, at_most, verdicts), "line check")
+    return LineCheck(work, stop, verdicts)
 
 
 def _odd_lines(
-    text: FileText, stop: threading.Event, at_most: int
-) -> Steps[dict[int, bytes] | None]:
-    """The lines of a lean file that are not as Go writes their fields (`GO_LINES`), by
-    line number, if there are at most `at_most`; None if there are more, or for a file
-    whose lines `_whole_lines` does not take. A line that is not UTF-8 (a rejected
-    record's, never one to copy) is one of them. Block by block (a step of `IdleWork`),
-    each one string matched by Arrow's regular expressions (RE2), which leave the GIL to the
-    writers, where it lies in the mapped file: 1.2 s of one core for the 800 MB of a
-    1M-row file (1.8 s read into copies and their lines counted), where DuckDB's
-    `regexp_full_match` of each line took 2.9-3.6 s (`bench/experiments.py gocheck`); only
-    a block that does not match is matched line by line, and only then are the lines before
-    it counted."""
-    import pyarrow as pa  # not for --help
-    import pyarrow.compute as pc
+    text: FileText, stop: threading.Event, at_most: int, verdicts: _Verdicts
+) -> Steps[int | None]:
+    """How many lines of a lean file are not as Go writes their fields (`GO_LINES`), if
+    there are at most `at_most`; None if there are more, or for a file whose lines
+    `_whole_lines` does not take. Each block's such lines are given to `verdicts` as the
+    block is checked. A line that is not UTF-8 (a rejected record's, never one to copy) is
+    one of them. Block by block (a step of `IdleWork`), each one string matched by Arrow's
+    regular expressions (RE2), which leave the GIL to the writers, where it lies in the
+    mapped file: 1.2 s of one core for the 800 MB of a 1M-row file (1.8 s read into copies
+    and their lines counted), where DuckDB's `regexp_full_match` of each line took 2.9-3.6 s
+    (`bench/experiments.py gocheck`); only a block that does not match is matched line by
+    line (`_odd_in`), and only then are the lines before it counted."""
+    import pyarrow.compute as pc  # not for --help
 
-    def go_lines(block: bytes | memoryview) -> bool:
-        ends = pa.array([0, len(block)], pa.int64()).buffers()[1]
-        lines = pa.Array.from_buffers(pa.large_string(), 1, [None, ends, pa.py_buffer(block)])
-        try:
-            lines.validate(full=True)
-        except pa.ArrowInvalid:
-            return False
-        return pc.match_substring_regex(lines, GO_LINES)[0].as_py() is True
-
-    def utf8(line: bytes) -> str | None:
-        try:
-            return line.decode("utf-8")
-        except UnicodeDecodeError:
-            return None  # (matched as NULL: odd)
-
-    def odd_in(block: bytes) -> Iterator[tuple[int, bytes]]:
-        lines = block.split(b"\n")[:-1]
-        texts = pa.array([utf8(line) for line in lines], pa.large_string())
-        matched = pc.match_substring_regex(texts, _GO_LINE).to_pylist()
-        return ((i, line) for i, line in enumerate(lines) if matched[i] is not True)
-
-    odd: dict[int, bytes] = {}
+    odd = 0
     number = 1 + text.header  # the first line of the blocks not counted yet
     uncounted: list[bytes | memoryview] = []  # (lines are counted only before an odd one)
     try:
@@ -496,19 +502,77 @@ def _odd_lines(
             if stop.is_set():
                 return None
             yield
-            if go_lines(block):
+            one = _one_text(block)
+            if one is not None and pc.match_substring_regex(one, GO_LINES)[0].as_py() is True:
                 uncounted.append(block)
+                verdicts.give([])
                 continue
             number += sum(bytes(earlier).count(b"\n") for earlier in uncounted)
             uncounted = []
-            lines = bytes(block)
-            odd.update((number + i, line) for i, line in odd_in(lines))
-            if len(odd) > at_most:
+            found = [(number + i, start, end) for i, start, end in _odd_in(block, one)]
+            odd += len(found)
+            if odd > at_most:
                 return None
-            number += lines.count(b"\n")
+            verdicts.give(found)
+            number += bytes(block).count(b"\n")
     except _NotAsIs:
         return None
+    finally:
+        verdicts.end()
     return odd
+
+
+def _one_text(block: bytes | memoryview) -> pyarrow.Array | None:
+    """`block` as an Arrow array of one string, where it lies (no copy); None if it is not
+    UTF-8."""
+    import pyarrow as pa
+
+    ends = pa.array([0, len(block)], pa.int64()).buffers()[1]
+    one = pa.Array.from_buffers(pa.large_string(), 1, [None, ends, pa.py_buffer(block)])
+    try:
+        one.validate(full=True)
+    except pa.ArrowInvalid:
+        return None
+    return one
+
+
+def _odd_in(block: bytes | memoryview, one: pyarrow.Array | None) -> list[tuple[int, int, int]]:
+    """The lines of `block` (whole lines, each ending with LF) not as Go writes their
+    fields (`_GO_LINE`): each one's index in the block, and its start and end. `one`: the
+    block as one Arrow string (`_one_text`), cut into lines by Arrow; None if it is not
+    UTF-8, when its lines are cut in Python and one that is not UTF-8 is odd. (A block cut
+    and matched by Arrow took 14 ms where the lines as Python strings took 18.)"""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if one is not None:
+        lines = pc.list_flatten(pc.split_pattern(one, "\n"))  # (the last, after the last LF, is "")
+        bad = pc.indices_nonzero(pc.invert(pc.match_substring_regex(lines, _GO_LINE)))
+        lengths = pc.binary_length(lines)
+        after = pc.cumulative_sum(pc.add(lengths, 1))  # (where each line's LF ends)
+        return [
+            (i, end - 1 - length, end - 1)
+            for i, length, end in zip(
+                bad.to_pylist(),
+                lengths.take(bad).to_pylist(),
+                after.take(bad).to_pylist(),
+                strict=True,
+            )
+        ]
+    pieces = bytes(block).split(b"\n")[:-1]
+    texts = pa.array([_utf8(piece) for piece in pieces], pa.large_string())
+    matched = pc.match_substring_regex(texts, _GO_LINE).to_pylist()
+    starts = list(itertools.accumulate((len(piece) + 1 for piece in pieces), initial=0))
+    return [
+        (i, starts[i], starts[i] + len(pieces[i])) for i, ok in enumerate(matched) if ok is not True
+    ]
+
+
+def _utf8(line: bytes) -> str | None:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # (matched as NULL: odd)
 
 
 class _NotAsIs(Exception):
@@ -516,7 +580,9 @@ class _NotAsIs(Exception):
 
 
 class _Stopped(Exception):
-    """The run stopped while a thread of the bundle was writing."""
+    """The writer of a lean file's lines as they are stopped: the run stopped, or the check
+    found more lines not as Go writes them than can be mended, or one that cannot be (the
+    files are then written from the records quoted as Go does)."""
 
 
 def _whole_lines(text: FileText) -> Iterator[bytes | memoryview]:
@@ -610,7 +676,6 @@ def write_bundle(
             from_file,
             beside=condensed,
             requote=partial(_write_requoted, con, paths, text, file_index) if text else None,
-            mend=partial(_mend_odd_lines, con, paths, text, file_index) if text else None,
             check=checks[file_index] if checks else None,
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
@@ -636,16 +701,18 @@ def _write_full_from_file(
     filled: Iterator[tuple[int, str, bool]],
     at: Callable[[Path], Path],
     stop: threading.Event,
+    verdicts: _Verdicts,
 ) -> bool:
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
     one pass: each line as it is, followed by its 18 eligibility columns (all empty but for
     the few rows the decisions or Possible Other P64 Charges fill, which the row table
     gives by line number), and the decided rows' lines also to Prop64_Results; a rejected
-    record's line and a blank one are left out. DuckDB's CSV writer took 1.7 s for the
-    800 MB of lines of a 1M-row file alone, and the two COPYs each read the file again:
-    the whole bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in
-    one process). `filled`: the rows with filled columns (`_filled_rows`). Raises _Stopped
-    once `stop` is set.
+    record's line and a blank one are left out. A line the check finds not as Go writes it
+    is mended on the way (`_mended`). DuckDB's CSV writer took 1.7 s for the 800 MB of
+    lines of a 1M-row file alone, and the two COPYs each read the file again: the whole
+    bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in one
+    process). `filled`: the rows with filled columns (`_filled_rows`). Raises _Stopped once
+    `stop` is set, or the check fails.
 
     False for a file it does not take, whose files `write` then writes: one whose lines
     `_whole_lines` does not take, or whose lines are not its rows one for one (the lines
@@ -654,10 +721,39 @@ def _write_full_from_file(
     to_come = heapq.merge(filled, left_out, key=lambda r: r[0])
     first = 1 + text.header
     try:
-        blocks = (bytes(block) for block in _whole_lines(text))
+        blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out), stop)
         return _write_full_lines(paths, blocks, to_come, first, at, stop) == first + text.lines
     except _NotAsIs:
         return False
+
+
+def _mended(
+    blocks: Iterable[bytes | memoryview],
+    verdicts: _Verdicts,
+    left_out: frozenset[int],
+    stop: threading.Event,
+) -> Iterator[bytes]:
+    """Each of a lean file's blocks of lines (`_whole_lines`) once the check has given its
+    verdict on it, with the lines not as Go writes them quoted as Go does, from their
+    fields (`_as_go_writes`); a line left out (a rejected record's) is not written, and
+    stays as it is. Raises _Stopped if the check fails, or a line is not a record of 95
+    fields as Python's CSV reader reads it (the reader's DuckDB read it as one: they
+    should agree)."""
+    for index, block in enumerate(blocks):
+        odd = [
+            (start, end) for line, start, end in verdicts.of(index, stop) if line not in left_out
+        ]
+        if not odd:
+            yield bytes(block)
+            continue
+        go = _as_go_writes([bytes(block[start:end]) for start, end in odd])
+        if go is None:
+            raise _Stopped
+        parts, done = [], 0
+        for (start, end), line in zip(odd, go, strict=True):
+            parts += [block[done:start], line]
+            done = end
+        yield b"".join([*parts, block[done:]])
 
 
 def _write_requoted(
@@ -689,39 +785,6 @@ def _records_before(text: FileText, line: int) -> int:
     return line - (1 + text.header) - bisect.bisect_left(text.left_out, line)
 
 
-def _mend_odd_lines(
-    con: duckdb.DuckDBPyConnection,
-    paths: dict[str, Path],
-    text: FileText,
-    file_index: int,
-    files: dict[Path, Path],
-    odd: dict[int, bytes],
-) -> bool:
-    """`_Mend` for a one-county run: each line of `odd` that is a record (not left out)
-    quoted as Go does, from its fields, where All_Results has it and, if decided,
-    Prop64_Results. False for a line that is not a record of 95 fields as Python's CSV
-    reader reads it (the reader's DuckDB read it as one: they should agree)."""
-    left_out = set(text.left_out)
-    records = {line: old for line, old in odd.items() if line not in left_out}
-    if not records:
-        return True
-    go = _as_go_writes(list(records.values()))
-    if go is None:
-        return False
-    mended = {line: (old, new) for (line, old), new in zip(records.items(), go, strict=True)}
-    decided = [line for line, _, here in _filled_rows(con, file_index) if here]
-    # (a file's output lines: its header, then its rows, or its decided rows, in order)
-    in_all = {2 + _records_before(text, line): m for line, m in mended.items()}
-    in_mine = {}
-    for line, m in mended.items():
-        rank = bisect.bisect_left(decided, line)
-        if rank < len(decided) and decided[rank] == line:
-            in_mine[2 + rank] = m
-    return _replace_lines(files[paths["all"]], in_all) and _replace_lines(
-        files[paths["prop64"]], in_mine
-    )
-
-
 def _as_go_writes(records: list[bytes]) -> list[bytes] | None:
     """Each record (a line of 95 fields, as Python's CSV reader reads it) as Go writes
     its fields, quoted by go_csv's own regular expression (Arrow's RE2, as in DuckDB); None
@@ -745,56 +808,6 @@ def _as_go_writes(records: list[bytes]) -> list[bytes] | None:
         for v, q in zip(fields, quoted.to_pylist(), strict=True)
     ]
     return [",".join(go[i : i + width]).encode("utf-8") for i in range(0, len(go), width)]
-
-
-def _replace_lines(path: Path, lines: dict[int, tuple[bytes, bytes]]) -> bool:
-    """Rewrite the file at `path` with each line numbered in `lines` (old, new) starting
-    with `new` where it started with `old` and a comma; False, the file untouched, if one
-    does not."""
-    if not lines:
-        return True
-    to_come = sorted(lines)
-    copy = path.with_name(f"{PARTIAL_PREFIX}mended-{path.name}")
-    try:
-        with path.open("rb") as source, StreamedFile(copy) as out:
-            number = 1  # the block's first line
-            while block := source.read(_FILE_BLOCK):
-                block += source.readline()  # (to the end of the block's last line)
-                end = number + block.count(b"\n")
-                parts, done = [], 0  # (the block's bytes up to `done` are in `parts`)
-                while to_come and to_come[0] < end:
-                    old, new = lines[to_come[0]]
-                    at = _line_start(block, to_come.pop(0) - number, old + b",", done)
-                    if at < 0:
-                        return False
-                    parts += [block[done:at], new]
-                    done = at + len(old)
-                out.write(b"".join([*parts, block[done:]]) if parts else block)
-                number = end
-        if to_come:
-            return False
-        os.replace(copy, path)
-        return True
-    finally:
-        discard(copy)
-
-
-def _line_start(block: bytes, index: int, start: bytes, after: int) -> int:
-    """Where line `index` of `block` (from 0) starts, if it starts with `start`, else -1.
-    Found by its bytes (a search in C), not by splitting the block into lines; a line
-    with the same bytes before it is passed over. `after`: no earlier than this."""
-
-    def next_from(at: int) -> int:
-        lf = block.find(b"\n" + start, at)
-        return lf + 1 if lf >= 0 else -1
-
-    at = 0 if after == 0 and block.startswith(start) else next_from(after)
-    while at >= 0:
-        before = block.count(b"\n", 0, at)
-        if before >= index:
-            return at if before == index else -1
-        at = next_from(at)
-    return -1
 
 
 def _write_full_lines(
