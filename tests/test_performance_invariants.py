@@ -544,24 +544,30 @@ def test_the_go_line_check_agrees_with_gos_rules(
         assert gogen_bundle._all_go_lines(file, threading.Event()) is as_go
         # and the writer is told that line, where it lies in its block, to mend it
         odd_line = {} if as_go else {at[0] + 2: text[at[0]].encode()}
-        assert odd_lines_found(file) == odd_line
+        assert odd_lines_found(file, count_lines=crlf) == odd_line
         path.write_bytes(path.read_bytes() + b"A,\xff\n")
         assert gogen_bundle._all_go_lines(file, threading.Event()) is False
         file = gogen_bundle.FileText("", "", path, header=True, lines=len(text) + 1)
-        assert odd_lines_found(file) == {**odd_line, len(text) + 2: b"A,\xff"}
+        found = odd_lines_found(file, count_lines=not crlf)
+        assert found == {**odd_line, len(text) + 2: b"A,\xff"}
 
 
-def odd_lines_found(file: gogen_bundle.FileText) -> dict[int, bytes]:
-    """The lines the check gives the writer as not as Go writes them (`_Verdicts`), by
-    line number, each as the bytes where the verdict says it lies in its block."""
-    verdicts, go_on = gogen_bundle._Verdicts(), threading.Event()
-    assert run_steps(gogen_bundle._odd_lines(file, go_on, 10**6, verdicts)) is not None
+def odd_lines_found(file: gogen_bundle.FileText, count_lines: bool) -> dict[int, bytes]:
+    """The lines the check gives the writers as not as Go writes them (`_Verdicts`), by
+    line number, each as the bytes where the verdict says it lies in its block; and, where
+    the check counts every block's lines, the same lines to a statewide writer by number."""
+    verdicts = gogen_bundle._Verdicts(threading.Event())
+    steps = gogen_bundle._odd_lines(file, 10**6, verdicts, count_lines)
+    assert run_steps(steps) is not None
     blocks = [bytes(block) for block in gogen_bundle._whole_lines(file)]
-    return {
+    found = {
         line: block[start:end]
         for i, block in enumerate(blocks)
-        for line, start, end in verdicts.of(i, go_on)
+        for line, start, end in verdicts.of(i)
     }
+    if count_lines:
+        assert dict(verdicts.between(2, file.lines + 1)) == found
+    return found
 
 
 def test_a_quote_a_line_never_closes_does_not_join_it_to_the_next(tmp_path: Path) -> None:
@@ -878,6 +884,46 @@ def test_a_bundle_leaves_out_rejected_and_blank_lines(
             assert (statewide / county / name).read_bytes() == (
                 expected / county / name
             ).read_bytes(), name
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_a_statewide_run_mends_a_few_lines_not_as_go_writes_them_too(
+    state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, end: str
+) -> None:
+    """A statewide run writes its county files from rows, not blocks of lines: each batch
+    of rows waits for the check to pass its lines, and a few lines not as Go writes them
+    are quoted as Go does in every county folder that shows the row, in All_Results and
+    Prop64_Results: the bytes of the clean file's county files, without quoting every
+    record again (which a statewide run did for any such line). Batches of 7 rows and
+    blocks of 5,000 bytes, so that the writer catches up with the check."""
+    rows = read_rows(state)[:1500]
+    lines = [go_line(r) for r in rows]
+    clean = write_lines(tmp_path / "clean.csv", lines, end)
+    expected = run_to(tmp_path / "expected", [clean], None)
+    odd = {1, 2, 3, 500, 501, 1100, 1499}
+    text = [",".join(f'"{f}"' for f in rows[i]) if i in odd else x for i, x in enumerate(lines)]
+    path = write_lines(tmp_path / "odd.csv", text, end)
+    monkeypatch.setattr(gogen_bundle, "_BATCH_ROWS", 7)
+    monkeypatch.setattr(gogen_bundle, "_FILE_BLOCK", 5000)
+    calls = {"_mended_rows": 0, "_as_go_writes": 0}
+    for name in calls:
+        monkeypatch.setattr(gogen_bundle, name, counted(getattr(gogen_bundle, name), calls, name))
+
+    def quoted_again(*_: Any) -> str:
+        raise AssertionError("every record quoted again")
+
+    monkeypatch.setattr(gogen_bundle, "_quoted_line", quoted_again)
+    out = run_to(tmp_path / "out", [path], None)
+    folders = sorted(p.name for p in expected.iterdir() if p.is_dir())
+    shown = "".join((expected / f / "All_Results.csv").read_text("utf-8") for f in folders)
+    assert len([i for i in odd if f"\n{lines[i]}," in shown]) >= 3  # (a person's rows shown)
+    assert calls["_as_go_writes"] >= 1 and calls["_mended_rows"] > 1500 / 7
+    assert len(folders) > 10 and folders == sorted(p.name for p in out.iterdir() if p.is_dir())
+    for folder in folders:
+        for name in BUNDLE:
+            assert (out / folder / name).read_bytes() == (expected / folder / name).read_bytes()
+    assert_manifest_holds(out)
+    assert not [p.name for p in out.rglob(".*")]  # nothing left over
 
 
 @settings(max_examples=60, deadline=None)

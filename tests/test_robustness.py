@@ -714,7 +714,7 @@ def test_a_stop_while_the_lines_are_checked_or_mended_leaves_no_file(
     SIGTERM came while the run waited for the check). The stop is raised where the signal
     handler raises it."""
 
-    def stopped(*_: object) -> None:
+    def stopped(*_: object, **__: object) -> None:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(gogen_bundle, where, stopped)

@@ -487,7 +487,7 @@ def _run(
         halt.set()
         for check in early.checks:
             if check is not None:
-                check.stop.set()
+                check.verdicts.stop.set()
 
 
 @dataclass(frozen=True)

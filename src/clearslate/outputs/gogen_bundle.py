@@ -272,7 +272,8 @@ class FileText:
 _COPY_OPTIONS = "FORMAT csv, HEADER true, QUOTE '', ESCAPE '', DELIMITER '\x1f'"
 # What the files need of a row besides its DOJ fields.
 _ROW_PARTS = (
-    "file_index, q_condensed, bundle_folder, bundle_eligibility, bundle_other, bundle_folders"
+    "file_index, source_line, q_condensed, bundle_folder, bundle_eligibility, bundle_other, "
+    "bundle_folders"
 )
 
 
@@ -306,15 +307,16 @@ def _full_rows(file_index: int, text: FileText | None, go_lines: str = "") -> tu
 # again (`_write_requoted`), which costs a full run at 1M rows some 6 s.
 _ODD_LINES, _ODD_LINES_IN = 1_000, 100
 
-# write(FROM, line, at): write the full rows, each file `path` at `at(path)`.
-_FullWriter = Callable[[str, str, Callable[[Path], Path]], None]
+# write(FROM, line, at, verdicts): write the full rows, each file `path` at `at(path)`; with
+# `verdicts` (the check's, `_Verdicts`), True if it mended the lines not as Go writes them.
+_FullWriter = Callable[[str, str, Callable[[Path], Path], "_Verdicts | None"], bool]
 
 
-# from_file(at, stop, verdicts): write the full rows' files from the input file's own bytes,
-# each file `path` at `at(path)`, the lines the check finds not as Go writes them
-# (`verdicts`) quoted as Go does, unless `stop` is set; False if it cannot for this file
-# (`write` then writes them). It runs on a thread of its own, and must not run DuckDB.
-_FromFile = Callable[[Callable[[Path], Path], threading.Event, "_Verdicts"], bool]
+# from_file(at, verdicts): write the full rows' files from the input file's own bytes, each
+# file `path` at `at(path)`, the lines the check finds not as Go writes them (`verdicts`)
+# quoted as Go does, unless the check stops; False if it cannot for this file (`write` then
+# writes them). It runs on a thread of its own, and must not run DuckDB.
+_FromFile = Callable[[Callable[[Path], Path], "_Verdicts"], bool]
 
 
 def _with_full_rows(
@@ -337,7 +339,7 @@ def _with_full_rows(
     given, else by `write` from a table of them. `from_file` waits for the check's verdict
     on each block of lines it writes, and stops once the check fails."""
     if text is None:
-        write(*_full_rows(file_index, None), _as_is)
+        write(*_full_rows(file_index, None), _as_is, None)
         if beside is not None:
             beside()
         return
@@ -347,22 +349,22 @@ def _with_full_rows(
         unchecked[path] = path.with_name(f"{PARTIAL_PREFIX}unchecked-{path.name}")
         return unchecked[path]
 
-    check = check or start_line_check(text, mendable=from_file is not None)
-    stop = check.stop  # (it stops the check, and so the writer)
+    check = check or start_line_check(text, statewide=from_file is None)
+    stop = check.verdicts.stop  # (it stops the check, and so the writers)
     pool = ThreadPoolExecutor(max_workers=1)
     # DuckDB takes one thread while the check and the copy of the bytes take the others.
     with one_thread(con):
         odd_lines = check.work.hurry()
-        copied = pool.submit(from_file, at, stop, check.verdicts) if from_file else None
-        mended = as_they_are = False  # (how the files were written, if they were)
+        copied = pool.submit(from_file, at, check.verdicts) if from_file else None
+        written = mends = False  # (whether the files were written, and their odd lines mended)
         try:
             if beside is not None:
                 beside()
             try:
-                mended = copied is not None and copied.result()
-                if not (mended or text.left_out or stop.is_set()):
-                    write(*_full_rows(file_index, text), at)
-                    as_they_are = True
+                written = mends = copied is not None and copied.result()
+                if not (written or text.left_out or stop.is_set()):
+                    mends = write(*_full_rows(file_index, text), at, check.verdicts)
+                    written = True
             except _Stopped:
                 stop.set()  # (the files are quoted again: the rest of the check is not needed)
             except duckdb.OutOfMemoryException:
@@ -385,7 +387,7 @@ def _with_full_rows(
             pool.shutdown(wait=True)
     odd = odd_lines.result()
     try:
-        if (mended and odd is not None) or (as_they_are and odd == 0):
+        if written and (odd == 0 or (mends and odd is not None)):
             for path, tmp in unchecked.items():
                 os.replace(tmp, path)
             return
@@ -399,7 +401,7 @@ def _with_full_rows(
         f"""CREATE OR REPLACE TEMP TABLE _go_lines AS
             SELECT {_quoted_line(DOJ_COLUMNS)} AS line FROM {text.records_sql}"""
     )
-    write(*_full_rows(file_index, text, "_go_lines"), _as_is)
+    write(*_full_rows(file_index, text, "_go_lines"), _as_is, None)
     con.execute("DROP TABLE _go_lines")
 
 
@@ -409,7 +411,7 @@ def _as_is(path: Path) -> Path:
 
 def _all_go_lines(text: FileText, stop: threading.Event) -> bool:
     """Whether every line of a lean file is as Go writes its fields (`_odd_lines`)."""
-    return run_steps(_odd_lines(text, stop, 0, _Verdicts())) == 0
+    return run_steps(_odd_lines(text, 0, _Verdicts(stop), count_lines=False)) == 0
 
 
 # A line not as Go writes it, in a block of a lean file's lines: its line number in the file,
@@ -419,20 +421,29 @@ _OddLine = tuple[int, int, int]
 
 class _Verdicts:
     """The check's verdict on each block of a lean file's lines (`_whole_lines`), in order,
-    as it gives them: the lines of the block not as Go writes them. The writer of the lines
-    as they are waits for a block's verdict to write it, and mends those lines there, in the
-    one pass (they were mended after, in a second pass over the files written: 3.1 s of a
-    13.6 s full run at 1M rows with 100 such lines). The check is mostly ahead of it: it
-    begins while the run decides."""
+    as it gives them: the lines of the block not as Go writes them. The writers wait for
+    the verdict on the lines they are to write, and mend those lines as they write them
+    (they were mended after, in a second pass over the files written: 3.1 s of a 13.6 s
+    full run at 1M rows with 100 such lines). The check is mostly ahead of them: it begins
+    while the run decides. `stop` stops the check, and so the writers."""
 
-    def __init__(self) -> None:
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
         self._given: list[list[_OddLine]] = []
+        self._numbers: list[int] = []  # every such line so far, by number, and its bytes
+        self._lines: list[bytes] = []
+        self._checked_to = 0  # the first line not checked yet (if the check counts them)
         self._ended = False
         self._changed = threading.Condition()
 
-    def give(self, odd: list[_OddLine]) -> None:
+    def give(self, odd: list[_OddLine], block: bytes | memoryview, next_line: int | None) -> None:
+        """The verdict on the next block: its lines not as Go writes them; and the number
+        of the line after it, where the check counts every block's lines."""
         with self._changed:
             self._given.append(odd)
+            self._numbers += [line for line, _, _ in odd]
+            self._lines += [bytes(block[start:end]) for _, start, end in odd]
+            self._checked_to = next_line or self._checked_to
             self._changed.notify_all()
 
     def end(self) -> None:
@@ -440,25 +451,37 @@ class _Verdicts:
             self._ended = True
             self._changed.notify_all()
 
-    def of(self, block: int, stop: threading.Event) -> list[_OddLine]:
-        """Block `block`'s verdict, once given. Raises _Stopped if the check ended without
-        it (it found more such lines than can be mended, or a file `_whole_lines` does not
-        take) or `stop` is set."""
+    def of(self, block: int) -> list[_OddLine]:
+        """Block `block`'s verdict, once given (the one-county writer, block by block)."""
         with self._changed:
             while block >= len(self._given):
-                if self._ended or stop.is_set():
-                    raise _Stopped
-                self._changed.wait(timeout=0.1)  # (a stop does not notify)
+                self._wait()
             return self._given[block]
+
+    def between(self, first: int, last: int) -> list[tuple[int, bytes]]:
+        """The lines numbered `first` to `last` not as Go writes them, with their bytes,
+        once the check has passed line `last` (a statewide run's writer, batch by batch of
+        rows; its check counts every block's lines)."""
+        with self._changed:
+            while self._checked_to <= last:
+                self._wait()
+            at, end = bisect.bisect_left(self._numbers, first), bisect.bisect(self._numbers, last)
+            return list(zip(self._numbers[at:end], self._lines[at:end], strict=True))
+
+    def _wait(self) -> None:
+        """Wait for the next verdict. Raises _Stopped if the check ended (it found more such
+        lines than can be mended, or a file `_whole_lines` does not take) or is stopped."""
+        if self._ended or self.stop.is_set():
+            raise _Stopped
+        self._changed.wait(timeout=0.1)  # (a stop does not notify)
 
 
 @dataclass(frozen=True)
 class LineCheck:
-    """The check of a lean file's lines (`_odd_lines`), begun before its bundle is written;
-    what stops it; and its verdict on each block, for the writer (`_Verdicts`)."""
+    """The check of a lean file's lines (`_odd_lines`), begun before its bundle is written,
+    and its verdicts, for the writers (`_Verdicts`; their `stop` stops it)."""
 
     work: IdleWork[int | None]
-    stop: threading.Event
     verdicts: _Verdicts
 
 
@@ -466,21 +489,20 @@ def start_line_checks(texts: Sequence[FileText | None], statewide: bool) -> list
     """Begin checking each lean file's lines now, at the lowest priority (`IdleWork`: while
     the run decides, on the core it leaves idle), for `write_bundle` or, `statewide`,
     `write_county_bundles`, whose writers hurry each check."""
-    return [None if t is None else start_line_check(t, mendable=not statewide) for t in texts]
+    return [None if t is None else start_line_check(t, statewide) for t in texts]
 
 
-def start_line_check(text: FileText, mendable: bool) -> LineCheck:
-    """`start_line_checks` for one file. `mendable`: whether the writers mend a few lines
-    not as Go writes them (a one-county run's do, `_ODD_LINES`; a statewide run's write
-    every record quoted again instead)."""
-    at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN) if mendable else 0
-    stop, verdicts = threading.Event(), _Verdicts()
-    work = IdleWork(_odd_lines(text, stop, at_most, verdicts), "line check")
-    return LineCheck(work, stop, verdicts)
+def start_line_check(text: FileText, statewide: bool) -> LineCheck:
+    """`start_line_checks` for one file: a statewide run's writer takes rows, not blocks,
+    so its check counts every block's lines (0.27 s of one core at 1M rows)."""
+    at_most = max(_ODD_LINES, text.lines // _ODD_LINES_IN)
+    verdicts = _Verdicts(threading.Event())
+    work = IdleWork(_odd_lines(text, at_most, verdicts, count_lines=statewide), "line check")
+    return LineCheck(work, verdicts)
 
 
 def _odd_lines(
-    text: FileText, stop: threading.Event, at_most: int, verdicts: _Verdicts
+    text: FileText, at_most: int, verdicts: _Verdicts, count_lines: bool
 ) -> Steps[int | None]:
     """How many lines of a lean file are not as Go writes their fields (`GO_LINES`), if
     there are at most `at_most`; None if there are more, or for a file whose lines
@@ -491,7 +513,8 @@ def _odd_lines(
     mapped file: 1.2 s of one core for the 800 MB of a 1M-row file (1.8 s read into copies
     and their lines counted), where DuckDB's `regexp_full_match` of each line took 2.9-3.6 s
     (`bench/experiments.py gocheck`); only a block that does not match is matched line by
-    line (`_odd_in`), and only then are the lines before it counted."""
+    line (`_odd_in`), and only then are the lines before it counted (unless `count_lines`,
+    when every block's are)."""
     import pyarrow.compute as pc  # not for --help
 
     odd = 0
@@ -499,22 +522,23 @@ def _odd_lines(
     uncounted: list[bytes | memoryview] = []  # (lines are counted only before an odd one)
     try:
         for block in _whole_lines(text):
-            if stop.is_set():
+            if verdicts.stop.is_set():
                 return None
             yield
             one = _one_text(block)
-            if one is not None and pc.match_substring_regex(one, GO_LINES)[0].as_py() is True:
+            go = one is not None and pc.match_substring_regex(one, GO_LINES)[0].as_py() is True
+            if go and not count_lines:
                 uncounted.append(block)
-                verdicts.give([])
+                verdicts.give([], block, None)
                 continue
             number += sum(bytes(earlier).count(b"\n") for earlier in uncounted)
             uncounted = []
-            found = [(number + i, start, end) for i, start, end in _odd_in(block, one)]
+            found = [] if go else [(number + i, s, e) for i, s, e in _odd_in(block, one)]
             odd += len(found)
             if odd > at_most:
                 return None
-            verdicts.give(found)
             number += bytes(block).count(b"\n")
+            verdicts.give(found, block, number if count_lines else None)
     except _NotAsIs:
         return None
     finally:
@@ -688,11 +712,14 @@ def _write_full(
     rows: str,
     line: str,
     at: Callable[[Path], Path],
-) -> None:
+    _verdicts: _Verdicts | None,
+) -> bool:
+    """`_FullWriter` of a one-county run by DuckDB's COPYs, the lines as they are."""
     full = f"{line} || ',' || {_eligibility(_SINGLE_SQL)}"
     _copy_lines(con, full, rows, _header(DOJ_COLUMNS), at(paths["all"]))
     mine = f"{rows} WHERE bundle_folder = {_SINGLE_SQL}"
     _copy_lines(con, full, mine, _header(DOJ_COLUMNS), at(paths["prop64"]))
+    return False
 
 
 def _write_full_from_file(
@@ -700,7 +727,6 @@ def _write_full_from_file(
     text: FileText,
     filled: Iterator[tuple[int, str, bool]],
     at: Callable[[Path], Path],
-    stop: threading.Event,
     verdicts: _Verdicts,
 ) -> bool:
     """All_Results and Prop64_Results of a one-county run from a lean file's own bytes, in
@@ -712,7 +738,7 @@ def _write_full_from_file(
     lines of a 1M-row file alone, and the two COPYs each read the file again: the whole
     bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in one
     process). `filled`: the rows with filled columns (`_filled_rows`). Raises _Stopped once
-    `stop` is set, or the check fails.
+    the check stops or fails.
 
     False for a file it does not take, whose files `write` then writes: one whose lines
     `_whole_lines` does not take, or whose lines are not its rows one for one (the lines
@@ -721,17 +747,15 @@ def _write_full_from_file(
     to_come = heapq.merge(filled, left_out, key=lambda r: r[0])
     first = 1 + text.header
     try:
-        blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out), stop)
-        return _write_full_lines(paths, blocks, to_come, first, at, stop) == first + text.lines
+        blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out))
+        end = _write_full_lines(paths, blocks, to_come, first, at, verdicts.stop)
+        return end == first + text.lines
     except _NotAsIs:
         return False
 
 
 def _mended(
-    blocks: Iterable[bytes | memoryview],
-    verdicts: _Verdicts,
-    left_out: frozenset[int],
-    stop: threading.Event,
+    blocks: Iterable[bytes | memoryview], verdicts: _Verdicts, left_out: frozenset[int]
 ) -> Iterator[bytes]:
     """Each of a lean file's blocks of lines (`_whole_lines`) once the check has given its
     verdict on it, with the lines not as Go writes them quoted as Go does, from their
@@ -740,9 +764,7 @@ def _mended(
     fields as Python's CSV reader reads it (the reader's DuckDB read it as one: they
     should agree)."""
     for index, block in enumerate(blocks):
-        odd = [
-            (start, end) for line, start, end in verdicts.of(index, stop) if line not in left_out
-        ]
+        odd = [(start, end) for line, start, end in verdicts.of(index) if line not in left_out]
         if not odd:
             yield bytes(block)
             continue
@@ -953,13 +975,17 @@ def _write_county_files(
     rows: str,
     line: str,
     at: Callable[[Path], Path],
-) -> None:
+    verdicts: _Verdicts | None,
+) -> bool:
+    """`_FullWriter` of a statewide run (`write_county_bundles`): with `verdicts`, the lines
+    not as Go writes them are mended batch by batch (`_mended_rows`)."""
     import pyarrow.compute as pc  # not for --help: only a statewide run needs it
 
     eligibility = _eligibility("folder")
     query = f"""SELECT {line} || ',' || {eligibility} || chr(10) AS full_line,
                        q_condensed || ',' || {eligibility} || chr(10) AS condensed_line,
-                       folder, coalesce(bundle_folder = folder, false) AS decided_here
+                       folder, coalesce(bundle_folder = folder, false) AS decided_here,
+                       source_line
                 FROM (SELECT *, unnest(string_split(bundle_folders, ',')) AS folder
                       FROM {rows})"""
     headers = {
@@ -975,7 +1001,8 @@ def _write_county_files(
             files[key].write(headers[key[1]].encode() + b"\n")
         behind = _WriteBehind(stack)
         with one_thread(con):
-            for batch in con.sql(query).to_arrow_reader(_BATCH_ROWS):
+            for rows_read in con.sql(query).to_arrow_reader(_BATCH_ROWS):
+                batch = _mended_rows(rows_read, verdicts) if verdicts else rows_read
                 # The batch's rows by folder (a stable sort: each folder's rows keep their
                 # order; not needed when each folder's rows are together already), then
                 # each folder's run of rows: one write per file.
@@ -1000,6 +1027,33 @@ def _write_county_files(
                     ]
                 behind.write(parts)
         behind.finish()
+    return verdicts is not None
+
+
+def _mended_rows(batch: pyarrow.RecordBatch, verdicts: _Verdicts) -> pyarrow.RecordBatch:
+    """A batch of a statewide run's rows (`_write_county_files`) with the full lines that
+    the check found not as Go writes them quoted as Go does (`_as_go_writes`), once the
+    check has passed them. Raises _Stopped if one cannot be (not a record of 95 fields as
+    Python's CSV reader reads it), or the check fails."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = batch.column("source_line")
+    if not len(numbers):
+        return batch
+    odd = dict(verdicts.between(numbers[0].as_py(), numbers[-1].as_py()))
+    if not odd:
+        return batch
+    here = pc.is_in(numbers, pa.array(list(odd), numbers.type))
+    old = [odd[number] for number in numbers.filter(here).to_pylist()]  # (once per folder)
+    go = _as_go_writes(old)
+    full = batch.column("full_line")
+    lines = full.filter(here).to_pylist()
+    if go is None or not all(x.encode().startswith(o) for x, o in zip(lines, old, strict=True)):
+        raise _Stopped
+    mended = [new.decode() + x[len(o.decode()) :] for new, x, o in zip(go, lines, old, strict=True)]
+    full = pc.replace_with_mask(full, here, pa.array(mended, full.type))
+    return batch.set_column(batch.schema.get_field_index("full_line"), "full_line", full)
 
 
 class _WriteBehind:
