@@ -97,3 +97,19 @@ def test_the_stage_profile_shows_cpu_seconds(bench_run: tuple[dict, str]) -> Non
     total = next(line for line in profile.splitlines() if line.startswith("total"))
     seconds, _share, cpu, peak = total.split()[-4:]
     assert float(seconds) > 0 and float(cpu) > 0 and float(peak) > 0
+
+
+def test_the_update_reproducer_runs_and_counts_the_rows_it_set() -> None:
+    """`bench/duckdb_update_in_ranges.py` (the upstream report's reproducer) sets every row
+    it is to set, in one UPDATE and in ranges, in memory and in a file; a tiny memory
+    limit is reported as DuckDB running out of memory, not as a crash."""
+    spec = importlib.util.spec_from_file_location(
+        "duckdb_update_in_ranges", REPO / "bench" / "duckdb_update_in_ranges.py"
+    )
+    assert spec is not None and spec.loader is not None
+    reproducer = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(reproducer)
+    for statements, in_file in [(1, False), (8, True)]:
+        assert reproducer.update(20_000, 2_200, statements, in_file, "1GB").endswith(" s")
+    tiny = reproducer.update(200_000, 100_000, 1, False, "4MB")
+    assert tiny.startswith("out of memory after ")
