@@ -331,13 +331,13 @@ def _with_full_rows(
 ) -> None:
     """Call `write` with input file i's full rows, and `beside` (if given) meanwhile. A lean
     file's lines are written as they are (by `from_file` where it can, on a thread of its
-    own, mending the few not as Go writes them, `_ODD_LINES`), under temporary names, while
-    another thread checks that each is as Go writes it (`check`, begun earlier, or begun
-    here) and this one, the only one that runs DuckDB, runs `beside`; then they take their
-    names, or, if a line is not as Go writes it and was not mended, the files are written
-    from the file's records quoted as Go does (read again, in parallel): by `requote` if
-    given, else by `write` from a table of them. `from_file` waits for the check's verdict
-    on each block of lines it writes, and stops once the check fails."""
+    own), under temporary names, while another thread checks that each is as Go writes it
+    (`check`, begun earlier, or begun here) and this one, the only one that runs DuckDB,
+    runs `beside`. The writers wait for the check's verdict on the lines they write
+    (`_Verdicts`), mend the few not as Go writes them (`_ODD_LINES`), and stop once the
+    check fails. Then the files take their names, or, if a line is not as Go writes it and
+    was not mended, they are written from the file's records quoted as Go does (read
+    again, in parallel): by `requote` if given, else by `write` from a table of them."""
     if text is None:
         write(*_full_rows(file_index, None), _as_is, None)
         if beside is not None:
