@@ -430,9 +430,11 @@ class _Verdicts:
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self._given: list[list[_OddLine]] = []
-        self._numbers: list[int] = []  # every such line so far, by number, and its bytes
+        # Where the check counts every block's lines (a statewide run's): every such line
+        # so far, by number, and its bytes; and the first line not checked yet.
+        self._numbers: list[int] = []
         self._lines: list[bytes] = []
-        self._checked_to = 0  # the first line not checked yet (if the check counts them)
+        self._checked_to = 0
         self._ended = False
         self._changed = threading.Condition()
 
@@ -441,9 +443,10 @@ class _Verdicts:
         of the line after it, where the check counts every block's lines."""
         with self._changed:
             self._given.append(odd)
-            self._numbers += [line for line, _, _ in odd]
-            self._lines += [bytes(block[start:end]) for _, start, end in odd]
-            self._checked_to = next_line or self._checked_to
+            if next_line is not None:  # (a one-county writer has the block: no copy kept)
+                self._numbers += [line for line, _, _ in odd]
+                self._lines += [bytes(block[start:end]) for _, start, end in odd]
+                self._checked_to = next_line
             self._changed.notify_all()
 
     def end(self) -> None:
