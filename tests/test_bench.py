@@ -113,3 +113,27 @@ def test_the_update_reproducer_runs_and_counts_the_rows_it_set() -> None:
         assert reproducer.update(20_000, 2_200, statements, in_file, "1GB").endswith(" s")
     tiny = reproducer.update(200_000, 100_000, 1, False, "4MB")
     assert tiny.startswith("out of memory after ")
+
+
+def test_the_progress_trace_follows_a_run_to_its_end(tmp_path: Path) -> None:
+    """`bench/progress_trace.py` reads a run's meter as the bar does: every stage in order,
+    the bar never back, full at the end."""
+    from clearslate.synth import generate_doj_file
+
+    rows = tmp_path / "rows.csv"
+    generate_doj_file(rows, county="LOS ANGELES", rows=3000, seed=2)
+    figures = tmp_path / "trace.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "progress_trace.py"), "--input", str(rows),
+         "--outputs", str(tmp_path / "out"), "--json", str(figures)],
+        capture_output=True, text=True, env=env, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(figures.read_text())
+    stages = [s["stage"] for s in report["stages"]]
+    assert stages[-1] == "Done" and report["end"] == 1.0
+    assert stages.index("Deciding") < stages.index("Writing outputs")
+    bars = [s["bar"] for s in report["stages"]]
+    assert bars == sorted(bars) and len(report["tenths"]) == 9
+    assert "the bar at each tenth of the run's time" in done.stdout

@@ -842,6 +842,15 @@ def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) ->
     assert int(grew_mib) < 100, grew_mib  # 64 MB mapped at most, not 256
 
 
+def test_the_look_says_how_far_it_is_every_64_mb(tmp_path: Path) -> None:
+    """(for the progress bar: a look from the disk took 6 s of a 10M-row file's reading)"""
+    path = short_lines(tmp_path / "big.csv")
+    places: list[int] = []
+    assert ca_doj.runaway_lines(path, places.append) == []
+    step = 64 * 1024 * 1024
+    assert places == list(range(step, path.stat().st_size, step))
+
+
 @pytest.mark.parametrize(
     ("shape", "counts"),
     [
@@ -962,7 +971,8 @@ def test_the_reading_progress_goes_through_every_file_and_part(
     """While files are read, `read_percent` gives how far through their bytes the reader
     is, not DuckDB's progress of one scan (which starts again at each file, at each part of
     a file read in parts, and knows nothing of the line-by-line reader): the bar of a
-    statewide run of many files moves once from 0 to 100."""
+    statewide run of many files moves once from 0 to 100. Each file's look for long lines
+    counts for its share (`_LOOK_SHARE`) of the file's reading."""
     clean = write(tmp_path / "clean.csv", [good(i) for i in range(300)])
     around = run_together(tmp_path / "around.csv", 100, good_before=100, good_after=100)
     misshapen = tmp_path / "misshapen.csv"  # read line by line, 3,000 lines
@@ -984,6 +994,14 @@ def test_the_reading_progress_goes_through_every_file_and_part(
         reached.append((self.place.before, at, ca_doj.read_percent(con)))
 
     monkeypatch.setattr(ca_doj._ReadProgress, "reached", spy)
+    looked: list[tuple[int, int, float | None]] = []  # as `reached`, as each look ends
+    real_look = ca_doj._ReadProgress.looking
+
+    def look_spy(self: ca_doj._ReadProgress, at: int) -> None:
+        real_look(self, at)
+        looked.append((self.place.before, at, ca_doj.read_percent(con)))
+
+    monkeypatch.setattr(ca_doj._ReadProgress, "looking", look_spy)
     polled: list[float] = []
     done = threading.Event()
 
@@ -1001,11 +1019,17 @@ def test_the_reading_progress_goes_through_every_file_and_part(
         done.set()
         poller.join()
     assert [f.reader for f in result.files] == ["duckdb", "duckdb", "line by line"]
+    # each file looked at whole before it is read (these are under the look's 64 MB steps)
+    total, look = sum(sizes), ca_doj._LOOK_SHARE
+    assert looked == [
+        (0, sizes[0], 100 * look * sizes[0] / total),
+        (sizes[0], sizes[1], 100 * (sizes[0] + look * sizes[1]) / total),
+        (sizes[0] + sizes[1], sizes[2], 100 * (sizes[0] + sizes[1] + look * sizes[2]) / total),
+    ]
     # the clean file in one scan; the other in two, before and after its long line
-    total = sum(sizes)
     assert reached[:3] == [
         (0, sizes[0], 100 * sizes[0] / total),
-        (sizes[0], cut[0], 100 * (sizes[0] + cut[0]) / total),
+        (sizes[0], cut[0], 100 * (sizes[0] + look * sizes[1] + (1 - look) * cut[0]) / total),
         (sizes[0], sizes[1], 100 * (sizes[0] + sizes[1]) / total),
     ]
     by_lines = reached[3:]  # every 1,000 lines
@@ -1013,4 +1037,4 @@ def test_the_reading_progress_goes_through_every_file_and_part(
     shown = [pct for _, _, pct in reached]
     assert shown == sorted(shown) and shown[-1] <= 100
     assert polled == sorted(polled) and polled[0] >= 0 and polled[-1] <= 100
-    assert id(con) not in ca_doj._READING  # (after the read, DuckDB's own progress again)
+    assert ca_doj.read_percent(con) is None  # (no read under way: a bar's stage is done)

@@ -431,3 +431,30 @@ def test_run_lists_values_left_empty_in_warnings_csv(exports: Path, tmp_path: Pa
     assert "02/30/2014" not in (out / "warnings.csv").read_text()
     manifest = json.loads((out / "manifest.json").read_text())
     assert "warnings.csv" in {o["file"] for o in manifest["outputs"]}
+
+
+def test_the_run_tells_its_meter_each_stage_and_ends_full(canonical: Path, tmp_path: Path) -> None:
+    """(the progress bar of the command line and of the workspace: stage by stage)"""
+    import datetime as dt
+
+    from clearslate.il_policy import resolve_il_policy
+    from clearslate.illinois_run import ILRunOptions, run_illinois
+    from clearslate.progress import DONE, Gauge, RunMeter
+
+    seen: list[tuple[str, float]] = []
+
+    class Seen(RunMeter):
+        def begin(self, stage: str, gauge: Gauge | None = None) -> None:
+            super().begin(stage, gauge)
+            seen.append((stage, self.fraction()))
+
+    policy, _ = resolve_il_policy(None)
+    opts = ILRunOptions(outputs=tmp_path / "out", as_of=dt.date.fromisoformat(AS_OF),
+                        policy=policy, canonical=[canonical])  # fmt: skip
+    run_illinois(opts, meter=Seen())
+    assert [stage for stage, _ in seen] == [
+        "Reading Illinois records", "Deciding", "Writing outputs", DONE
+    ]  # fmt: skip
+    fractions = [fraction for _, fraction in seen]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
+    assert 0 < fractions[1] < fractions[2] < 1

@@ -304,7 +304,7 @@ def run(
     )
     try:
         with _RunProgress(console, inputs) as progress:
-            result = run_job(opts, stage=progress.stage)
+            result = run_job(opts, meter=progress.meter)
     except RunError as exc:
         write_error_file(outputs, file_name_suffix, exc)
         _fail(str(exc))
@@ -326,9 +326,9 @@ def write_report(console: Any, outputs: Path) -> None:
 
 
 class _RunProgress:
-    """A live bar per stage, fed by DuckDB's own progress of the running query (while the
-    files are read, by how far through their bytes the reader is: `read_percent`), with an
-    estimate of rows per second (from the input size) and of the time left."""
+    """One bar for the whole run, read from its RunMeter (`clearslate.progress`): the stage
+    under way, how far the run has come, its rows per second so far (from the rows the
+    inputs are estimated to hold) and the time left at that pace."""
 
     def __init__(self, console: Any, inputs: list[Path]) -> None:
         import threading
@@ -341,6 +341,9 @@ class _RunProgress:
             TimeRemainingColumn,
         )
 
+        from clearslate.progress import RunMeter
+
+        self.meter = RunMeter()
         self._rows = _estimate_rows(inputs)
         self._progress = Progress(
             TextColumn("{task.description:<24}"),
@@ -352,9 +355,11 @@ class _RunProgress:
             console=console,
             transient=True,
             disable=not console.is_terminal,
+            # The time left at the run's pace so far, not the last 30 s's: the stages'
+            # shares are measured, so the pace holds from one stage to the next.
+            speed_estimate_period=24 * 3600,
         )
-        self._task = self._progress.add_task("Starting", total=100, rate="")
-        self._con: Any = None
+        self._task = self._progress.add_task(self.meter.stage, total=100, rate="")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
 
@@ -368,29 +373,19 @@ class _RunProgress:
         self._thread.join(timeout=1)
         self._progress.stop()
 
-    def stage(self, name: str, con: Any) -> None:
-        self._con = con
-        self._progress.reset(self._task, description=name, total=100, rate="")
-
     def _poll(self) -> None:
-        from clearslate.sources.ca_doj import read_percent
-
         while not self._stop.wait(0.2):
-            con = self._con
-            if con is None:
-                continue
-            try:
-                pct = read_percent(con)
-            except Exception:  # the connection may be between queries or closing
-                continue
-            if pct is None or pct < 0:
-                continue
-            task = self._progress.tasks[0]
-            elapsed = task.elapsed or 0
-            rate = ""
-            if task.description.startswith("Reading") and elapsed > 0 and self._rows:
-                rate = f"{pct / 100 * self._rows / elapsed:,.0f} rows/s"
-            self._progress.update(self._task, completed=pct, rate=rate)
+            self.show()
+
+    def show(self) -> None:
+        """The bar as the meter has it now."""
+        fraction = self.meter.fraction()
+        elapsed = self._progress.tasks[0].elapsed or 0
+        known = elapsed and self._rows and fraction  # (no pace before the bar first moves)
+        rate = f"{fraction * self._rows / elapsed:,.0f} rows/s" if known else ""
+        self._progress.update(
+            self._task, description=self.meter.stage, completed=100 * fraction, rate=rate
+        )
 
 
 def _estimate_rows(inputs: list[Path]) -> int:

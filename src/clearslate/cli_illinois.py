@@ -118,8 +118,12 @@ def run_il(
 
     opts = _options(outputs, force=force, memory_limit=memory_limit, max_batch=max_batch,
                     **inputs)  # fmt: skip
+    from clearslate.cli import _RunProgress
+
+    console = Console(stderr=True)
     try:
-        result = run_illinois(opts)
+        with _RunProgress(console, opts.inputs) as progress:
+            result = run_illinois(opts, meter=progress.meter)
     except RunError as exc:
         _fail(str(exc))
     table = Table(title="clearslate run (Illinois)")
@@ -133,7 +137,6 @@ def run_il(
         table.add_row(f"  {outcome}", f"{n:,}")
     table.add_row("people with some relief", f"{result.people_with_relief:,}")
     table.add_row("batches (plan.csv)", f"{result.batches:,}")
-    console = Console(stderr=True)
     console.print(table)
     console.print(f"{result.seconds:.1f} s. Results in {result.outputs}")
     for note in run_notes(result):

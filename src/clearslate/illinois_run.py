@@ -35,6 +35,7 @@ from clearslate.engine.il_plan import plan_batches, plan_csv
 from clearslate.il_policy import ILPolicy
 from clearslate.outputs.determinations import write_table_files
 from clearslate.outputs.files import sha256_file, write_json, write_text
+from clearslate.progress import DONE, RunMeter
 from clearslate.run import (
     RunError,
     _check_output_dir,
@@ -406,24 +407,46 @@ def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
 # --------------------------------------------------------------------------------------------
 
 
-def run_illinois(opts: ILRunOptions, stage: Stage = lambda _s, _c: None) -> ILRunResult:
+# Each stage's share of a run's time: reading includes linking the people, most of the run
+# (20,000 synthetic people's court and state police exports, 79,847 rows: 5.6 s reading and
+# linking, 0.36 s deciding, 0.38 s writing).
+_STAGES = {"Reading Illinois records": 0.88, "Deciding": 0.06, "Writing outputs": 0.06}
+
+
+def run_illinois(
+    opts: ILRunOptions, stage: Stage = lambda _s, _c: None, meter: RunMeter | None = None
+) -> ILRunResult:
+    """The run of `opts`; `stage` and `meter` as for `clearslate.run.run` (the meter moves
+    stage by stage: nothing here measures the work within one)."""
     started = time.perf_counter()
     out = opts.outputs
     _check_output_dir(out, "", opts.force)
     check_inputs(opts)  # before an earlier run is removed (see run.run)
     clear_earlier_run(out, keep=opts.inputs)
+    meter = meter or RunMeter()
     with run_database(opts, f"{out} holds no complete run (no manifest.json).") as con:
-        return _run(con, opts, out, started, stage)
+        result = _run(con, opts, out, started, stage, meter)
+    meter.begin(DONE)
+    return result
 
 
 def _run(
-    con: duckdb.DuckDBPyConnection, opts: ILRunOptions, out: Path, started: float, stage: Stage
+    con: duckdb.DuckDBPyConnection,
+    opts: ILRunOptions,
+    out: Path,
+    started: float,
+    stage: Stage,
+    meter: RunMeter,
 ) -> ILRunResult:
+    meter.plan(_STAGES)
+    meter.begin("Reading Illinois records")
     stage("Reading Illinois records", con)
     read = load_inputs(con, opts)
+    meter.begin("Deciding")
     stage("Deciding", con)
     law, _rules = decide_il(con, opts.policy, opts.as_of)
     _check_accounting(con, read)
+    meter.begin("Writing outputs")
     stage("Writing outputs", con)
     files = write_il_determinations(con, out)
     errors, warnings = out / "errors.csv", out / "warnings.csv"

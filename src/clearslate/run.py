@@ -44,6 +44,7 @@ from clearslate.outputs.gogen_bundle import (
     BUNDLE_LINE,
     BUNDLE_ROW_COLUMNS,
     SINGLE,
+    FilePart,
     FileText,
     LineCheck,
     build_bundle_rows,
@@ -54,12 +55,22 @@ from clearslate.outputs.gogen_bundle import (
 )
 from clearslate.outputs.summary import clearslate_summary, gogen_summaries, gogen_summary
 from clearslate.policy import Policy
+from clearslate.progress import (
+    DONE,
+    Parts,
+    Place,
+    RunMeter,
+    percent_gauge,
+    statement_gauge,
+    within,
+)
 from clearslate.sources.ca_doj import (
     InputError,
     ReadResult,
     RowStore,
     check_input_paths,
     read_doj_files,
+    read_percent,
     record_lines_sql,
     records_sql,
 )
@@ -126,9 +137,45 @@ class RunResult:
     files: list[Path] = field(default_factory=list)
 
 
-# Called at each stage with its name and the connection, so a caller can show a live
-# progress bar from `con.query_progress()` while DuckDB works.
+# Called at each stage with its name and the connection, for a caller's own work at that
+# point (the web server keeps the rows read, for `explain`). A progress bar reads the run's
+# RunMeter instead.
 Stage = Callable[[str, duckdb.DuckDBPyConnection], None]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Each stage's share of a run's time, and each part's of "Writing outputs", as measured
+    at 10M rows with the file in the page cache (docs/performance.md, "The progress bar").
+    At 1M rows deciding takes a larger share."""
+
+    read: float
+    decide: float
+    bundle_rows: float  # the bundle's table of rows
+    bundles: float  # its files (statewide: and each county's gogen.json)
+    determinations: float
+    summaries: float  # gogen.json, summary.json, the manifest, the temporary folder removed
+
+    def stages(self) -> dict[str, float]:
+        return {
+            "Reading research files": self.read,
+            "Deciding": self.decide,
+            "Writing outputs": 1 - self.read - self.decide,
+        }
+
+
+# (10M rows, the stages' seconds as bench/progress_trace.py saw them begin: the full run
+# 38.4 reading, 11.6 deciding, 50.3 writing; statewide 37.7, 11.6 and 54.0; decisions only
+# 24.9, 11.0 and 10.2. Writing's parts as bench/profile_stages.py timed them.)
+_FULL = _Plan(0.38, 0.12, bundle_rows=0.05, bundles=0.75, determinations=0.12, summaries=0.08)
+_STATEWIDE = _Plan(0.36, 0.11, bundle_rows=0.13, bundles=0.70, determinations=0.12, summaries=0.05)
+_DECISIONS = _Plan(0.54, 0.24, bundle_rows=0, bundles=0, determinations=0.60, summaries=0.40)
+
+
+def _plan(opts: RunOptions) -> _Plan:
+    if not opts.gogen_bundle:
+        return _DECISIONS
+    return _STATEWIDE if opts.statewide else _FULL
 
 
 def county_label(counties: Sequence[str] | None) -> str:
@@ -276,7 +323,11 @@ def workdir_prefix(kind: str = "") -> str:
     return f"{WORKDIR_PREFIXES[0]}{os.getpid()}-{kind}"
 
 
-def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
+def run(
+    opts: RunOptions, stage: Stage = lambda _s, _c: None, meter: RunMeter | None = None
+) -> RunResult:
+    """The run of `opts`; `stage` is called as each stage begins, and `meter`, if given, is
+    kept told where the run is (for a progress bar)."""
     started = time.perf_counter()
     suffix = f"_{opts.file_name_suffix}" if opts.file_name_suffix else ""
     out = opts.outputs
@@ -293,8 +344,11 @@ def run(opts: RunOptions, stage: Stage = lambda _s, _c: None) -> RunResult:
         f"{out} holds no complete run (no manifest.json) and no partial file; run again to "
         "start afresh."
     )
+    meter = meter or RunMeter()
     with run_database(opts, left) as con:
-        return _run(con, opts, out, suffix, started, stage)
+        result = _run(con, opts, out, suffix, started, stage, meter)
+    meter.begin(DONE)
+    return result
 
 
 class RunSettings(Protocol):
@@ -441,7 +495,12 @@ def _run(
     suffix: str,
     started: float,
     stage: Stage,
+    meter: RunMeter,
 ) -> RunResult:
+    plan = _plan(opts)
+    meter.plan(plan.stages())
+    # (how far through the inputs' bytes the reader is)
+    meter.begin("Reading research files", percent_gauge(lambda: read_percent(con)))
     stage("Reading research files", con)
     # Only what the decisions (and the bundle) read is kept of each row, computed in the scan.
     select, deferred = list(ROW_FACTS), []
@@ -460,6 +519,7 @@ def _run(
         read = read_doj_files(con, list(opts.inputs), select=select, deferred=deferred, store=store)
     except InputError as exc:
         raise RunError(str(exc)) from exc
+    meter.begin("Deciding")
     stage("Deciding", con)
     # Begun now, at the lowest priority, on the core deciding leaves idle (idle_work): the
     # inputs' SHA-256, for the manifest, and the check of each lean file's lines, for the
@@ -472,14 +532,18 @@ def _run(
         IdleWork(_input_sha256(read, halt), "input SHA-256"),
     )
     try:
-        law, _rules = decide_rows(con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy)
+        law, _rules = decide_rows(
+            con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy, part=meter.part
+        )
         _check_accounting(con, read)
+        meter.begin("Writing outputs")
         stage("Writing outputs", con)
         hashing = ThreadPoolExecutor(max_workers=1)
         try:
             return _write_outputs(
-                con, opts, out, suffix, started, read, law.version_id, early, hashing, halt
-            )
+                con, opts, out, suffix, started, read, law.version_id, early, hashing, halt,
+                meter.part, plan,
+            )  # fmt: skip
         finally:
             hashing.shutdown(wait=False, cancel_futures=True)
     finally:
@@ -535,15 +599,19 @@ def _write_outputs(
     early: _Begun,
     hashing: ThreadPoolExecutor,
     halt: threading.Event,
+    part: Parts,
+    plan: _Plan,
 ) -> RunResult:
     files: list[Path] = []
     digests: dict[Path, Future[str]] = {}
     if opts.gogen_bundle:
-        files += _write_bundles(con, opts, out, read, started, early)
+        files += _write_bundles(con, opts, out, read, started, early, part, plan)
         # The bundle's own digests too, while the rest is written (those its writers took
         # as they wrote are not read again: All_Results and Prop64_Results, a gigabyte).
         digests = {p: hashing.submit(output_sha256, p, halt) for p in files}
+    part(plan.determinations, statement_gauge(con))
     files += write_determinations(con, out)
+    part(plan.summaries, None)
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
     files.append(errors)
@@ -609,14 +677,20 @@ def _write_bundles(
     read: ReadResult,
     started: float,
     early: _Begun,
+    part: Parts,
+    plan: _Plan,
 ) -> list[Path]:
     """The gogen bundle: in the results folder for one county; statewide, in one folder per
     county (its gogen.json beside it, counting that county's determinations)."""
     n_files, suffix = len(read.files), opts.file_name_suffix
     texts, checks = early.texts, early.checks
+    part(plan.bundle_rows, None)
+    begin_file = _file_parts(read, within(part, plan.bundles))
     if not opts.statewide:
         build_bundle_rows(con, opts.as_of, f"'{SINGLE}'", statewide=False)
-        return write_bundle(con, out, n_files, suffix, texts=texts, checks=checks)
+        return write_bundle(
+            con, out, n_files, suffix, texts=texts, checks=checks, begin_file=begin_file
+        )
     build_bundle_rows(con, opts.as_of, _FOLDER_SQL, statewide=True)
     # folder -> county name, for gogen.json; a county named in --county but without a
     # conviction decided gets its folder too, as a one-county run writes its files anyway
@@ -630,7 +704,7 @@ def _write_bundles(
     for folder in names:
         make_private_dir(out / folder)
     files = write_county_bundles(
-        con, out, sorted(names), n_files, suffix, texts=texts, checks=checks
+        con, out, sorted(names), n_files, suffix, texts=texts, checks=checks, begin_file=begin_file
     )
     lines = dict(
         con.execute(
@@ -659,6 +733,22 @@ def _write_bundles(
         write_json(gogen_json, summaries[folder], compact=True)
         files.append(gogen_json)
     return files
+
+
+def _file_parts(read: ReadResult, part: Parts) -> FilePart:
+    """The writing of each input file's bundle as a part of the run, its share by its bytes,
+    measured by its writers' place in its lines. (A file not read lean, whose full files
+    are written by DuckDB's COPYs, tells no place: the bar moves when it is done. DuckDB's
+    progress cannot stand in: it is that of whichever statement runs, and the first that
+    does is the writers' query of the rows to fill.)"""
+    total = sum(f.size for f in read.files) or 1
+
+    def begin_file(file_index: int) -> Place:
+        place = Place()
+        part(read.files[file_index].size / total, place)
+        return place
+
+    return begin_file
 
 
 def _check_accounting(con: duckdb.DuckDBPyConnection, read: ReadResult) -> None:

@@ -45,6 +45,7 @@ from clearslate.outputs.files import (
     discard,
     one_thread,
 )
+from clearslate.progress import Place
 from clearslate.sources.ca_doj import BOM
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
@@ -317,6 +318,14 @@ _FullWriter = Callable[[str, str, Callable[[Path], Path], "_Verdicts | None"], b
 # quoted as Go does, unless the check stops; False if it cannot for this file (`write` then
 # writes them). It runs on a thread of its own, and must not run DuckDB.
 _FromFile = Callable[[Callable[[Path], Path], "_Verdicts"], bool]
+
+# begin_file(i): the writing of input file i's files begins; the place its writers tell how
+# far they are (for a progress bar).
+FilePart = Callable[[int], Place]
+
+
+def _unwatched(_file_index: int) -> Place:
+    return Place()
 
 
 def _with_full_rows(
@@ -674,16 +683,19 @@ def write_bundle(
     suffix: str,
     texts: Sequence[FileText | None] = (),
     checks: Sequence[LineCheck | None] = (),
+    begin_file: FilePart = _unwatched,
 ) -> list[Path]:
     """Write the three CSVs per input file of a one-county run; return the paths written.
     `texts[i]`, if given, is where input file i's lines are read from (its rows have no
-    q_all); `checks[i]`, the check of its lines begun earlier (`start_line_checks`)."""
+    q_all); `checks[i]`, the check of its lines begun earlier (`start_line_checks`);
+    `begin_file(i)`, the place its writers tell how far they are (`FilePart`)."""
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
+        place = begin_file(file_index)
         paths = {kind: out_dir / name for kind, name in names.items()}
         text = texts[file_index] if texts else None
         from_file = (
-            partial(_write_full_from_file, paths, text, _filled_rows(con, file_index))
+            partial(_write_full_from_file, paths, text, _filled_rows(con, file_index), place)
             if text
             else None
         )
@@ -702,7 +714,7 @@ def write_bundle(
             partial(_write_full, con, paths),
             from_file,
             beside=condensed,
-            requote=partial(_write_requoted, con, paths, text, file_index) if text else None,
+            requote=partial(_write_requoted, con, paths, text, file_index, place) if text else None,
             check=checks[file_index] if checks else None,
         )
         written += [paths["all"], paths["condensed"], paths["prop64"]]
@@ -729,6 +741,7 @@ def _write_full_from_file(
     paths: dict[str, Path],
     text: FileText,
     filled: Iterator[tuple[int, str, bool]],
+    place: Place,
     at: Callable[[Path], Path],
     verdicts: _Verdicts,
 ) -> bool:
@@ -741,7 +754,7 @@ def _write_full_from_file(
     lines of a 1M-row file alone, and the two COPYs each read the file again: the whole
     bundle took 5.6-6.4 s with them, 3.5-4.3 s with this (three times each, in one
     process). `filled`: the rows with filled columns (`_filled_rows`). Raises _Stopped once
-    the check stops or fails.
+    the check stops or fails. `place` is told how many of the file's lines are written.
 
     False for a file it does not take, whose files `write` then writes: one whose lines
     `_whole_lines` does not take, or whose lines are not its rows one for one (the lines
@@ -751,7 +764,7 @@ def _write_full_from_file(
     first = 1 + text.header
     try:
         blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out))
-        end = _write_full_lines(paths, blocks, to_come, first, at, verdicts.stop)
+        end = _write_full_lines(paths, blocks, to_come, first, at, verdicts.stop, place, text.lines)
         return end == first + text.lines
     except _NotAsIs:
         return False
@@ -782,7 +795,11 @@ def _mended(
 
 
 def _write_requoted(
-    con: duckdb.DuckDBPyConnection, paths: dict[str, Path], text: FileText, file_index: int
+    con: duckdb.DuckDBPyConnection,
+    paths: dict[str, Path],
+    text: FileText,
+    file_index: int,
+    place: Place,
 ) -> None:
     """All_Results and Prop64_Results of a one-county run from a lean file whose lines are
     not all as Go writes them: its records quoted as Go does, streamed from a parallel scan
@@ -799,8 +816,9 @@ def _write_requoted(
     blocks = (_text_bytes(batch.column(0)) for batch in records.to_arrow_reader(_BATCH_ROWS))
     with ExitStack() as stack:  # (the files take their names only if the rows paired up)
         tmp = {kind: stack.enter_context(atomic_path(paths[kind])) for kind in ("all", "prop64")}
-        end = _write_full_lines(tmp, blocks, filled, 0, _as_is, threading.Event())
-        if end != text.lines - len(text.left_out):
+        records = text.lines - len(text.left_out)
+        end = _write_full_lines(tmp, blocks, filled, 0, _as_is, threading.Event(), place, records)
+        if end != records:
             raise RuntimeError(_UNPAIRED)
 
 
@@ -842,11 +860,14 @@ def _write_full_lines(
     first: int,
     at: Callable[[Path], Path],
     stop: threading.Event,
+    place: Place,
+    lines: int,
 ) -> int | None:
     """Write All_Results and Prop64_Results from `blocks` of whole lines as Go writes them
     (each ending with LF), the first numbered `first`, each followed by its 18 eligibility
     columns (`_LinesWithEligibility`, from `to_come`); the number the next line would have,
-    or None if a row of `to_come` was not met. Raises _Stopped once `stop` is set."""
+    or None if a row of `to_come` was not met. Raises _Stopped once `stop` is set. `place`
+    is told how many of the `lines` are written as it goes."""
     header = (_header(DOJ_COLUMNS) + "\n").encode()
     with ExitStack() as stack:
         full, mine = (
@@ -855,14 +876,15 @@ def _write_full_lines(
         )
         full.write(header)
         mine.write(header)
-        lines = _LinesWithEligibility(to_come, first, full, mine)
+        written = _LinesWithEligibility(to_come, first, full, mine)
         behind = _WriteBehind(stack)
         for block in blocks:
             if stop.is_set():
                 raise _Stopped
-            behind.write(lines.add(block))
+            behind.write(written.add(block))
+            place.reach(written.next_line - first, lines)
         behind.finish()
-        return lines.next_line if lines.filled is None else None
+        return written.next_line if written.filled is None else None
 
 
 def _filled_rows(
@@ -946,9 +968,10 @@ def write_county_bundles(
     suffix: str,
     texts: Sequence[FileText | None] = (),
     checks: Sequence[LineCheck | None] = (),
+    begin_file: FilePart = _unwatched,
 ) -> list[Path]:
     """Statewide: the three CSVs per input file in each county folder; return the paths
-    (`texts` and `checks` as for `write_bundle`).
+    (`texts`, `checks` and `begin_file` as for `write_bundle`).
 
     One ordered pass per input file writes all of them: each row's full and condensed lines,
     once per folder that shows it (`bundle_folders`), split by folder here with Arrow, batch
@@ -959,12 +982,15 @@ def write_county_bundles(
     the COPYs stay: DuckDB's CSV writer is faster than this Arrow route for one file.)"""
     written: list[Path] = []
     for file_index, names in enumerate(bundle_file_names(n_files, suffix)):
+        place = begin_file(file_index)
         text = texts[file_index] if texts else None
         paths = {(f, kind): out / f / names[kind] for f in folders for kind in _KINDS}
         check = checks[file_index] if checks else None
-        _with_full_rows(
-            con, file_index, text, partial(_write_county_files, con, paths), check=check
-        )
+        (last_line,) = con.execute(
+            "SELECT max(source_line) FROM doj_rows WHERE file_index = ?", [file_index]
+        ).fetchall()[0]
+        write = partial(_write_county_files, con, paths, place, last_line or 0)
+        _with_full_rows(con, file_index, text, write, check=check)
         written += paths.values()
     return written
 
@@ -975,13 +1001,16 @@ _KINDS = ("all", "condensed", "prop64")
 def _write_county_files(
     con: duckdb.DuckDBPyConnection,
     paths: dict[tuple[str, str], Path],
+    place: Place,
+    last_line: int,
     rows: str,
     line: str,
     at: Callable[[Path], Path],
     verdicts: _Verdicts | None,
 ) -> bool:
     """`_FullWriter` of a statewide run (`write_county_bundles`): with `verdicts`, the lines
-    not as Go writes them are mended batch by batch (`_mended_rows`)."""
+    not as Go writes them are mended batch by batch (`_mended_rows`). `place` is told how
+    far through the file's lines (to `last_line`) the rows written are."""
     import pyarrow.compute as pc  # not for --help: only a statewide run needs it
 
     eligibility = _eligibility("folder")
@@ -1029,7 +1058,10 @@ def _write_county_files(
                         (files[name, "prop64"], _text_bytes(full.filter(part["decided_here"]))),
                     ]
                 behind.write(parts)
+                if len(rows_read):  # (in input order, unlike `batch`)
+                    place.reach(rows_read.column("source_line")[-1].as_py(), last_line)
         behind.finish()
+    place.reach(last_line, last_line)  # (the last lines may be in no folder)
     return verdicts is not None
 
 

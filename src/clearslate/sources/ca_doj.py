@@ -35,7 +35,7 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -157,13 +157,22 @@ class _ReadPlace(NamedTuple):
     size: int  # the current file's
     at: int  # how far into the current file it is known read
     span: tuple[int, int]  # the bytes of the current file that the scan under way reads
+    looked: int = 0  # how far into the current file the look for long lines is
+
+
+# The look for lines of thousands of fields (`runaway_lines`) reads each file before its
+# scan does: 0.7 s of a 10M-row file's 27 s of reading from the page cache, 6 s of 32 s
+# from the disk (where the scan then finds the file in the cache). It counts for this share
+# of a file's reading, so a bar moves during a look from the disk too.
+_LOOK_SHARE = 0.1
 
 
 class _ReadProgress:
     """How far `read_doj_files` has come through its inputs, in bytes, for a progress bar
     polled from another thread (`read_percent`). DuckDB's progress of a query is that of
     one scan, and a read makes several: one per file, one per part of a file read in parts,
-    none at all for the line-by-line reader. Never goes back: a file read a second time
+    none at all for the line-by-line reader; and each file's look for long lines comes
+    before them (`_LOOK_SHARE`). Never goes back: a file read a second time
     (its records are not its lines, say) shows no progress until it passes the first, and
     DuckDB's progress of a scan, which goes back to 0 at times (its reject store's turn,
     perhaps), does not move it back. (Where it is is one tuple, replaced whole: a poll
@@ -177,6 +186,9 @@ class _ReadProgress:
     def start_file(self, before: int, size: int) -> None:
         self.place = _ReadPlace(before, size, 0, (0, 0))
 
+    def looking(self, at: int) -> None:
+        self.place = self.place._replace(looked=at)
+
     def scanning(self, start: int, end: int) -> None:
         self.place = self.place._replace(span=(start, end))
 
@@ -185,11 +197,12 @@ class _ReadProgress:
         self.place = place._replace(at=max(place.at, min(at, place.size)), span=(0, 0))
 
     def percent(self, scan: float | None) -> float:
-        before, size, at, (start, end) = self.place
+        before, size, at, (start, end), looked = self.place
         if end > start:  # (what comes before the scan's bytes is read)
             done = (end - start) * min(scan, 100) // 100 if scan is not None and scan > 0 else 0
             at = max(at, min(size, start + done))
-        self.shown = max(self.shown, 100 * (before + at) / self.total)
+        read = _LOOK_SHARE * looked + (1 - _LOOK_SHARE) * at
+        self.shown = max(self.shown, 100 * (before + read) / self.total)
         return self.shown
 
 
@@ -198,12 +211,10 @@ _READING: dict[int, _ReadProgress] = {}
 
 
 def read_percent(con: duckdb.DuckDBPyConnection) -> float | None:
-    """How far the query under way on `con` has come, in percent; while `read_doj_files`
-    reads, how far through its inputs' bytes. None or negative when DuckDB does not know.
-    (For a progress bar polled from another thread: the command line's, the web server's.)"""
-    scan = con.query_progress()
+    """How far `read_doj_files` on `con` has come through its inputs' bytes, in percent;
+    None when it is not reading. (For a progress bar polled from another thread.)"""
     reading = _READING.get(id(con))
-    return scan if reading is None else reading.percent(scan)
+    return None if reading is None else reading.percent(con.query_progress())
 
 
 def too_long_reason(max_record: int) -> str:
@@ -683,8 +694,12 @@ def _read_input(
 ) -> tuple[InputFile, int]:
     """One input file, read the first of `ways` that takes it (a lean read, then whole)."""
     cuts: tuple[_Cut, ...] = ()
+    reading = _READING.get(id(con))
     # (once: a file may be read two or three ways)
-    around = _runaway_cuts(path, runaway_lines(path), record_limit(con))
+    runaway = runaway_lines(path, reading.looking if reading else lambda _at: None)
+    if reading is not None:
+        reading.looking(path.stat().st_size)
+    around = _runaway_cuts(path, runaway, record_limit(con))
     # (a file read around such lines is read in parts, with a reject: never lean)
     for columns in ways[-1:] if around else ways:
         try:
@@ -862,7 +877,9 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
 _RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
 
 
-def runaway_lines(path: Path) -> list[tuple[int, int]]:
+def runaway_lines(
+    path: Path, looking: Callable[[int], None] = lambda _at: None
+) -> list[tuple[int, int]]:
     """The lines of the file that hold thousands of fields (their first byte, and the byte
     of their line end or the file's end): records run together on one line (their line
     ends lost), say. DuckDB's strict scan reports such a line once for each field too many,
@@ -876,7 +893,8 @@ def runaway_lines(path: Path) -> list[tuple[int, int]]:
     line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
     has one, 0.7 s for the 8.2 GB of a 10M-row file (from the page cache; from disk, the
     look reads what the scan then finds in the cache). A shorter line costs DuckDB's scan
-    little: 8,000 commas took 0.3 s and 190 MB."""
+    little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how far the look is, every
+    64 MB (for a progress bar)."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
     found: list[tuple[int, int]] = []
     if size < window:
@@ -891,6 +909,7 @@ def runaway_lines(path: Path) -> list[tuple[int, int]]:
                 # 10M-row file; they stay in the page cache for the scan)
                 mm.madvise(mmap.MADV_DONTNEED, released, at - released)
                 released = at
+                looking(at)
             if mm.find(line_end, at, at + window) >= 0:
                 at += window
                 continue
@@ -1145,13 +1164,13 @@ def _read_segment(
         if adoptable
         else ""
     )
-    reading = _READING.get(id(con))
-    if reading is not None:  # (the bytes of the file this scan reads)
-        reading.scanning(seg.start, seg.start + seg.path.stat().st_size)
     scanned = f"{columns.scan_sql}{own}"
     store = columns.store
     seg_table = f"TABLE {store.catalog}._seg" if store else "TEMP TABLE _seg"
     con.execute(f"CREATE {seg_table} ({_column_definitions(con, scanned, store)})")
+    reading = _READING.get(id(con))
+    if reading is not None:  # (the bytes of the file the next statement, its scan, reads)
+        reading.scanning(seg.start, seg.start + seg.path.stat().st_size)
     con.execute(
         f"""INSERT INTO _seg SELECT {scanned} FROM read_csv({_sql_str(str(seg.path))},
             {_scan_options(seg.path, bool(header), info.max_record)},

@@ -2,10 +2,8 @@
 
 A run calls the same `clearslate.run.run` as the command line (Illinois:
 `clearslate.illinois_run.run_illinois`), then writes its impact report, keeps its rows for the
-person pages and fills the review queue. Progress is read live: the
-run's stage callback hands over the DuckDB connection, whose `query_progress()` the progress
-endpoint reads (through `read_percent`, which while the files are read gives how far through
-their bytes the reader is; the command line's bar does the same).
+person pages and fills the review queue. Progress is read live from the run's RunMeter
+(`clearslate.progress`), as the command line's bar reads it.
 """
 
 from __future__ import annotations
@@ -18,34 +16,24 @@ import shutil
 import threading
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from clearslate.outputs.files import make_private_dir, write_json, write_text
+from clearslate.progress import RunMeter
 from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
 from clearslate.web.errors import log_unexpected
 
-# Each stage's share of the bar: (name as the run reports it, start %, end %). Reading
-# Illinois exports includes linking people, the longest part.
-RUN_STAGES = {
-    "ca": (
-        ("Reading research files", 0, 40),
-        ("Deciding", 40, 65),
-        ("Writing outputs", 65, 80),
-        ("Writing the impact report", 80, 88),
-        ("Preparing the review queue", 88, 100),
-    ),
-    "il": (
-        ("Reading Illinois records", 0, 55),
-        ("Deciding", 55, 75),
-        ("Writing outputs", 75, 85),
-        ("Writing the impact report", 85, 92),
-        ("Preparing the review queue", 92, 100),
-    ),
+# The run's share of the bar (its meter's fraction of it), and where the web server's own
+# stages after it begin.
+RUN_PERCENT = {"ca": 80, "il": 85}
+AFTER_RUN = {
+    "ca": {"Writing the impact report": 80, "Preparing the review queue": 88},
+    "il": {"Writing the impact report": 85, "Preparing the review queue": 92},
 }
 DECISION_COLUMNS = ("subject_id", "source_file", "source_line", "decision", "reviewer", "note")
 
@@ -62,9 +50,8 @@ def run_dir(data_dir: Path, run_id: int) -> Path:
 
 @dataclass
 class _Live:
-    stage: str = "Queued"
-    con: Any = None
     jurisdiction: str = "ca"
+    meter: RunMeter = field(default_factory=lambda: RunMeter("Queued"))
 
 
 class Jobs:
@@ -133,18 +120,11 @@ class Jobs:
         live = self._live.get(run_id)
         if live is None:
             return None
-        stages = RUN_STAGES[live.jurisdiction]
-        start, end = next(((s, e) for n, s, e in stages if n == live.stage), (0, 0))
-        pct = 0.0
-        con = live.con
-        if con is not None:
-            from clearslate.sources.ca_doj import read_percent
-
-            try:
-                pct = max(0.0, float(read_percent(con) or 0.0))
-            except Exception:  # between queries, or closed: the stage's start is right
-                pct = 0.0
-        return live.stage, start + (end - start) * min(pct, 100.0) / 100
+        stage = live.meter.stage
+        after = AFTER_RUN[live.jurisdiction].get(stage)
+        if after is not None:
+            return stage, float(after)
+        return stage, RUN_PERCENT[live.jurisdiction] * live.meter.fraction()
 
     def _work(self) -> None:
         while True:
@@ -181,9 +161,15 @@ class Jobs:
         with self.db.write() as conn:
             conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
 
-    def _stage(self, run_id: int, name: str, con: Any = None) -> None:
-        live = self._live.get(run_id) or _Live()
-        self._live[run_id] = _Live(name, con, live.jurisdiction)
+    def _meter(self, run_id: int) -> RunMeter:
+        live = self._live.setdefault(run_id, _Live())
+        return live.meter
+
+    def _stage(self, run_id: int, name: str) -> None:
+        """One of the web server's own stages begins: before the run, or after it (`AFTER_RUN`)."""
+        live = self._live.get(run_id)
+        if live is not None:
+            live.meter.begin(name)
 
     def _run(self, run_id: int) -> None:
         from clearslate.documents.data import DocumentsError
@@ -198,6 +184,7 @@ class Jobs:
         folder = run_dir(self.data_dir, run_id)
         try:
             self._set_run(run_id, status="running", stage="Starting")
+            self._stage(run_id, "Starting")
             decide = self._decide_il if row.jurisdiction == "il" else self._decide_ca
             result = decide(row, folder)
             keep_read(folder, row, result)
@@ -238,7 +225,6 @@ class Jobs:
         def stage(name: str, con: Any) -> None:
             if name == "Deciding":  # the rows are read: keep their facts for explain
                 results.keep_ca_rows(con, folder)
-            self._stage(row.id, name, con)
 
         return run_batch(
             RunOptions(
@@ -251,6 +237,7 @@ class Jobs:
                 force=True,
             ),
             stage=stage,
+            meter=self._meter(row.id),
         )
 
     def _decide_il(self, row: Any, folder: Path) -> Any:
@@ -260,7 +247,6 @@ class Jobs:
         def stage(name: str, con: Any) -> None:
             if name == "Deciding":  # the records are read and linked: keep them for explain
                 results.keep_il_rows(con, folder)
-            self._stage(row.id, name, con)
 
         uploads = folder / "uploads"
         mapping = {k: folder / f"{k}_mapping.yaml" for k in ("court", "isp")}
@@ -277,6 +263,7 @@ class Jobs:
                 force=True,
             ),
             stage=stage,
+            meter=self._meter(row.id),
         )
 
     def _fail_run(self, run_id: int, actor: str, message: str) -> None:
