@@ -433,8 +433,12 @@ def test_run_lists_values_left_empty_in_warnings_csv(exports: Path, tmp_path: Pa
     assert "warnings.csv" in {o["file"] for o in manifest["outputs"]}
 
 
-def test_the_run_tells_its_meter_each_stage_and_ends_full(canonical: Path, tmp_path: Path) -> None:
-    """(the progress bar of the command line and of the workspace: stage by stage)"""
+@pytest.mark.parametrize("kind", ["canonical", "exports"])
+def test_the_run_tells_its_meter_each_stage_and_ends_full(
+    canonical: Path, exports: Path, tmp_path: Path, kind: str
+) -> None:
+    """(the progress bar of the command line and of the workspace: stage by stage, and
+    through reading and linking step by step)"""
     import datetime as dt
 
     from clearslate.il_policy import resolve_il_policy
@@ -442,15 +446,26 @@ def test_the_run_tells_its_meter_each_stage_and_ends_full(canonical: Path, tmp_p
     from clearslate.progress import DONE, Gauge, RunMeter
 
     seen: list[tuple[str, float]] = []
+    parts: list[float] = []
 
     class Seen(RunMeter):
         def begin(self, stage: str, gauge: Gauge | None = None) -> None:
             super().begin(stage, gauge)
             seen.append((stage, self.fraction()))
 
+        def part(self, share: float, gauge: Gauge | None = None) -> None:
+            super().part(share, gauge)
+            parts.append(share)
+
     policy, _ = resolve_il_policy(None)
+    inputs: dict[str, object] = (
+        {"canonical": [canonical]}
+        if kind == "canonical"
+        else {"court_exports": [exports / "court_export.csv"],
+              "isp_exports": [exports / "isp_export.csv"]}
+    )  # fmt: skip
     opts = ILRunOptions(outputs=tmp_path / "out", as_of=dt.date.fromisoformat(AS_OF),
-                        policy=policy, canonical=[canonical])  # fmt: skip
+                        policy=policy, **inputs)  # type: ignore[arg-type]  # fmt: skip
     run_illinois(opts, meter=Seen())
     assert [stage for stage, _ in seen] == [
         "Reading Illinois records", "Deciding", "Writing outputs", DONE
@@ -458,3 +473,7 @@ def test_the_run_tells_its_meter_each_stage_and_ends_full(canonical: Path, tmp_p
     fractions = [fraction for _, fraction in seen]
     assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1.0
     assert 0 < fractions[1] < fractions[2] < 1
+    # reading's steps (linking's too, from exports: 40 people take Splink's fixed values, so
+    # its EM training's three steps are left out) are within the stage
+    assert len(parts) == (1 if kind == "canonical" else 6)
+    assert sum(parts) <= 1 + 1e-9

@@ -35,7 +35,7 @@ from clearslate.engine.il_plan import plan_batches, plan_csv
 from clearslate.il_policy import ILPolicy
 from clearslate.outputs.determinations import write_table_files
 from clearslate.outputs.files import sha256_file, write_json, write_text
-from clearslate.progress import DONE, RunMeter
+from clearslate.progress import DONE, Parts, RunMeter, no_parts, within
 from clearslate.run import (
     RunError,
     _check_output_dir,
@@ -370,9 +370,9 @@ def read_exports(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
     return ILRead(files=files, rejects=rejects, warnings=warnings)
 
 
-def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> None:
+def link(con: duckdb.DuckDBPyConnection, opts: ILRunOptions, part: Parts = no_parts) -> None:
     linker = _import(("clearslate.link.people",), LINKER_MISSING)
-    linker.link_people(con, opts.link_settings)
+    linker.link_people(con, opts.link_settings, part)
 
 
 def check_inputs(opts: ILRunOptions) -> None:
@@ -392,12 +392,17 @@ def check_inputs(opts: ILRunOptions) -> None:
             raise RunError(str(exc)) from None
 
 
-def load_inputs(con: duckdb.DuckDBPyConnection, opts: ILRunOptions) -> ILRead:
-    """il_records and il_person_links, from whichever inputs the options name."""
+def load_inputs(
+    con: duckdb.DuckDBPyConnection, opts: ILRunOptions, part: Parts = no_parts
+) -> ILRead:
+    """il_records and il_person_links, from whichever inputs the options name; `part` is
+    told each step as it begins, with its share of the loading (20,000 synthetic people:
+    1.0 s reading the exports, 4.4 s linking)."""
     check_inputs(opts)
+    part(0.19, None)
     read = read_canonical(con, opts.canonical) if opts.canonical else read_exports(con, opts)
     if not read.linked_by:
-        link(con, opts)
+        link(con, opts, within(part, 0.81))
         read.linked_by = "splink"
     return read
 
@@ -441,7 +446,7 @@ def _run(
     meter.plan(_STAGES)
     meter.begin("Reading Illinois records")
     stage("Reading Illinois records", con)
-    read = load_inputs(con, opts)
+    read = load_inputs(con, opts, meter.part)
     meter.begin("Deciding")
     stage("Deciding", con)
     law, _rules = decide_il(con, opts.policy, opts.as_of)

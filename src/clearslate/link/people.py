@@ -31,6 +31,7 @@ import duckdb
 from clearslate.database import insert_rows
 from clearslate.link.names import NICKNAMES
 from clearslate.link.settings import COMPARISON_LEVELS, LinkSettings, load_link_settings
+from clearslate.progress import Parts, no_parts, within
 from clearslate.sources.il_canonical import IL_PERSON_LINK_COLUMNS, create_sql
 
 REVIEW_COLUMNS = (
@@ -58,16 +59,22 @@ class LinkResult:
     seconds: float
 
 
-def link_people(con: duckdb.DuckDBPyConnection, settings: LinkSettings | None = None) -> LinkResult:
-    """Link `il_records` into `il_person_links` and `il_link_review` (both replaced)."""
+def link_people(
+    con: duckdb.DuckDBPyConnection, settings: LinkSettings | None = None, part: Parts = no_parts
+) -> LinkResult:
+    """Link `il_records` into `il_person_links` and `il_link_review` (both replaced). `part`
+    is told each step as it begins, with its share of the linking (20,000 synthetic people:
+    0.34 s the identities, 3.32 s Splink's scores, 0.71 s the clusters and links written)."""
     started = time.perf_counter()
     settings = settings or load_link_settings()
+    part(0.08, None)
     _identities(con)
     identities = con.execute("SELECT count(*) FROM _il_ident").fetchall()[0][0]
     training, prior = "none", 0.0
     pairs: list[tuple] = []
-    if identities > 1:
-        pairs, training, prior = _score(con, settings, identities)
+    if identities > 1:  # (the scoring's own steps are 0.76 of the linking)
+        pairs, training, prior = _score(con, settings, identities, within(part, 0.76))
+    part(0.16, None)
     nodes = {
         uid: (suffix, sid, dob)
         for uid, suffix, sid, dob in con.execute(
@@ -260,7 +267,7 @@ def _comparisons(settings: LinkSettings, fixed: bool) -> list:
 
 
 def _score(
-    con: duckdb.DuckDBPyConnection, settings: LinkSettings, identities: int
+    con: duckdb.DuckDBPyConnection, settings: LinkSettings, identities: int, part: Parts
 ) -> tuple[list[tuple], str, float]:
     """Scored pairs (uid_l, uid_r, p, fields, veto) at or above `review_from`, the training
     used and the prior. A pair with a veto is never linked automatically:
@@ -268,7 +275,11 @@ def _score(
     * the first names are unrelated (not nicknames of each other, Jaro-Winkler < 0.8): twins,
       or an alias;
     * neither an SID nor a birth date (or a slip of it) in common: name and address alone
-      cannot tell a father from his son when the suffix is left off."""
+      cannot tell a father from his son when the suffix is left off.
+
+    `part` is told each of Splink's steps as it begins, with its share of the scoring
+    (20,000 synthetic people, EM: 1.22 s the u probabilities, 0.20 and 0.63 s the two EM
+    sessions, 0.85 s the predictions, of 3.26 s)."""
     try:
         from splink import DuckDBAPI, Linker, SettingsCreator, block_on
     except ImportError:
@@ -300,6 +311,7 @@ def _score(
         "l.sid = r.sid",
         "l.dob = r.dob AND l.last_name = r.last_name AND l.first_canon = r.first_canon",
     ]
+    part(0.02, None)
     if settings.prior != "estimate":
         linker._settings_obj._probability_two_random_records_match = settings.prior
     elif training == "fixed":
@@ -308,16 +320,21 @@ def _score(
         linker.training.estimate_probability_two_random_records_match(exact, recall=0.7)
     prior = linker._settings_obj._probability_two_random_records_match
     if training == "em":
+        part(0.37, None)
         linker.training.estimate_u_using_random_sampling(
             max_pairs=settings.u_max_pairs, seed=settings.seed
         )
+        part(0.06, None)
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("dob"), estimate_without_term_frequencies=True
         )
+        part(0.19, None)
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on("last_name", "first_canon"), estimate_without_term_frequencies=True
         )
+    part(0.26, None)
     predictions = linker.inference.predict(threshold_match_probability=settings.review_from)
+    part(0.10, None)
     weights = ", ".join(f'"mw_{name}"' for name in _LEVELS)
     rows = con.execute(
         f"""SELECT p.unique_id_l, p.unique_id_r, p.match_probability,
