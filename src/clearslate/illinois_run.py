@@ -422,7 +422,7 @@ def run_illinois(
     opts: ILRunOptions, stage: Stage = lambda _s, _c: None, meter: RunMeter | None = None
 ) -> ILRunResult:
     """The run of `opts`; `stage` and `meter` as for `clearslate.run.run` (the meter moves
-    stage by stage: nothing here measures the work within one)."""
+    at each step of reading and linking, then stage by stage: no step has a gauge)."""
     started = time.perf_counter()
     out = opts.outputs
     _check_output_dir(out, "", opts.force)

@@ -28,9 +28,8 @@ from clearslate.web import audit, results
 from clearslate.web.db import Database, review_items, runs
 from clearslate.web.errors import log_unexpected
 
-# The run's share of the bar (its meter's fraction of it), and where the web server's own
-# stages after it begin.
-RUN_PERCENT = {"ca": 80, "il": 85}
+# Where the web server's own stages after the run begin on the bar; the run (its meter's
+# fraction) takes the bar up to the first of them.
 AFTER_RUN = {
     "ca": {"Writing the impact report": 80, "Preparing the review queue": 88},
     "il": {"Writing the impact report": 85, "Preparing the review queue": 92},
@@ -121,10 +120,10 @@ class Jobs:
         if live is None:
             return None
         stage = live.meter.stage
-        after = AFTER_RUN[live.jurisdiction].get(stage)
-        if after is not None:
-            return stage, float(after)
-        return stage, RUN_PERCENT[live.jurisdiction] * live.meter.fraction()
+        after = AFTER_RUN[live.jurisdiction]
+        if stage in after:
+            return stage, float(after[stage])
+        return stage, min(after.values()) * live.meter.fraction()
 
     def _work(self) -> None:
         while True:
