@@ -9,6 +9,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,26 @@ def test_the_progress_trace_follows_a_run_to_its_end(tmp_path: Path) -> None:
     bars = [s["bar"] for s in report["stages"]]
     assert bars == sorted(bars) and len(report["tenths"]) == 9
     assert "the bar at each tenth of the run's time" in done.stdout
+
+
+def test_the_spark_bench_decides_on_both_engines_alike(tmp_path: Path) -> None:
+    """`bench/spark_decide.py` decides the same row facts on DuckDB and on Spark, compares
+    the two row by row, and prints what it measured."""
+    pytest.importorskip("pyspark", reason="the `spark` extra is not installed")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs Java (java not on PATH)")
+    from clearslate.synth import generate_doj_file
+
+    rows = tmp_path / "rows.csv"
+    generate_doj_file(rows, county="LOS ANGELES", rows=3000, seed=4)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "spark_decide.py"), "--input", str(rows)],
+        capture_output=True, text=True, env=env, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = dict(line.split(":", 1) for line in done.stdout.splitlines() if ":" in line)
+    assert printed["rows read"].strip() == "3,000"
+    assert int(printed["convictions decided"].replace(",", "")) > 100
+    assert printed["rows that differ"].strip() == "0"
+    assert "x DuckDB" in printed["Spark deciding"]

@@ -18,7 +18,7 @@ report for DuckDB, ready to file: docs/upstream/duckdb-copy-deadlock.md."""
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -67,6 +67,23 @@ def insert_rows(
     con.register(name, pyarrow.table(columns))
     try:
         con.execute(f"INSERT INTO {table} SELECT {cast} FROM {name}")
+    finally:
+        con.unregister(name)
+
+
+def create_table_from_columns(
+    con: Any, table: str, columns: Mapping[str, Sequence[object]], *, keep_rows: bool = True
+) -> None:
+    """CREATE TABLE `table` from Python values, one list per column, through an Arrow table
+    registered for the one statement. `con` is a DuckDB connection or the engine's Spark
+    connection (`engine.spark`), which registers a table as DuckDB does. With `keep_rows`
+    false the table has the columns, typed by the values given, and no rows."""
+    import pyarrow
+
+    name = f"_columns_{id(columns)}"
+    con.register(name, pyarrow.table({n: pyarrow.array(v) for n, v in columns.items()}))
+    try:
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name} WHERE {str(keep_rows).lower()}")
     finally:
         con.unregister(name)
 

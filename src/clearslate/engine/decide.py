@@ -26,6 +26,7 @@ from typing import Any
 
 import duckdb
 
+from clearslate.database import create_table_from_columns
 from clearslate.database import sql_string as _q
 from clearslate.laws.ca_prop64 import Prop64Law
 from clearslate.policy import FLOW_CONDITIONS, FlowStep, Policy
@@ -724,11 +725,12 @@ def build_evaluated(
         """
         CREATE OR REPLACE TEMP TABLE same_section AS
         SELECT row_id,
-               count(*) OVER same AS same_section_convictions,
+               count(*) OVER (PARTITION BY subject_id, prop64_section)
+                 AS same_section_convictions,
                -- the convictions of an earlier day
-               rank() OVER (same ORDER BY event_date) - 1 AS same_section_priors
+               rank() OVER (PARTITION BY subject_id, prop64_section ORDER BY event_date) - 1
+                 AS same_section_priors
         FROM convictions WHERE prop64_section IS NOT NULL AND event_date IS NOT NULL
-        WINDOW same AS (PARTITION BY subject_id, prop64_section)
         """
     )
     con.execute(
@@ -784,6 +786,20 @@ def decide(
     """One determination per evaluated conviction; never an empty one (the last rule is
     unconditional)."""
     asof = _date(as_of)
+    con.execute("DROP TABLE IF EXISTS prop64_rules")
+    create_table_from_columns(
+        con,
+        "prop64_rules",
+        {
+            "rule_index": list(range(len(rules))),
+            "outcome": [r.outcome for r in rules],
+            "reason": [r.reason for r in rules],
+            "citation": [r.citation for r in rules],
+            "rule_id": [r.rule_id for r in rules],
+            "reason_code": [r.reason_code for r in rules],
+            "determination": [r.determination for r in rules],
+        },
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS
@@ -807,20 +823,10 @@ def decide(
                CASE WHEN p.sentence_end > {asof} THEN 'serving' ELSE 'completed' END
                  AS sentence_status
         FROM picked p
-        JOIN (SELECT unnest($1) AS rule_index, unnest($2) AS outcome, unnest($3) AS reason,
-                     unnest($4) AS citation, unnest($5) AS rule_id, unnest($6) AS reason_code,
-                     unnest($7) AS determination) r USING (rule_index)
+        JOIN prop64_rules r ON r.rule_index = p.rule_index
         -- in input order once here, so that every writer reads it in order without a sort
         -- (sorting the written rows, facts JSON and all, cost more than writing them)
         ORDER BY p.row_id
-        """,
-        [
-            list(range(len(rules))),
-            [r.outcome for r in rules],
-            [r.reason for r in rules],
-            [r.citation for r in rules],
-            [r.rule_id for r in rules],
-            [r.reason_code for r in rules],
-            [r.determination for r in rules],
-        ],
+        """
     )
+    con.execute("DROP TABLE prop64_rules")

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 
 import duckdb
 
+from clearslate.database import create_table_from_columns
 from clearslate.progress import Parts, no_parts, statement_gauge, within
 from clearslate.statutes import classify_charges
 
@@ -64,7 +65,13 @@ ROW_FACTS: tuple[tuple[str, str], ...] = (
         "(upper(trim(CONV_STAT_DESCR)) = 'FELONY' "
         "OR (trim(CONV_STAT_DESCR) = '' AND upper(trim(OFFENSE_TOC)) = 'F'))",
     ),
-    ("sent_length", "try_cast(trim(SENT_LENGTH) AS INTEGER)"),
+    # a whole number, as gogen reads it (Go's Atoi: a sign and digits, else 0); DuckDB's cast
+    # alone reads '1.5' as 2, '1e1' as 10 and '0x10' as 16
+    (
+        "sent_length",
+        "CASE WHEN regexp_full_match(trim(SENT_LENGTH), '[+-]?[0-9]+') "
+        "THEN try_cast(trim(SENT_LENGTH) AS INTEGER) END",
+    ),
     ("sent_unit", "upper(trim(SENT_TIME_CODE))"),
     (
         "is_pc290_registration",
@@ -104,16 +111,11 @@ def classify_distinct_charges(con: duckdb.DuckDBPyConnection) -> None:
     pairs = con.execute("SELECT DISTINCT offense_descr, comment_text FROM rows_src").fetchall()
     rows = classify_charges((o or "", c or "") for o, c in pairs)
     con.execute("DROP TABLE IF EXISTS charge_class")
-    # With no rows at all, one blank pair gives the table its columns; `WHERE false` keeps
-    # it empty.
-    keep = "true" if rows else "false"
+    # With no rows at all, one blank pair gives the table its columns, and no rows.
+    keep_rows = bool(rows)
     rows = rows or classify_charges([("", "")])
-    # Columns go in as parallel lists; unnest() zips them into rows in one statement.
-    names = list(rows[0])
-    select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(names))
-    con.execute(
-        f"CREATE TABLE charge_class AS SELECT * FROM (SELECT {select}) WHERE {keep}",
-        [[r[n] for r in rows] for n in names],
+    create_table_from_columns(
+        con, "charge_class", {n: [r[n] for r in rows] for n in rows[0]}, keep_rows=keep_rows
     )
 
 

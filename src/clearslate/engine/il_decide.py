@@ -25,7 +25,7 @@ from collections.abc import Sequence
 
 import duckdb
 
-from clearslate.database import insert_rows
+from clearslate.database import create_table_from_columns, insert_rows
 from clearslate.engine.decide import Rule, _date, _plus_years, _q
 from clearslate.il_policy import Association, ILPolicy
 from clearslate.laws.il_crta import CrtaLaw, crta_law
@@ -441,6 +441,19 @@ def decide_il(
     law = crta_law(as_of)
     build_il_evaluated(con, policy, law, as_of, records, links)
     rules = build_il_rules(policy, law, as_of)
+    con.execute("DROP TABLE IF EXISTS il_rules")
+    create_table_from_columns(
+        con,
+        "il_rules",
+        {
+            "rule_index": list(range(len(rules))),
+            "outcome": [r.outcome for r in rules],
+            "reason": [r.reason for r in rules],
+            "citation": [r.citation for r in rules],
+            "rule_id": [r.rule_id for r in rules],
+            "review_reason": [r.reason_code for r in rules],
+        },
+    )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE il_determinations AS
@@ -448,17 +461,8 @@ def decide_il(
         SELECT p.*, r.outcome, nullif(r.review_reason, '') AS review_reason, r.rule_id,
                r.citation, r.reason
         FROM picked p
-        JOIN (SELECT unnest($1) AS rule_index, unnest($2) AS outcome, unnest($3) AS reason,
-                     unnest($4) AS citation, unnest($5) AS rule_id, unnest($6) AS review_reason)
-          r USING (rule_index)
-        """,
-        [
-            list(range(len(rules))),
-            [r.outcome for r in rules],
-            [r.reason for r in rules],
-            [r.citation for r in rules],
-            [r.rule_id for r in rules],
-            [r.reason_code for r in rules],
-        ],
+        JOIN il_rules r ON r.rule_index = p.rule_index
+        """
     )
+    con.execute("DROP TABLE il_rules")
     return law, rules
