@@ -257,6 +257,16 @@ def test_bad_values_are_null_with_a_warning(tmp_path: Path) -> None:
     assert result.rows_kept == 3
 
 
+def test_a_charge_number_is_a_whole_number_or_unreadable(tmp_path: Path) -> None:
+    """A cast alone read '1.5' as charge 2 and '0x10' as 16: a charge taken for another."""
+    numbers = ["1.5", "0x10", "1e1", " 3 ", "+4", "x"]
+    path = court_csv(tmp_path / "c.csv", [{**GOOD, "CHARGE_NO": n} for n in numbers])
+    con, result = read_court(path)
+    assert {w.line for w in result.warnings if w.column == "CHARGE_NO"} == {2, 3, 4, 7}
+    seqs = con.execute("SELECT charge_seq FROM il_records ORDER BY source_line").fetchall()
+    assert [s for (s,) in seqs] == [None, None, None, 3, 4, None]
+
+
 def test_quoted_newline_blank_line_and_stray_quote_keep_physical_lines(tmp_path: Path) -> None:
     path = court_csv(tmp_path / "c.csv", [GOOD] * 4)
     lines = path.read_text().splitlines()

@@ -167,6 +167,13 @@ def _reason(code: str, n: int = 1) -> Callable[[Ran], None]:
     return check
 
 
+def _sentence_ends(ends: list[str]) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert [d["sentence_end"] for d in ran.decided or []] == ends
+
+    return check
+
+
 def _decided(n: int) -> Callable[[Ran], None]:
     def check(ran: Ran) -> None:
         assert len(ran.decided or []) == n and all(d["outcome"] for d in ran.decided or [])
@@ -237,6 +244,15 @@ CASES: dict[str, Case] = {
     "non-numeric SENT_LENGTH": Case(
         lambda: csv_text([good(1, SENT_LENGTH="ABC", SENT_TIME_CODE="Y")]).encode(), 1, [],
         _decided(1),
+    ),
+    # (it overflowed the date and stopped the run; now the sentence ends in 9999)
+    "a sentence past the year 9999": Case(
+        lambda: csv_text([
+            good(1, SENT_LENGTH="2000000000", SENT_TIME_CODE="Y"),
+            good(1, SENT_LENGTH="2000000000", SENT_TIME_CODE="Y"),
+            good(2, SENT_LENGTH="9999999", SENT_TIME_CODE="M"),
+        ]).encode(),
+        3, [], _sentence_ends(["9999-12-31", "9999-12-31"]),
     ),
     "impossible dates": Case(
         lambda: csv_text([

@@ -36,7 +36,8 @@ AS_OF = dt.date(2026, 11, 1)
 # takes one digit), partial and impossible dates, sentence lengths that are not whole numbers,
 # counts too short to key, letters that upper-case alike.
 ODD_DATES = ["1999023", "19990230", "19990000", "19990400", "", " 20010203 ", "2001-02-03",
-             "20010203x", "200123", "00010101", "20000229", "19000229", "99999999"]  # fmt: skip
+             "20010203x", "200123", "00010101", "20000229", "19000229", "99999999",
+             "99991231"]  # fmt: skip
 ODD_LENGTHS = ["1.5", "1e1", "0x10", "+2", " 3 ", "-1", "ABC", "", "99999999999"]
 
 
@@ -69,6 +70,10 @@ def odd_rows() -> list[list[str]]:
                    SENT_TIME_CODE=unit)
         for i, (length, unit) in enumerate(zip(ODD_LENGTHS, "YMDYMDY D", strict=True))
     ]  # fmt: skip
+    rows += [  # a sentence past the year 9999, in two parts
+        conviction("LEN2", "101002001000", hs11358, "20150115", SENT_LENGTH="2000000000",
+                   SENT_TIME_CODE="Y")
+    ] * 2  # fmt: skip
     rows += [
         conviction("KEY1", "1010", hs11358, "20100101"),
         conviction("KEY2", "", "11360 HS-SELL MARIJUANA", "20100101"),

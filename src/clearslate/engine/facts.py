@@ -267,9 +267,14 @@ def build_convictions(con: duckdb.DuckDBPyConnection, part: Parts = no_parts) ->
         CREATE OR REPLACE TEMP TABLE conviction_rows AS
         SELECT {row_facts}, s.count_key, s.sentence_rows, s.sent_years, s.sent_months,
                s.sent_days, s.sentence_unreadable,
-               CASE WHEN r.event_date IS NOT NULL THEN
-                 (r.event_date + to_years(s.sent_years::INTEGER)
-                   + to_months(s.sent_months::INTEGER) + to_days(s.sent_days::INTEGER))::DATE
+               -- a sentence past the year 9999 ends then: a length of 2,000,000,000 years
+               -- overflowed the date and stopped the run (each unit is capped at 10,000
+               -- years first, so that the sum cannot overflow)
+               CASE WHEN r.event_date IS NOT NULL THEN least(
+                 (r.event_date + to_years(least(s.sent_years, 10000)::INTEGER)
+                   + to_months(least(s.sent_months, 120000)::INTEGER)
+                   + to_days(least(s.sent_days, 3660000)::INTEGER))::DATE,
+                 DATE '9999-12-31')
                END AS sentence_end,
                s.case_numbers, s.prop64_in_cycle
         FROM rows_src r

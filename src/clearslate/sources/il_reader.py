@@ -485,7 +485,9 @@ def _value_expr(name: str, spec: FieldSpec, raw: str, column: str | None) -> _Ex
         plausible = f"{parsed} BETWEEN DATE '1850-01-01' AND DATE '2100-12-31'"
         return _Expr(f"CASE WHEN {plausible} THEN {parsed} END", raw, column)
     if kind == "INTEGER":
-        return _Expr(f"try_cast({raw} AS INTEGER)", raw, column)
+        # a whole number or unreadable: DuckDB's cast alone reads '1.5' as 2 and '0x10' as 16
+        whole = f"regexp_full_match({raw}, '[+-]?[0-9]+')"
+        return _Expr(f"CASE WHEN {whole} THEN try_cast({raw} AS INTEGER) END", raw, column)
     if name == "grams":
         pattern = r"^([0-9]+(\.[0-9]*)?|\.[0-9]+) *(G|GR|GRS|GRAM|GRAMS|KG|OZ|LB|LBS)?\.?$"
         number = f"try_cast(regexp_extract({upper}, {_sql_str(pattern)}, 1) AS DOUBLE)"
