@@ -996,8 +996,9 @@ def test_sentence_parts_add_by_count_key_in_calendar_units(hand: HandRun) -> Non
 
 def test_a_sentence_length_is_read_as_a_whole_number_or_not_at_all(tmp_path: Path) -> None:
     """gogen reads SENT_LENGTH with Go's Atoi: a sign and digits, else 0 (behaviour 2.3). A
-    cast alone read '1.5' years as 2, '1e1' as 10 and '0x10' as 16."""
-    lengths = ["1.5", "1e1", "0x10", "1_000", "12.0", "+2", " 3 "]
+    cast alone read '1.5' years as 2, '1e1' as 10 and '0x10' as 16. A negative length is
+    unreadable too: it took the sentence's end before the year 1, and the run stopped."""
+    lengths = ["1.5", "1e1", "0x10", "1_000", "12.0", "-2000000000", "+2", " 3 "]
     path = write(tmp_path / "sentences.csv", [
         conviction("SEN2", f"1010020{i:02d}000", "11358 HS-CULTIVATE MARIJUANA", "20150115",
                    SENT_LENGTH=length, SENT_TIME_CODE="Y")
@@ -1006,7 +1007,7 @@ def test_a_sentence_length_is_read_as_a_whole_number_or_not_at_all(tmp_path: Pat
     out = run_ok(tmp_path / "out", [path], "LOS ANGELES")
     with (out / "determinations.csv").open(newline="", encoding="utf-8") as fh:
         ends = [d["sentence_end"] for d in csv.DictReader(fh)]
-    assert ends == ["2015-01-15"] * 5 + ["2017-01-15", "2018-01-15"]
+    assert ends == ["2015-01-15"] * 6 + ["2017-01-15", "2018-01-15"]
 
 
 def test_gogen_mode_switches_the_defaults_off(tmp_path: Path) -> None:

@@ -754,6 +754,26 @@ def test_a_crlf_file_with_a_lone_cr_in_a_field_is_written(state: Path, tmp_path:
     assert (statewide / "manifest.json").exists()
 
 
+def test_a_field_holding_the_line_reads_delimiter_is_written(state: Path, tmp_path: Path) -> None:
+    """A byte 0x01 in a field: the one-field read of a file's lines, whose delimiter it is,
+    fails there, which stopped a statewide run ("unexpected error"; found by
+    test_any_values_in_the_fields_decisions_read_are_decided). The county files are now
+    written from the records quoted as Go writes them: the one-county run's bytes, which
+    that run writes from the file's own."""
+    rows = read_rows(state)[:300]
+    rows[7][rows[0].index("COMMENT_TEXT")] = "A\x01B"
+    path = write_lines(tmp_path / "in.csv", [go_line(r) for r in rows])
+    county = rows[7][rows[0].index("STP_ORI_CNTY_NAME")].strip()
+    one = run_to(tmp_path / "one", [path], [county])
+    written = (one / "All_Results.csv").read_bytes().decode().split("\n")[1:-1]
+    assert written[6].startswith(go_line(rows[7])) and "A\x01B" in written[6]
+    statewide = run_to(tmp_path / "statewide", [path], None)
+    assert (statewide / county_folder(county) / "Prop64_Results.csv").read_bytes() == (
+        one / "Prop64_Results.csv"
+    ).read_bytes()
+    assert any("A\x01B" in f.read_text() for f in statewide.glob("*/All_Results.csv"))
+
+
 def test_a_file_read_lean_only_when_its_records_are_its_lines(state: Path, tmp_path: Path) -> None:
     """The bundle's full line is left to be read from the file only for a file of one record
     per line, rejected records and blank lines between them too; a file with a quoted line

@@ -35,7 +35,7 @@ import clearslate
 from clearslate import database
 from clearslate.cli import app
 from clearslate.outputs import gogen_bundle
-from clearslate.policy import DEFAULT_POLICY
+from clearslate.policy import DEFAULT_POLICY, resolve_policy
 from clearslate.run import RunOptions, run
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS
 from clearslate.synth import generate_doj_file
@@ -381,6 +381,81 @@ _noise = st.one_of(
     ),
     st.sampled_from(['"', '""\n', ",,,\n", "\n", "\r\n", "RECORD_ID\n", '","\n']),
 ).map(lambda t: ("noise", t))
+
+
+# Values of the fields the decisions read: real ones, edges, and any text. (A sentence of
+# 2,000,000,000 years once stopped a run: such values are where an engine's casts and date
+# sums break.)
+_ANY_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_DATE = st.one_of(
+    st.sampled_from(["20150115", "19990000", "1999023", "00010101", "99991231", "20000229"]),
+    st.from_regex(r"[0-9]{1,9}", fullmatch=True),
+    _ANY_TEXT,
+)
+_OFFENCES = ["11357 HS-POSSESS", "11358 HS-CULTIVATE", "11359 HS-POSSESS FOR SALE",
+             "11360(A) HS-SELL", "664-11359 HS-ATTEMPT", "187 PC-MURDER", "290 PC-REGISTRATION",
+             ""]  # fmt: skip
+_OFFENCES = ["11357 HS-POSSESS", "11358 HS-CULTIVATE", "11359 HS-POSSESS FOR SALE",
+             "11360(A) HS-SELL", "664-11359 HS-ATTEMPT", "187 PC-MURDER", "290 PC-REGISTRATION",
+             ""]  # fmt: skip
+_FIELDS = {
+    "SUBJECT_ID": st.one_of(st.sampled_from(["S1", "S2", " S1 ", ""]), _ANY_TEXT),
+    "PRI_NAME": _ANY_TEXT,
+    "CII_NUMBER": _ANY_TEXT,
+    "STP_ORI_DESCR": _ANY_TEXT,
+    "CNT_ORDER": st.one_of(
+        st.sampled_from(["101002001000", "102003001000", "1010", ""]), _ANY_TEXT
+    ),
+    "STP_EVENT_DATE": _DATE,
+    "PRI_DOB": _DATE,
+    "SENT_LENGTH": st.one_of(
+        st.from_regex(r"[+-]?[0-9]{1,12}", fullmatch=True),
+        st.sampled_from(["1.5", "0x10", "1e1", "", "2000000000", "9999999", "2147483647"]),
+        _ANY_TEXT,
+    ),
+    "SENT_TIME_CODE": st.sampled_from(["Y", "M", "D", "y", "X"]),
+    "STP_ORI_CNTY_NAME": st.sampled_from(["LOS ANGELES", " los angeles ", "", "ORANGE"]),
+    "STP_TYPE_DESCR": st.sampled_from(["COURT ACTION", "COURT ACTION", "REGISTRATION", "DECEASED"]),
+    "DISP_DESCR": st.sampled_from(["CONVICTED-JAIL", "CONVICTED-PRISON", "convicted", "DISMISSED"]),
+    "CONV_STAT_DESCR": st.sampled_from(["FELONY", "MISDEMEANOR", "", "felony"]),
+    "OFFENSE_TOC": st.sampled_from(["F", "M", ""]),
+    "OFFENSE_DESCR": st.one_of(st.sampled_from(_OFFENCES), _ANY_TEXT),
+    "COMMENT_TEXT": st.one_of(st.sampled_from(["", "11357 HS", "11360"]), _ANY_TEXT),
+    "OFN": st.one_of(st.sampled_from(["BA1", "NULL", ""]), _ANY_TEXT),
+}
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    fields=st.lists(st.fixed_dictionaries(_FIELDS), min_size=1, max_size=10),
+    policy=st.sampled_from(["los-angeles", "san-francisco", "dismiss-all"]),
+    counties=st.sampled_from([["LOS ANGELES"], None]),
+    bundle=st.booleans(),
+)
+def test_any_values_in_the_fields_decisions_read_are_decided(
+    tmp_path: Path,
+    fields: list[dict[str, str]],
+    policy: str,
+    counties: list[str] | None,
+    bundle: bool,
+) -> None:
+    """Every row is accounted for and every conviction decided, whatever those fields hold:
+    the whole run, in-process, with the gogen bundle (one county's, or every county's) or
+    without."""
+    path = tmp_path / "in.csv"
+    path.write_text(csv_text([row(**f) for f in fields]), encoding="utf-8")
+    result = run(
+        RunOptions(inputs=[path], outputs=tmp_path / "out", counties=counties,
+                   as_of=dt.date(2026, 11, 1), policy=resolve_policy(policy), force=True,
+                   gogen_bundle=bundle)
+    )  # fmt: skip
+    read = result.read
+    assert read.rows_read == read.rows_accepted + len(read.rejects)
+    decided = read_csv(tmp_path / "out" / "determinations.csv")
+    assert len(decided) == result.evaluated
+    assert all(d["outcome"] and d["rule_id"] for d in decided)
 
 
 _STRAY = [("noise", '"'), ("noise", with_quote(good(0)))]

@@ -65,11 +65,13 @@ ROW_FACTS: tuple[tuple[str, str], ...] = (
         "(upper(trim(CONV_STAT_DESCR)) = 'FELONY' "
         "OR (trim(CONV_STAT_DESCR) = '' AND upper(trim(OFFENSE_TOC)) = 'F'))",
     ),
-    # a whole number, as gogen reads it (Go's Atoi: a sign and digits, else 0); DuckDB's cast
-    # alone reads '1.5' as 2, '1e1' as 10 and '0x10' as 16
+    # a whole number, not negative, else unreadable (counted as 0, as gogen's Go Atoi reads
+    # what is not a number); DuckDB's cast alone reads '1.5' as 2, '1e1' as 10 and '0x10'
+    # as 16, and a negative length took the sentence's end before the year 1 (the run
+    # stopped)
     (
         "sent_length",
-        "CASE WHEN regexp_full_match(trim(SENT_LENGTH), '[+-]?[0-9]+') "
+        "CASE WHEN regexp_full_match(trim(SENT_LENGTH), '[+]?[0-9]+') "
         "THEN try_cast(trim(SENT_LENGTH) AS INTEGER) END",
     ),
     ("sent_unit", "upper(trim(SENT_TIME_CODE))"),

@@ -380,9 +380,11 @@ def _with_full_rows(
                 raise
             except duckdb.Error as exc:
                 # A row and its line that do not pair up, or a line the one-field read
-                # cannot take (which the check finds too: a lone CR in a quoted field of a
-                # CRLF file stopped the run), send the files to the quoted rewrite.
-                if _UNPAIRED not in str(exc) and odd_lines.result() is not None:
+                # cannot take, send the files to the quoted rewrite: a lone CR in a quoted
+                # field of a CRLF file (which the check finds too), or a byte 0x01, the
+                # read's delimiter, in a field (which it does not; both stopped the run).
+                unread = isinstance(exc, duckdb.InvalidInputException) and "CSV Error" in str(exc)
+                if _UNPAIRED not in str(exc) and not unread and odd_lines.result() is not None:
                     raise
             odd_lines.result()  # wait here, where a signal stops the others too
         except BaseException:
