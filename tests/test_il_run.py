@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from clearslate import database
@@ -21,7 +23,7 @@ from clearslate.cli import app
 from clearslate.illinois_run import RunError, _import
 from clearslate.sources.il_canonical import IL_DETERMINATION_COLUMNS, IL_OUTCOMES
 
-from il_records import varied_records, write_canonical
+from il_records import DISPOSITIONS, STATUTES, varied_records, write_canonical
 
 AS_OF = "2021-06-01"
 runner = CliRunner()
@@ -304,6 +306,37 @@ def test_a_canonical_file_in_utf16_decides_alike(
     assert [{**r, "source_file": ""} for r in mine] == [{**r, "source_file": ""} for r in theirs]
 
 
+def test_canonical_numbers_are_ascii_and_fit_their_column(tmp_path: Path) -> None:
+    """A charge number of 99999999999 stopped the run (it does not fit an INTEGER); Python
+    read '1_000' and other scripts' digits as numbers; a date that is no date was reported
+    with Python's message, which repeats the value when it holds the word "must"."""
+    base = varied_records(2, seed=4)[0]
+    values = [
+        ("charge_seq", "99999999999"),
+        ("charge_seq", "1_000"),
+        ("charge_seq", "١٢"),
+        ("grams", "1_0"),
+        ("grams", "٣"),
+        ("dob", "must-1980"),
+        ("charge_seq", "-7"),
+    ]
+    path = write_canonical(tmp_path / "c.csv", [
+        {**base, "record_id": f"court:0:{i}", column: value}
+        for i, (column, value) in enumerate(values)
+    ])  # fmt: skip
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical", str(path),
+                                 "--compute-at", AS_OF, "--outputs", str(out), "--no-report"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    errors = _rows(out / "errors.csv")
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (str(i + 2), column) for i, (column, _) in enumerate(values[:-1])
+    ]
+    assert errors[0]["reason"] == "must be a whole number from -2,147,483,648 to 2,147,483,647"
+    assert errors[5]["reason"] == "not a date YYYY-MM-DD"
+    assert "must-1980" not in (out / "errors.csv").read_text()
+
+
 def test_unclosed_quote_in_canonical_file_loses_one_line_only(canonical: Path, tmp_path: Path):
     lines = canonical.read_text(encoding="utf-8").splitlines(keepends=True)
     header = next(csv.reader([lines[0]]))
@@ -477,3 +510,108 @@ def test_the_run_tells_its_meter_each_stage_and_ends_full(
     # its EM training's three steps are left out) are within the stage
     assert len(parts) == (1 if kind == "canonical" else 6)
     assert sum(parts) <= 1 + 1e-9
+
+
+# Real, edge and arbitrary values for the canonical fields the reader types and the rules read.
+_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
+_DATE = st.one_of(
+    st.sampled_from(["2015-06-01", "0001-01-01", "9999-12-31", "2030-01-01", "1850-01-01", ""]),
+    _TEXT,
+)
+_IL_VALUES = {
+    "charge_seq": st.one_of(st.sampled_from(["1", "2", "1.5", "-1", "99999999999", ""]), _TEXT),
+    "dob": _DATE,
+    "offense_date": _DATE,
+    "arrest_date": _DATE,
+    "disposition_date": _DATE,
+    "grams": st.one_of(
+        st.sampled_from(["30", "30.1", "0", "-5", "1e308", "inf", "nan", ""]), _TEXT
+    ),
+    "statute_raw": st.one_of(st.sampled_from([*STATUTES, ""]), _TEXT),
+    "offense_class": st.one_of(st.sampled_from(["X", "1", "4", "A", "B", "C", "P", ""]), _TEXT),
+    "disposition": st.one_of(st.sampled_from([*DISPOSITIONS, ""]), _TEXT),
+    "attempt": st.sampled_from(["true", "false", "", "x"]),
+    "fingerprinted": st.sampled_from(["true", "false", ""]),
+    "county": st.one_of(st.sampled_from(["COOK", "", "cook"]), _TEXT),
+    "person_id": st.sampled_from(["P0000", "P0001", ""]),
+    "last_name": _TEXT,
+}
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(st.fixed_dictionaries({}, optional=_IL_VALUES), min_size=1, max_size=8))
+def test_any_values_in_the_canonical_fields_are_decided_kept_or_rejected(
+    tmp_path: Path, changes: list[dict[str, str]]
+) -> None:
+    """Every row is accounted for and every cannabis charge decided, whatever the typed and
+    decisive fields hold (a run stopped would print its error and exit 1)."""
+    rows = [{**r, **c} for r, c in zip(varied_records(4, seed=3), changes, strict=False)]
+    path = write_canonical(tmp_path / "canonical.csv", rows)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", "--jurisdiction", "il", "--input-canonical", str(path),
+                                 "--compute-at", AS_OF, "--outputs", str(out), "--no-report",
+                                 "--force"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    rows_count = summary["rows"]
+    assert rows_count["read"] == len(rows) == rows_count["accepted"] + rows_count["rejected"]
+    decided = _rows(out / "determinations.csv")
+    assert len(decided) == summary["charges"]["evaluated"]
+    assert all(d["outcome"] in IL_OUTCOMES and d["rule_id"] for d in decided)
+
+
+_EXPORT_VALUES = {
+    "DEFENDANT_NAME": st.one_of(st.sampled_from(["DOE, JOHN Q JR", "DOE", ", ", ""]), _TEXT),
+    "DEFENDANT_DOB": st.one_of(st.sampled_from(["07/30/1940", "02/30/1999", "00/00/0000"]), _TEXT),
+    "CHARGE_NO": st.one_of(st.sampled_from(["1", "1.5", "0x10", "99999999999", ""]), _TEXT),
+    "STATUTE": st.one_of(st.sampled_from([*STATUTES, ""]), _TEXT),
+    "CHARGE_CLASS": st.one_of(st.sampled_from(["F4", "FX", "MB", "FM", ""]), _TEXT),
+    "AMOUNT_GRAMS": st.one_of(st.sampled_from(["256", "2 OZ", ".5", "1e308", "-1", ""]), _TEXT),
+    "DISPOSITION": st.one_of(st.sampled_from(["FG", "SUPV", "ZZ", ""]), _TEXT),
+    "DISPOSITION_DATE": _TEXT,
+    "OFFENSE_DATE": st.one_of(st.sampled_from(["09/13/2002", "12/31/9999", "01/01/0001"]), _TEXT),
+    "COUNTY": st.one_of(st.sampled_from(["COOK", "", "cook"]), _TEXT),
+    "FP_FLAG": st.sampled_from(["Y", "N", "", "?"]),
+    "SID_NUMBER": _TEXT,
+}
+
+
+@pytest.fixture(scope="module")
+def small_exports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from clearslate.synth.illinois import generate_illinois
+
+    folder = tmp_path_factory.mktemp("small_exports")
+    generate_illinois(folder, people=3, seed=1)
+    return folder
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(changes=st.lists(st.fixed_dictionaries({}, optional=_EXPORT_VALUES), max_size=6))
+def test_any_values_in_the_court_export_are_decided_kept_or_rejected(
+    small_exports: Path, tmp_path: Path, changes: list[dict[str, str]]
+) -> None:
+    """The court export read through its mapping, its people linked with the state police's
+    (Splink), and decided, whatever the mapped fields hold."""
+    with (small_exports / "court_export.csv").open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows = [{**r, **c} for r, c in zip(rows, [*changes, *[{}] * len(rows)], strict=False)]
+    court = tmp_path / "court_export.csv"
+    with court.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", "--jurisdiction", "il", "--court-export", str(court),
+                                 "--isp-export", str(small_exports / "isp_export.csv"),
+                                 "--compute-at", AS_OF, "--outputs", str(out), "--no-report",
+                                 "--force"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["rows"]["read"] == summary["rows"]["accepted"] + summary["rows"]["rejected"]
+    decided = _rows(out / "determinations.csv")
+    assert len(decided) == summary["charges"]["evaluated"]
+    assert all(d["outcome"] in IL_OUTCOMES and d["rule_id"] for d in decided)

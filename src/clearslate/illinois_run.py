@@ -146,32 +146,49 @@ _LINK_COLUMNS = ("person_id", "link_status", "match_probability", "link_fields")
 _LINK_STATUSES = ("linked", "single", "review")
 _CLASSES = ("X", "1", "2", "3", "4", "A", "B", "C", "P")
 _TRUE, _FALSE = ("true", "t", "1", "y", "yes"), ("false", "f", "0", "n", "no")
+# Numbers as written in a CSV file: ASCII digits (Python's int() and float() also take '1_000'
+# and other scripts' digits), a whole number within its column's type (a charge number of
+# 99999999999 stopped the run when inserted).
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_WHOLE_BITS = {"INTEGER": 31, "BIGINT": 63}
+
+
+class _Unfit(ValueError):
+    """A value that does not fit its column; the message is the reason to show, never the
+    value (which may be personal data: Python's own messages repeat it)."""
 
 
 def _value(name: str, text: str) -> Any:
-    """One canonical field from its CSV text; raises ValueError with a reason (no value)."""
+    """One canonical field from its CSV text; raises ValueError (`_Unfit` with a reason to
+    show)."""
     kind = _TYPES.get(name, "VARCHAR")
     if kind == "DATE":
         return dt.date.fromisoformat(text)
-    if kind in ("BIGINT", "INTEGER"):
+    if kind in _WHOLE_BITS:
+        if not _WHOLE.fullmatch(text):
+            raise _Unfit(_PROBLEM[kind])
+        bound = 2 ** _WHOLE_BITS[kind]
+        if not -bound <= int(text) < bound:
+            raise _Unfit(f"must be a whole number from {-bound:,} to {bound - 1:,}")
         return int(text)
     if kind == "DOUBLE":
-        number = float(text)
+        number = float(text) if _DECIMAL.fullmatch(text) else math.nan
         if not math.isfinite(number) or number < 0:
-            raise ValueError("must be a finite number, 0 or more")
+            raise _Unfit("must be a finite number, 0 or more")
         return number
     if kind == "BOOLEAN":
         if text.lower() in _TRUE:
             return True
         if text.lower() in _FALSE:
             return False
-        raise ValueError("must be true or false")
+        raise _Unfit("must be true or false")
     if name == "disposition" and text not in DISPOSITIONS:
-        raise ValueError(f"must be one of {', '.join(DISPOSITIONS)}")
+        raise _Unfit(f"must be one of {', '.join(DISPOSITIONS)}")
     if name == "offense_class" and text.upper() not in _CLASSES:
-        raise ValueError(f"must be one of {', '.join(_CLASSES)}")
+        raise _Unfit(f"must be one of {', '.join(_CLASSES)}")
     if name == "link_status" and text not in _LINK_STATUSES:
-        raise ValueError(f"must be one of {', '.join(_LINK_STATUSES)}")
+        raise _Unfit(f"must be one of {', '.join(_LINK_STATUSES)}")
     return text.upper() if name == "offense_class" else text
 
 
@@ -311,9 +328,10 @@ def _canonical_row(
             continue
         try:
             row[name] = _value(name, text)
-        except ValueError as exc:
-            reason = _PROBLEM.get(_TYPES.get(name, ""), str(exc))
-            return {}, (name, str(exc) if "must" in str(exc) else reason)
+        except _Unfit as exc:
+            return {}, (name, str(exc))
+        except ValueError:  # (Python's message repeats the value)
+            return {}, (name, _PROBLEM.get(_TYPES.get(name, ""), "unreadable"))
     if "person_id" in header and not row.get("person_id"):
         return {}, ("person_id", "empty: every row needs its person")
     row.setdefault("record_id", f"canonical:{index}:{line}")
