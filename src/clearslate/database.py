@@ -74,16 +74,26 @@ def insert_rows(
 def create_table_from_columns(
     con: Any, table: str, columns: Mapping[str, Sequence[object]], *, keep_rows: bool = True
 ) -> None:
-    """CREATE TABLE `table` from Python values, one list per column, through an Arrow table
-    registered for the one statement. `con` is a DuckDB connection or the engine's Spark
-    connection (`engine.spark`), which registers a table as DuckDB does. With `keep_rows`
+    """CREATE TABLE `table` from Python values, one list per column. `con` is a DuckDB
+    connection or the engine's Spark connection (`engine.spark`), which takes no statement
+    parameters: it gets an Arrow table registered for the one statement. With `keep_rows`
     false the table has the columns, typed by the values given, and no rows."""
+    keep = str(keep_rows).lower()
+    if isinstance(con, duckdb.DuckDBPyConnection):
+        # the lists as parameters, zipped into rows by unnest(): as before Spark, and no
+        # PyArrow to import
+        select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(columns))
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT * FROM (SELECT {select}) WHERE {keep}",
+            [list(values) for values in columns.values()],
+        )
+        return
     import pyarrow
 
     name = f"_columns_{id(columns)}"
     con.register(name, pyarrow.table({n: pyarrow.array(v) for n, v in columns.items()}))
     try:
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name} WHERE {str(keep_rows).lower()}")
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name} WHERE {keep}")
     finally:
         con.unregister(name)
 
