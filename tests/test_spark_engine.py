@@ -1,7 +1,8 @@
-"""California's deciding on Spark (local mode) gives DuckDB's determinations, column by column.
+"""Deciding on Spark (local mode) gives DuckDB's determinations, column by column, for
+California and Illinois.
 
 The same engine code runs on both: `engine.spark.SparkConnection` transpiles each statement
-with SQLGlot. The rows are read once, by clearslate's reader, and handed to Spark as they are.
+with SQLGlot. The rows are read once, by clearslate's readers, and handed to Spark as they are.
 """
 
 from __future__ import annotations
@@ -17,18 +18,26 @@ import pytest
 
 from clearslate.database import connect
 from clearslate.engine.facts import ROW_FACTS
+from clearslate.engine.il_decide import decide_il
 from clearslate.engine.pipeline import decide_rows
+from clearslate.il_policy import resolve_il_policy
+from clearslate.illinois_run import read_canonical
 from clearslate.policy import Policy, load_policy
 from clearslate.sources.ca_doj import read_doj_files
 from clearslate.synth import generate_doj_file
 
 from doj import conviction, csv_text, row
+from il_records import varied_records, write_canonical
 
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="the `spark` extra is not installed")
 if shutil.which("java") is None:
     pytest.skip("Spark needs Java (java not on PATH)", allow_module_level=True)
 
-from clearslate.engine.spark import SparkConnection, decide_on_spark  # noqa: E402
+from clearslate.engine.spark import (  # noqa: E402
+    SparkConnection,
+    decide_il_on_spark,
+    decide_on_spark,
+)
 
 POLICIES = Path(__file__).parents[1] / "src" / "clearslate" / "policies"
 AS_OF = dt.date(2026, 11, 1)
@@ -196,3 +205,26 @@ def _blank_raw_columns() -> dict[str, str]:
 def test_statement_parameters_are_refused_with_what_to_do(spark: Any) -> None:
     with pytest.raises(ValueError, match="create_table_from_columns"):
         SparkConnection(spark).execute("SELECT unnest($1)", [[1, 2]])
+
+
+@pytest.mark.parametrize("policy", ["cook-county", "statewide"])
+def test_spark_decides_illinois_as_duckdb_does(spark: Any, tmp_path: Path, policy: str) -> None:
+    """Illinois: 300 synthetic people's charges (cannabis and other, every disposition, the
+    record dates of every tier, violent associations), linked, decided on both engines."""
+    path = write_canonical(tmp_path / "canonical.csv", varied_records(300, seed=9))
+    con = connect()
+    read_canonical(con, [path])
+    chosen, _source = resolve_il_policy(policy)
+    as_of = dt.date(2021, 6, 1)
+    decide_il(con, chosen, as_of)
+    expected = con.execute("SELECT * FROM il_determinations ORDER BY record_id").fetchall()
+    columns = [d[0] for d in con.description]
+    records, links = (
+        spark.createDataFrame(con.sql(f"SELECT * FROM {t}").to_arrow_table())
+        for t in ("il_records", "il_person_links")
+    )
+    determinations = decide_il_on_spark(spark, records, links, policy=chosen, as_of=as_of)
+    assert determinations.columns == columns
+    assert len(expected) > 500
+    assert {r[columns.index("outcome")] for r in expected} >= {"vacate_and_expunge", "review"}
+    assert [tuple(r) for r in determinations.orderBy("record_id").collect()] == expected

@@ -72,19 +72,34 @@ def insert_rows(
 
 
 def create_table_from_columns(
-    con: Any, table: str, columns: Mapping[str, Sequence[object]], *, keep_rows: bool = True
+    con: Any,
+    table: str,
+    columns: Mapping[str, Sequence[object]],
+    *,
+    types: Sequence[str] | None = None,
+    keep_rows: bool = True,
 ) -> None:
-    """CREATE TABLE `table` from Python values, one list per column. `con` is a DuckDB
-    connection or the engine's Spark connection (`engine.spark`), which takes no statement
-    parameters: it gets an Arrow table registered for the one statement. With `keep_rows`
-    false the table has the columns, typed by the values given, and no rows."""
+    """CREATE TABLE `table` from Python values, one list per column, each of its SQL type in
+    `types` (else typed by the values given). `con` is a DuckDB connection or the engine's
+    Spark connection (`engine.spark`), which takes no statement parameters: it gets an Arrow
+    table registered for the one statement. With `keep_rows` false the table has the
+    columns and no rows."""
+    kinds = list(types) if types is not None else [""] * len(columns)
+    named = list(zip(columns, kinds, strict=True))
+
+    def select(values: list[str]) -> str:  # each value as its column, of its type
+        return ", ".join(
+            f"CAST({v} AS {k}) AS {n}" if k else f"{v} AS {n}"
+            for v, (n, k) in zip(values, named, strict=True)
+        )
+
     keep = str(keep_rows).lower()
     if isinstance(con, duckdb.DuckDBPyConnection):
         # the lists as parameters, zipped into rows by unnest(): as before Spark, and no
         # PyArrow to import
-        select = ", ".join(f"unnest(${i + 1}) AS {n}" for i, n in enumerate(columns))
+        unnest = select([f"unnest(${i + 1})" for i in range(len(named))])
         con.execute(
-            f"CREATE TABLE {table} AS SELECT * FROM (SELECT {select}) WHERE {keep}",
+            f"CREATE TABLE {table} AS SELECT * FROM (SELECT {unnest}) WHERE {keep}",
             [list(values) for values in columns.values()],
         )
         return
@@ -93,7 +108,9 @@ def create_table_from_columns(
     name = f"_columns_{id(columns)}"
     con.register(name, pyarrow.table({n: pyarrow.array(v) for n, v in columns.items()}))
     try:
-        con.execute(f"CREATE TABLE {table} AS SELECT * FROM {name} WHERE {keep}")
+        con.execute(
+            f"CREATE TABLE {table} AS SELECT {select(list(columns))} FROM {name} WHERE {keep}"
+        )
     finally:
         con.unregister(name)
 

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import duckdb
 
-from clearslate.database import create_table_from_columns, insert_rows
+from clearslate.database import create_table_from_columns
 from clearslate.engine.decide import Rule, _date, _plus_years, _q
 from clearslate.il_policy import Association, ILPolicy
 from clearslate.laws.il_crta import CrtaLaw, crta_law
@@ -50,28 +51,35 @@ FACT_COLUMNS: tuple[str, ...] = (
 # --------------------------------------------------------------------------------------------
 
 
+def _typed_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """`table` (replaced) of `rows`, its `columns` (name, SQL type) in their order."""
+    con.execute(f"DROP TABLE IF EXISTS {table}")
+    values = {name: [r[i] for r in rows] for i, (name, _) in enumerate(columns)}
+    create_table_from_columns(con, table, values, types=[kind for _, kind in columns])
+
+
 def _statutes(con: duckdb.DuckDBPyConnection, records: str) -> None:
     texts = [r[0] for r in con.execute(f"SELECT DISTINCT statute_raw FROM {records}").fetchall()]
-    cols = ", ".join(f"{n} {t}" for n, t in CLASSIFY_COLUMNS)
-    con.execute(f"CREATE OR REPLACE TABLE il_statutes ({cols})")
-    insert_rows(con, "il_statutes", [t for _, t in CLASSIFY_COLUMNS], classify_statutes(texts))
+    _typed_table(con, "il_statutes", CLASSIFY_COLUMNS, classify_statutes(texts))
+
+
+_BAND_COLUMNS = (
+    ("in_force_from", "DATE"), ("in_force_to", "DATE"), ("section", "VARCHAR"),
+    ("subsection", "VARCHAR"), ("offense_class", "VARCHAR"), ("lo", "DOUBLE"), ("hi", "DOUBLE"),
+)  # fmt: skip
 
 
 def _bands(con: duckdb.DuckDBPyConnection, law: CrtaLaw) -> None:
-    con.execute(
-        """CREATE OR REPLACE TABLE il_bands (in_force_from DATE, in_force_to DATE,
-           section VARCHAR, subsection VARCHAR, offense_class VARCHAR, lo DOUBLE, hi DOUBLE)"""
-    )
-    insert_rows(
-        con,
-        "il_bands",
-        ["DATE", "DATE", "VARCHAR", "VARCHAR", "VARCHAR", "DOUBLE", "DOUBLE"],
-        [
-            (b.in_force_from, b.in_force_to, b.section, b.subsection, b.offense_class, b.lo,
-             None if b.hi == float("inf") else b.hi)
-            for b in law.bands
-        ],
-    )  # fmt: skip
+    _typed_table(con, "il_bands", _BAND_COLUMNS, [
+        (b.in_force_from, b.in_force_to, b.section, b.subsection, b.offense_class, b.lo,
+         None if b.hi == float("inf") else b.hi)
+        for b in law.bands
+    ])  # fmt: skip
 
 
 def _associated(policy: ILPolicy, c: str = "c", o: str = "o") -> str:

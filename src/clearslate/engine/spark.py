@@ -1,15 +1,16 @@
-"""California's deciding on Spark: the engine's own statements, in DuckDB's SQL, transpiled by
-SQLGlot and run by a Spark session (as Splink runs its SQL on either engine).
+"""Deciding on Spark: the engine's own statements, in DuckDB's SQL, transpiled by SQLGlot and
+run by a Spark session (as Splink runs its SQL on either engine), for California and Illinois.
 
 `SparkConnection` stands where the engine takes a DuckDB connection (`decide_rows`,
-`build_facts`, `decide`): it runs each statement on Spark and answers the few calls the engine
-makes of a connection. A `CREATE TABLE` is computed once and kept (a local checkpoint), so
+`decide_il`): it runs each statement on Spark and answers the few calls the engine makes of a
+connection. A `CREATE TABLE` is computed once and kept (a local checkpoint), so
 that a later statement does not compute again every step before it; a `CREATE VIEW` stays a
 query, as in DuckDB.
 
-What Spark does not do here: reading the DOJ files (clearslate's reader, with every rejected
-line on its line, is DuckDB's), the writers, and Illinois. docs/spark.md says why and how to
-run it; tests/test_spark_engine.py checks that Spark decides as DuckDB does.
+What Spark does not do here: reading the inputs (clearslate's readers, with every rejected
+line on its line, are DuckDB's), linking Illinois's people (Splink has a Spark backend of its
+own), and the writers. docs/spark.md says why and how to run it; tests/test_spark_engine.py
+checks that Spark decides as DuckDB does.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ except ImportError as missing:  # pragma: no cover - the extra is installed wher
         "Deciding on Spark needs the `spark` extra: pip install 'clearslate[spark]'"
     ) from missing
 
+from clearslate.engine.il_decide import decide_il
 from clearslate.engine.pipeline import decide_rows
+from clearslate.il_policy import ILPolicy
 from clearslate.policy import Policy
 
 if TYPE_CHECKING:  # (for the type hints only: the caller brings its Spark session)
@@ -148,3 +151,21 @@ def decide_on_spark(
     con.register("doj_rows", rows)
     decide_rows(con, counties=counties, as_of=as_of, policy=policy)  # type: ignore[arg-type]
     return spark.table("determinations")
+
+
+def decide_il_on_spark(
+    spark: SparkSession,
+    records: DataFrame,
+    links: DataFrame,
+    *,
+    policy: ILPolicy,
+    as_of: dt.date,
+) -> DataFrame:
+    """Decide every cannabis charge of Illinois `records` (the `il_records` columns) whose
+    people are linked in `links` (the `il_person_links` columns) on Spark; return the
+    determinations, with the columns of DuckDB's `il_determinations` table."""
+    con = SparkConnection(spark)
+    con.register("il_records", records)
+    con.register("il_person_links", links)
+    decide_il(con, policy, as_of)  # type: ignore[arg-type]
+    return spark.table("il_determinations")
