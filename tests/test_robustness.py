@@ -259,8 +259,10 @@ CASES: dict[str, Case] = {
             conviction("00000001", "101001002000", "11359 HS-X", "20190231", dob="99999999"),
             conviction("00000002", "101001002000", "11359 HS-X", "99999999", dob="20190231"),
             conviction("00000003", "101001002000", "11359 HS-X", "2010", dob="abc"),
+            # (7 digits: strptime alone read it as 3 February 1999; gogen reads no date)
+            conviction("00000004", "101001002000", "11359 HS-X", "1999023", dob="1970011"),
         ]).encode(),
-        3, [], _reason("missing_disposition_date", 3),
+        4, [], _reason("missing_disposition_date", 4),
     ),
     "partial dates": Case(
         lambda: csv_text([

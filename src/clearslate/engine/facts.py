@@ -26,8 +26,10 @@ from clearslate.statutes import classify_charges
 
 # A DOJ date is YYYYMMDD. '19990000' and '19990400' are partial dates: the year (and month)
 # are known, the day is not. They are never turned into a real date (so a date that parses is
-# never partial, and the pattern is only tried on the others).
-_DATE = "try_strptime(nullif(trim({c}), ''), '%Y%m%d')::DATE"
+# never partial, and the pattern is only tried on the others). A date is 8 characters, as
+# gogen reads it: strptime's %d alone also takes one digit, and read '1999023' as 3 February
+# 1999, a guess.
+_DATE = "CASE WHEN length(trim({c})) = 8 THEN try_strptime(trim({c}), '%Y%m%d')::DATE END"
 _PARTIAL = (
     "CASE WHEN " + _DATE + " IS NOT NULL THEN false "
     "ELSE regexp_full_match(trim({c}), '[12][0-9]{{3}}(00[0-9]{{2}}|[0-9]{{2}}00)') END"

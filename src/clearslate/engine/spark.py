@@ -40,14 +40,9 @@ if TYPE_CHECKING:  # (for the type hints only: the caller brings its Spark sessi
 # which SQLGlot writes for Spark as they are (Spark has none of them): make_interval, the
 # number at its argument for the unit.
 _INTERVALS = {"TO_YEARS": 0, "TO_MONTHS": 1, "TO_DAYS": 3}
-# try_strptime(text, '%Y%m%d'), the one format the engine reads (DOJ's dates), in Spark.
-# DuckDB's %d takes one digit too ('1999023' is 3 February 1999, its month two digits), and
-# Spark's pattern takes only two: a text of 7 digits gets its 0.
-_TRY_YYYYMMDD = (
-    "CASE WHEN {t} RLIKE '^[0-9]{{7}}$' "
-    "THEN TRY_TO_TIMESTAMP(CONCAT(SUBSTR({t}, 1, 6), '0', SUBSTR({t}, 7)), 'yyyyMMdd') "
-    "ELSE TRY_TO_TIMESTAMP({t}, 'yyyyMMdd') END"
-)
+# strptime's formats as Spark's datetime patterns: the engine reads DOJ's dates, YYYYMMDD,
+# only where the text is 8 characters (on which the two agree: tests/test_spark_engine.py).
+_DATE_PATTERNS = {"%Y%m%d": "yyyyMMdd"}
 
 
 def _spark_function(node: exp.Expression) -> exp.Expression:
@@ -59,9 +54,8 @@ def _spark_function(node: exp.Expression) -> exp.Expression:
         number, position = node.expressions[0], _INTERVALS[node.name.upper()]
     elif isinstance(node, exp.Anonymous) and node.name.upper() == "TRY_STRPTIME":
         text, form = node.expressions
-        if form.name != "%Y%m%d":
-            raise ValueError(f"try_strptime with {form.name!r}: only '%Y%m%d' runs on Spark")
-        return sqlglot.parse_one(_TRY_YYYYMMDD.format(t=text.sql("spark")), read="spark")
+        pattern = exp.Literal.string(_DATE_PATTERNS[form.name])
+        return exp.Anonymous(this="TRY_TO_TIMESTAMP", expressions=[text, pattern])
     elif isinstance(node, exp.RegexpFullMatch):  # Spark's RLIKE finds; anchored, it matches
         pattern = exp.Literal.string(f"^(?:{node.expression.name})$")
         return exp.RegexpLike(this=node.this, expression=pattern)
