@@ -776,20 +776,14 @@ def build_evaluated(
     con.execute("DROP TABLE same_section; DROP TABLE evaluated_convictions")
 
 
-def decide(
-    con: duckdb.DuckDBPyConnection,
-    rules: Sequence[Rule],
-    as_of: dt.date,
-    law: Prop64Law,
-    table: str = "determinations",
-) -> None:
-    """One determination per evaluated conviction; never an empty one (the last rule is
-    unconditional)."""
-    asof = _date(as_of)
-    con.execute("DROP TABLE IF EXISTS prop64_rules")
+def create_rules_table(con: duckdb.DuckDBPyConnection, table: str, rules: Sequence[Rule]) -> None:
+    """`table` (replaced): each rule by its index in the list (`rule_index`, as the CASE that
+    picks it gives it), with what a determination takes of it. California's and Illinois's
+    decisions join it."""
+    con.execute(f"DROP TABLE IF EXISTS {table}")
     create_table_from_columns(
         con,
-        "prop64_rules",
+        table,
         {
             "rule_index": list(range(len(rules))),
             "outcome": [r.outcome for r in rules],
@@ -800,6 +794,19 @@ def decide(
             "determination": [r.determination for r in rules],
         },
     )
+
+
+def decide(
+    con: duckdb.DuckDBPyConnection,
+    rules: Sequence[Rule],
+    as_of: dt.date,
+    law: Prop64Law,
+    table: str = "determinations",
+) -> None:
+    """One determination per evaluated conviction; never an empty one (the last rule is
+    unconditional)."""
+    asof = _date(as_of)
+    create_rules_table(con, "prop64_rules", rules)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE {table} AS

@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from clearslate.database import create_table_from_columns
-from clearslate.engine.decide import Rule, _date, _plus_years, _q
+from clearslate.engine.decide import Rule, _date, _plus_years, _q, create_rules_table
 from clearslate.il_policy import Association, ILPolicy
 from clearslate.laws.il_crta import CrtaLaw, crta_law
 from clearslate.statutes.il_normalise import CANNABIS_WORDS_SQL, CLASSIFY_COLUMNS, classify_statutes
@@ -449,24 +449,12 @@ def decide_il(
     law = crta_law(as_of)
     build_il_evaluated(con, policy, law, as_of, records, links)
     rules = build_il_rules(policy, law, as_of)
-    con.execute("DROP TABLE IF EXISTS il_rules")
-    create_table_from_columns(
-        con,
-        "il_rules",
-        {
-            "rule_index": list(range(len(rules))),
-            "outcome": [r.outcome for r in rules],
-            "reason": [r.reason for r in rules],
-            "citation": [r.citation for r in rules],
-            "rule_id": [r.rule_id for r in rules],
-            "review_reason": [r.reason_code for r in rules],
-        },
-    )
+    create_rules_table(con, "il_rules", rules)
     con.execute(
         f"""
         CREATE OR REPLACE TABLE il_determinations AS
         WITH picked AS (SELECT *, {_case(rules)} AS rule_index FROM il_evaluated)
-        SELECT p.*, r.outcome, nullif(r.review_reason, '') AS review_reason, r.rule_id,
+        SELECT p.*, r.outcome, nullif(r.reason_code, '') AS review_reason, r.rule_id,
                r.citation, r.reason
         FROM picked p
         JOIN il_rules r ON r.rule_index = p.rule_index
