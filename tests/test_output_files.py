@@ -19,6 +19,7 @@ from clearslate.outputs import files
 from clearslate.outputs.files import (
     HashingStopped,
     StreamedFile,
+    all_or_none,
     atomic_path,
     copy_each,
     copy_to,
@@ -86,6 +87,48 @@ def test_a_file_is_replaced_whole_or_not_at_all(tmp_path: Path) -> None:
         tmp.write_text("the new run's\n")
     assert [p.name for p in tmp_path.iterdir()] == [result.name]
     assert result.read_text() == "the new run's\n"
+
+
+def test_a_run_that_stops_leaves_none_of_its_results(tmp_path: Path) -> None:
+    """Within `all_or_none(folder)`, each file put in place under the folder (in a county's
+    folder too, by a thread of its own too) goes if the block stops; files of the office's
+    own there, and files written elsewhere, stay. A block that completes keeps them all."""
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    (out / "LOS_ANGELES").mkdir(parents=True)
+    elsewhere.mkdir()
+    (out / "office-notes.txt").write_text("ours")
+
+    def write_results() -> None:
+        files.write_text(out / "determinations.csv", "a\n")
+        files.write_text(elsewhere / "report.txt", "b\n")
+        writer = threading.Thread(
+            target=files.write_text, args=(out / "LOS_ANGELES" / "All_Results.csv", "c\n")
+        )
+        writer.start()
+        writer.join()
+        with atomic_path(out / ".partial-unchecked-Prop64.csv") as tmp:
+            tmp.write_text("d\n")
+        files.publish(tmp, out / "Prop64.csv")
+
+    with pytest.raises(OSError, match="No space left"), all_or_none(out):
+        write_results()
+        assert (out / "LOS_ANGELES" / "All_Results.csv").exists()
+        raise OSError(28, "No space left on device")
+    left = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    assert left == ["elsewhere", "elsewhere/report.txt", "out", "out/office-notes.txt"]
+
+    (out / "LOS_ANGELES").mkdir()
+    with all_or_none(out):
+        write_results()
+    left = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert left == [
+        "LOS_ANGELES/All_Results.csv", "Prop64.csv", "determinations.csv", "office-notes.txt"
+    ]  # fmt: skip
+    # Once the block has ended, a later file is nobody's to remove.
+    files.write_text(out / "later.csv", "e\n")
+    with pytest.raises(RuntimeError, match="stopped"), all_or_none(tmp_path / "other"):
+        raise RuntimeError("stopped")
+    assert (out / "later.csv").exists()
 
 
 def test_a_file_under_a_temporary_name_gets_no_second_one(tmp_path: Path) -> None:

@@ -670,14 +670,42 @@ def test_a_full_disk_stops_the_run_plainly(tmp_path: Path) -> None:
         generate_doj_file(path, county="LOS ANGELES", rows=2000, seed=8)  # ~1.7 MB of results
         ran = run_cli([path], disk / "out")
         assert ran.code == 1 and "no space left on the disk" in ran.output
-        # What the run says it leaves, as a stopped run does: no manifest, no partial file,
-        # and a file under its own name only if whole (the condensed one, written beside
-        # All_Results, may be done before the disk fills).
-        left = [p.name for p in (disk / "out").iterdir()]
-        assert "gogen.err" in left and not [name for name in left if name.startswith(".")]
-        _assert_no_complete_result(disk / "out", 2000)
+        # What the run says it leaves: nothing of its own but the error (the condensed
+        # file, written beside All_Results, may have been whole before the disk filled).
+        assert [p.name for p in (disk / "out").iterdir()] == ["gogen.err"]
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_run_stopped_by_a_file_too_large_leaves_none_of_its_results(tmp_path: Path) -> None:
+    """The disk fills in the second file's bundle, after the first file's three were put in
+    place (the files are written one input after the other). The run removes those too: the
+    space they hold is what the next attempt needs. Without root there is no small disk to
+    fill, so a limit on the size of any file the process writes (RLIMIT_FSIZE; Python
+    ignores SIGXFSZ, so the write fails with EFBIG) stands for it."""
+    import resource
+
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    generate_doj_file(first, county="LOS ANGELES", rows=300, seed=3)  # bundle ~0.3 MB
+    generate_doj_file(second, county="LOS ANGELES", rows=6000, seed=4)  # ~5 MB
+    out = tmp_path / "out"
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (2 << 20, 2 << 20))
+
+    env = {**os.environ, "TMPDIR": str(tmp_path), "PYTHONPATH": str(SRC)}
+    ran = subprocess.run(
+        [sys.executable, "-m", "clearslate", "run", "--input-doj", f"{first},{second}",
+         "--county", "LOS ANGELES", "--compute-at", AS_OF, "--outputs", str(out), "--no-report"],
+        capture_output=True, text=True, env=env, preexec_fn=limited, timeout=300, check=False,
+    )  # fmt: skip
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "results folder" in ran.stderr and "could not be written" in ran.stderr
+    assert "removed what it had written" in ran.stderr and "Traceback" not in ran.stderr
+    assert [p.name for p in out.iterdir()] == ["gogen.err"]
+    # The same run with room completes: the three files of the first input were whole.
+    ran = run_cli([first, second], out)
+    assert ran.code == 0 and (out / "All_Results_1.csv").stat().st_size < 2 << 20
 
 
 # --------------------------------------------------------------------------- interrupted runs
@@ -813,8 +841,8 @@ def test_an_interrupted_run_leaves_no_result_and_the_next_run_completes(
         assert proc.returncode == -signal.SIGKILL
     else:
         assert proc.returncode == 128 + sig
-        assert f"interrupted ({sig.name})" in output and "no partial file" in output
-        assert not list(out.glob(".partial-*"))
+        assert f"interrupted ({sig.name})" in output and "no result file" in output
+        assert not list(out.iterdir()), "a result or a partial file left behind"
         assert not list(tmp.iterdir()), "temporary folders left behind"
     # The next run, in the same folder and without --force, starts clean and completes, and
     # removes the temporary folders a killed run left.

@@ -40,6 +40,7 @@ from clearslate.run import (
     RunError,
     _check_output_dir,
     clear_earlier_run,
+    nothing_left,
     run_database,
 )
 from clearslate.sources.ca_doj import BOM, InputError, check_input_path
@@ -447,7 +448,7 @@ def run_illinois(
     check_inputs(opts)  # before an earlier run is removed (see run.run)
     clear_earlier_run(out, keep=opts.inputs)
     meter = meter or RunMeter()
-    with run_database(opts, f"{out} holds no complete run (no manifest.json).") as con:
+    with run_database(opts, nothing_left(out)) as con:
         result = _run(con, opts, out, started, stage, meter)
     meter.begin(DONE)
     return result

@@ -33,6 +33,7 @@ from clearslate.engine.pipeline import decide_rows
 from clearslate.idle_work import IdleWork, Steps
 from clearslate.outputs.determinations import write_determinations
 from clearslate.outputs.files import (
+    all_or_none,
     make_private_dir,
     output_sha256,
     remove_partials,
@@ -340,12 +341,8 @@ def run(
         raise RunError(str(exc)) from exc
     (out / f"gogen{suffix}.err").unlink(missing_ok=True)
     clear_earlier_run(out, keep=opts.inputs)
-    left = (
-        f"{out} holds no complete run (no manifest.json) and no partial file; run again to "
-        "start afresh."
-    )
     meter = meter or RunMeter()
-    with run_database(opts, left) as con:
+    with run_database(opts, nothing_left(out)) as con:
         result = _run(con, opts, out, suffix, started, stage, meter)
     meter.begin(DONE)
     return result
@@ -365,14 +362,15 @@ class RunSettings(Protocol):
 @contextlib.contextmanager
 def run_database(opts: RunSettings, left: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """The embedded DuckDB of one run, in a temporary folder of its own that goes when the run
-    ends. Ctrl-C and SIGTERM stop the run cleanly and exit saying `left` (what the results
-    folder holds); a full or failing disk and memory beyond the limit become a RunError that
-    says what to do."""
+    ends. A run that stops leaves none of the results it wrote (`all_or_none`). Ctrl-C and
+    SIGTERM stop the run cleanly and exit saying `left` (what the results folder holds); a
+    full or failing disk and memory beyond the limit become a RunError that says what to
+    do."""
     remove_stale_workdirs()
     workdir = Path(tempfile.mkdtemp(prefix=workdir_prefix()))
     stop = StopOnSignal()
     try:
-        with stop:
+        with stop, all_or_none(opts.outputs):
             con = connect(opts, workdir)
             stop.con = con
             try:
@@ -392,7 +390,7 @@ def run_database(opts: RunSettings, left: str) -> Iterator[duckdb.DuckDBPyConnec
                 f"out of memory: the run could not keep within --memory-limit "
                 f"{opts.memory_limit} (DuckDB spills to the temporary folder {workdir.parent}; "
                 "that folder may be full). Raise --memory-limit, or free space there (or set "
-                "TMPDIR to a folder with room), then run again. No partial file was kept."
+                "TMPDIR to a folder with room), then run again. The run removed what it had written."
             ) from exc
         raise
     finally:
@@ -433,6 +431,11 @@ class StopOnSignal:
             raise KeyboardInterrupt
 
 
+def nothing_left(out: Path) -> str:
+    """What a stopped run leaves in its results folder `out` (see run_database)."""
+    return f"{out} holds nothing of this run (no manifest.json, no result file); run again."
+
+
 def exit_for_signal(signum: int, left: str) -> NoReturn:
     """Say plainly that the command stopped and what it `left`, then exit as the signal asks:
     130 for SIGINT (Typer turns KeyboardInterrupt into exit 130 without a word, hence the
@@ -460,7 +463,7 @@ def _io_error(exc: BaseException, opts: RunSettings, workdir: Path) -> RunError:
     if isinstance(exc, OSError) and exc.strerror and not full:
         what = f"a file could not be written or read ({exc.strerror})"
     return RunError(
-        f"{where}: {what}. The run stopped; no partial file was kept. Free some space or "
+        f"{where}: {what}. The run stopped and removed what it had written. Free some space or "
         f"{remedy}, then run again."
     )
 

@@ -40,10 +40,54 @@ def atomic_path(path: Path) -> Iterator[Path]:
             tmp.touch()
         os.chmod(tmp, PRIVATE_FILE)
         if tmp != path:
-            os.replace(tmp, path)
+            publish(tmp, path)
     except BaseException:
         discard(tmp)
         raise
+
+
+# The results folders of the runs under way in this process, each with the files put in
+# place in it (or in a folder under it) so far: a run that stops removes them (all_or_none).
+_UNDER_WAY: dict[Path, list[Path]] = {}
+_UNDER_WAY_LOCK = threading.Lock()
+
+
+def publish(tmp: Path, path: Path) -> None:
+    """Put the whole file `tmp` in place as `path`, and note it for the run under way in a
+    folder above it, if any."""
+    os.replace(tmp, path)
+    if _UNDER_WAY:
+        placed = path.resolve()
+        with _UNDER_WAY_LOCK:
+            for folder, placed_there in _UNDER_WAY.items():
+                if folder in placed.parents:
+                    placed_there.append(placed)
+
+
+@contextmanager
+def all_or_none(folder: Path) -> Iterator[None]:
+    """Keep the files put in place under `folder` while the block runs only if it completes.
+    A run that stops half way (a full disk, an error, Ctrl-C) then leaves none of its
+    results, not only no partial file: a 20M-row run that filled the disk in its last file
+    left 22 GB of whole ones, the very space the next attempt needed. Folders under `folder`
+    left empty (a county's) go too. Files it did not write (the office's own) stay."""
+    root = folder.resolve()
+    with _UNDER_WAY_LOCK:
+        if root in _UNDER_WAY:
+            raise RuntimeError(f"{folder}: a run in this process writes here already")
+        placed = _UNDER_WAY[root] = []
+    try:
+        yield
+    except BaseException:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        for made in {path.parent for path in placed} - {root}:  # a county's, left empty
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise
+    finally:
+        with _UNDER_WAY_LOCK:
+            del _UNDER_WAY[root]
 
 
 def copy_to(con: duckdb.DuckDBPyConnection, query: str, path: Path, options: str) -> None:

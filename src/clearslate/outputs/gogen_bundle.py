@@ -21,7 +21,6 @@ import datetime as dt
 import heapq
 import itertools
 import mmap
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -44,6 +43,7 @@ from clearslate.outputs.files import (
     copy_to,
     discard,
     one_thread,
+    publish,
 )
 from clearslate.progress import Place
 from clearslate.sources.ca_doj import BOM
@@ -400,7 +400,7 @@ def _with_full_rows(
     try:
         if written and (odd == 0 or (mends and odd is not None)):
             for path, tmp in unchecked.items():
-                os.replace(tmp, path)
+                publish(tmp, path)
             return
     finally:
         for tmp in unchecked.values():
