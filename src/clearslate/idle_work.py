@@ -3,7 +3,9 @@ the run needs it.
 
 Deciding keeps 1.4 of 2 cores busy (DuckDB's small tables are one row group, read by one
 thread), so about a core-second goes unused at 1M rows; the input's SHA-256 and the check
-that its lines are as Go writes them, both needed only later, can use it. Run beside
+that its lines are as Go writes them, both needed only later, can use it. (The SHA-256 is
+begun before the read: where the input is read from the disk, the look for long lines
+leaves the cores idle, and the hash reads the pages it reads.) Run beside
 deciding at the same priority, they slowed it by 0.3-0.7 s (docs/performance.md, "Tried and
 dropped"); at the lowest priority (Linux: nice 19, a thread's own) they take only what it
 leaves idle. A thread cannot be given its priority back without privileges, so what is left

@@ -485,10 +485,11 @@ def _run(
     summary_json = out / "summary.json"
     write_json(summary_json, summary)
     files += [errors, warnings, plan_json, plan_file, summary_json]
-    seconds = time.perf_counter() - started
+    manifest = _manifest(opts, read, law.version_id, files)
+    seconds = time.perf_counter() - started  # (the manifest's SHA-256s included)
     write_json(out / "timings.json", {"seconds": round(seconds, 3)})
     # The manifest is written last: its presence says the run completed.
-    write_json(out / "manifest.json", _manifest(opts, read, law.version_id, files))
+    write_json(out / "manifest.json", manifest)
     return ILRunResult(
         outputs=out,
         read=read,

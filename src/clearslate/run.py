@@ -518,23 +518,31 @@ def _run(
     store = row_store(
         con, opts.inputs, as_is=[name for name, _ in (*BUNDLE_ROW_COLUMNS, BUNDLE_LINE)]
     )
-    try:
-        read = read_doj_files(con, list(opts.inputs), select=select, deferred=deferred, store=store)
-    except InputError as exc:
-        raise RunError(str(exc)) from exc
-    meter.begin("Deciding")
-    stage("Deciding", con)
-    # Begun now, at the lowest priority, on the core deciding leaves idle (idle_work): the
-    # inputs' SHA-256, for the manifest, and the check of each lean file's lines, for the
-    # bundle. (Hashed beside the scan, which uses both cores, it took a CPU-second from it.)
+    # The inputs' SHA-256, for the manifest, is begun before the read, at the lowest
+    # priority (idle_work): it takes only what the read leaves idle. The read's look for
+    # long lines waits on the disk where the input is not in the page cache, and the hash
+    # then reads the same pages beside it; begun after the scan, it read a file larger than
+    # the page cache from the disk once more (10M rows, 3 GiB of memory, a 500 MB/s disk:
+    # 14.5 s after everything else). In the page cache the scan leaves it little, and it
+    # goes on beside deciding (hashed beside the scan at normal priority, it took a
+    # CPU-second from it).
     halt = threading.Event()
-    texts = _file_texts(read) if opts.gogen_bundle else []
-    early = _Begun(
-        texts,
-        start_line_checks(texts, statewide=opts.statewide),
-        IdleWork(_input_sha256(read, halt), "input SHA-256"),
-    )
+    input_sha256 = IdleWork(_input_sha256(opts.inputs, halt), "input SHA-256")
+    checks: list[LineCheck | None] = []
     try:
+        try:
+            read = read_doj_files(
+                con, list(opts.inputs), select=select, deferred=deferred, store=store
+            )
+        except InputError as exc:
+            raise RunError(str(exc)) from exc
+        meter.begin("Deciding")
+        stage("Deciding", con)
+        # Begun now, at the lowest priority, on the core deciding leaves idle: the check of
+        # each lean file's lines, for the bundle.
+        texts = _file_texts(read) if opts.gogen_bundle else []
+        checks = start_line_checks(texts, statewide=opts.statewide)
+        early = _Begun(texts, checks, input_sha256)
         law, _rules = decide_rows(
             con, counties=opts.counties, as_of=opts.as_of, policy=opts.policy, part=meter.part
         )
@@ -552,25 +560,26 @@ def _run(
     finally:
         # A stop does not wait for the hashes and checks under way (nor for those not begun).
         halt.set()
-        for check in early.checks:
+        for check in checks:
             if check is not None:
                 check.verdicts.stop.set()
 
 
 @dataclass(frozen=True)
 class _Begun:
-    """What a run begins as soon as its files are read: each file's lines (FileText, for a
-    lean file: its bundle is written from them) and their check, and the inputs' SHA-256."""
+    """What a run begins early: each file's lines (FileText, for a lean file: its bundle is
+    written from them) and their check, once the files are read; the inputs' SHA-256,
+    before."""
 
     texts: list[FileText | None]
     checks: list[LineCheck | None]
     input_sha256: IdleWork[list[str]]
 
 
-def _input_sha256(read: ReadResult, halt: threading.Event) -> Steps[list[str]]:
+def _input_sha256(inputs: Sequence[Path], halt: threading.Event) -> Steps[list[str]]:
     digests = []
-    for f in read.files:
-        digests.append((yield from sha256_steps(Path(f.path), halt)))
+    for path in inputs:
+        digests.append((yield from sha256_steps(path, halt)))
     return digests
 
 
@@ -618,12 +627,11 @@ def _write_outputs(
     errors = out / "errors.csv"
     write_text(errors, _errors_csv(read))
     files.append(errors)
-    seconds = time.perf_counter() - started
     gogen = gogen_summary(
         con,
         county=county_label(opts.counties),
         line_count=read.rows_read,
-        seconds=seconds,
+        seconds=time.perf_counter() - started,
         policy=opts.policy,
         as_of=opts.as_of,
     )
@@ -641,11 +649,15 @@ def _write_outputs(
     summary_json = out / "summary.json"
     write_json(summary_json, summary)
     files += [gogen_json, summary_json]
-    write_json(out / "timings.json", {"seconds": round(seconds, 3)})
     for f, digest in zip(read.files, early.input_sha256.hurry().result(), strict=True):
         f.sha256 = digest
+    manifest = _manifest(opts, read, law_version, out, files, digests)
+    # The run's time, the wait for the SHA-256s included (gogen.json's is the time to its
+    # summary, as gogen's): at 30M rows, 24 GB of inputs, that wait was 22 s.
+    seconds = time.perf_counter() - started
+    write_json(out / "timings.json", {"seconds": round(seconds, 3)})
     # The manifest is written last: its presence says the run completed.
-    write_json(out / "manifest.json", _manifest(opts, read, law_version, out, files, digests))
+    write_json(out / "manifest.json", manifest)
     return RunResult(
         outputs=out,
         read=read,

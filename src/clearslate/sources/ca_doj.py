@@ -892,7 +892,8 @@ def runaway_lines(
     Only a line that holds a 4 KB window of the file without a line end is counted, as every
     line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
     has one, 0.7 s for the 8.2 GB of a 10M-row file (from the page cache; from disk, the
-    look reads what the scan then finds in the cache). A shorter line costs DuckDB's scan
+    look reads what the scan then finds in the cache, if the page cache holds the file, and
+    the inputs' SHA-256 reads beside it). A shorter line costs DuckDB's scan
     little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how far the look is, every
     64 MB (for a progress bar)."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
