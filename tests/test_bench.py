@@ -169,3 +169,34 @@ def test_the_spark_bench_decides_on_both_engines_alike(tmp_path: Path, jurisdict
     assert int(printed[decided].replace(",", "")) > least
     assert printed["rows that differ"].strip() == "0"
     assert "x DuckDB" in printed["Spark deciding"]
+
+
+def test_the_small_memory_bench_runs_each_command_within_its_limits(tmp_path: Path) -> None:
+    """`bench/small_memory.py` runs floor A and clearslate in a cgroup of little memory and
+    throttled reads, the page cache dropped before each: each command completes, its reads
+    from the disk are counted (at least the input once: nothing came from the page cache),
+    and the run's ratio to floor A is printed."""
+    if os.geteuid() != 0 or not Path("/sys/fs/cgroup/blkio").is_dir():
+        pytest.skip("needs root and the cgroup v1 memory and blkio controllers")
+    from clearslate.synth import generate_doj_file
+
+    path = tmp_path / "la.csv"
+    generate_doj_file(path, county="LOS ANGELES", rows=20_000, seed=5)  # 16 MB
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "small_memory.py"), "--input", str(path),
+         "--memory", "1536M", "--read-mb", "200", "--full"],
+        capture_output=True, text=True, env=env, check=False, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = {line.split("  ")[0].strip(): line for line in done.stdout.splitlines()[1:]}
+    assert set(lines) == {
+        "floor A: duckdb count(*)", "clearslate run --no-gogen-bundle", "clearslate run (full)"
+    }  # fmt: skip
+    size_mb = path.stat().st_size / 1e6
+    for line in lines.values():
+        assert line.rstrip().endswith("ok") or " ok  " in line, line
+        read_mb = float(line.split(" read ")[1].split("MB")[0].replace(",", ""))
+        assert read_mb >= 0.9 * size_mb, line
+    assert "x floor A" in lines["clearslate run (full)"]
+    assert not list(Path("/sys/fs/cgroup/memory").glob("clearslate-bench-*"))

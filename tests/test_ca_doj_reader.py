@@ -26,7 +26,7 @@ from clearslate.sources import ca_doj
 from clearslate.sources.ca_doj import (
     InputError,
     InputFile,
-    _file_facts,
+    _FileFacts,
     _line_of_offset,
     _read_line_by_line,
     read_doj_files,
@@ -955,13 +955,17 @@ def test_the_line_count_beside_the_scan_stops_with_the_read(tmp_path: Path) -> N
     scan of a 10M-row file took 25 s to stop the run, 2.3 s with this."""
     path = tmp_path / "big.csv"
     path.write_bytes(b"a,b\n" * (5 * 1024 * 1024))  # 20 MB: three chunks
-    halt = threading.Event()
+    facts = _FileFacts(path)
     counted = InputFile(path=str(path), size=path.stat().st_size)
-    _file_facts(path, counted, halt)
+    facts.give(counted)
     assert counted._lines == 5 * 1024 * 1024  # type: ignore[attr-defined]
-    halt.set()
+    # Counted again, on this thread, once halted: it ends at its first chunk, and gives
+    # nothing.
+    facts.halt.set()
+    facts._counted = None
+    facts._count(path)
     stopped = InputFile(path=str(path), size=path.stat().st_size)
-    _file_facts(path, stopped, halt)
+    facts.give(stopped)
     assert not hasattr(stopped, "_lines")
 
 

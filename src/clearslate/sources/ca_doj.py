@@ -267,39 +267,55 @@ def check_input_paths(paths: Sequence[Path]) -> None:
                 raise InputError(f"{p}: given twice (also as {earlier}). Give each file once.")
 
 
-def _file_facts(path: Path, info: InputFile, halt: threading.Event) -> None:
-    """The number of lines, and whether the whole file is UTF-8 (run in a thread beside
-    DuckDB's scan). The file's SHA-256 is the caller's to take, when it has a core to spare
-    (run.py: beside the one-thread writers). It ends early once `halt` is set: a stopped read
-    does not wait for an 8 GB count.
+class _FileFacts:
+    """The number of lines of a file, and whether the whole file is UTF-8, counted on a thread
+    of its own. The file's SHA-256 is the run's to take, at the lowest priority (run.py).
+
+    Begun with the look for long lines (`_read_input`), and shared by every way the file is
+    then read: where the file comes from the disk, the count reads the pages the look has
+    just read. Begun with the scan, as it was, it read a file larger than the page cache
+    from the disk once more; from the page cache it runs beside the scan, as before. It
+    ends early once `halt` is set: a stopped read does not wait for an 8 GB count.
 
     DuckDB checks the encoding of the columns a projected scan reads only: a Latin-1 letter
     in any other (an alias's name) went unseen until the gogen bundle read whole lines, and
     the run ended in "unexpected error". Only chunks that are not plain ASCII are decoded."""
-    newlines = 0
-    last = b"\n"
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    valid = True
-    with path.open("rb") as fh:
-        while chunk := fh.read(8 * 1024 * 1024):
-            if halt.is_set():
-                return
-            newlines += chunk.count(b"\n")
-            last = chunk[-1:]
-            # (a character may straddle two chunks: the decoder keeps its first bytes)
-            if valid and (not chunk.isascii() or utf8.getstate()[0]):
-                try:
-                    utf8.decode(chunk)
-                except UnicodeDecodeError:
-                    valid = False
-    if valid:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            valid = False
-    info._newlines = newlines  # type: ignore[attr-defined]
-    info._lines = newlines + (last != b"\n")  # type: ignore[attr-defined]
-    info._utf8 = valid  # type: ignore[attr-defined]
+
+    def __init__(self, path: Path) -> None:
+        self.halt = threading.Event()
+        self._counted: tuple[int, int, bool] | None = None  # line ends, lines, UTF-8
+        self._thread = threading.Thread(target=self._count, args=(path,), daemon=True)
+        self._thread.start()
+
+    def give(self, info: InputFile) -> None:
+        """Wait for the count and give it to `info` (nothing, if it was halted)."""
+        self._thread.join()
+        if self._counted is not None:
+            info._newlines, info._lines, info._utf8 = self._counted  # type: ignore[attr-defined]
+
+    def _count(self, path: Path) -> None:
+        newlines = 0
+        last = b"\n"
+        utf8 = codecs.getincrementaldecoder("utf-8")()
+        valid = True
+        with path.open("rb") as fh:
+            while chunk := fh.read(8 * 1024 * 1024):
+                if self.halt.is_set():
+                    return
+                newlines += chunk.count(b"\n")
+                last = chunk[-1:]
+                # (a character may straddle two chunks: the decoder keeps its first bytes)
+                if valid and (not chunk.isascii() or utf8.getstate()[0]):
+                    try:
+                        utf8.decode(chunk)
+                    except UnicodeDecodeError:
+                        valid = False
+        if valid:
+            try:
+                utf8.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid = False
+        self._counted = (newlines, newlines + (last != b"\n"), valid)
 
 
 def _file_has_blank_line(info: InputFile, seg: _Segment, records: int, header: int) -> bool:
@@ -695,20 +711,25 @@ def _read_input(
     """One input file, read the first of `ways` that takes it (a lean read, then whole)."""
     cuts: tuple[_Cut, ...] = ()
     reading = _READING.get(id(con))
-    # (once: a file may be read two or three ways)
-    runaway = runaway_lines(path, reading.looking if reading else lambda _at: None)
-    if reading is not None:
-        reading.looking(path.stat().st_size)
-    around = _runaway_cuts(path, runaway, record_limit(con))
-    # (a file read around such lines is read in parts, with a reject: never lean)
-    for columns in ways[-1:] if around else ways:
-        try:
-            return _read_projected(
-                con, table, columns, whole, file_index, path, next_row_id, cuts, around
-            )
-        except _NotLean as not_lean:
-            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-            cuts = not_lean.cuts
+    facts = _FileFacts(path)  # (once, as the look: a file may be read two or three ways)
+    try:
+        runaway = runaway_lines(path, reading.looking if reading else lambda _at: None)
+        if reading is not None:
+            reading.looking(path.stat().st_size)
+        around = _runaway_cuts(path, runaway, record_limit(con))
+        # (a file read around such lines is read in parts, with a reject: never lean)
+        for columns in ways[-1:] if around else ways:
+            try:
+                return _read_projected(
+                    con, table, columns, whole, file_index, path, next_row_id, facts, cuts,
+                    around,
+                )  # fmt: skip
+            except _NotLean as not_lean:
+                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                cuts = not_lean.cuts
+    except BaseException:
+        facts.halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): no count is needed
+        raise
     raise AssertionError("unreachable: the last way is never lean")
 
 
@@ -720,6 +741,7 @@ def _read_projected(
     file_index: int,
     path: Path,
     next_row_id: int,
+    facts: _FileFacts,
     cuts: tuple[_Cut, ...] = (),
     around: tuple[_Cut, ...] | None = (),
 ) -> tuple[InputFile, int]:
@@ -727,7 +749,7 @@ def _read_projected(
     info = InputFile(path=str(path), size=size, lean=columns.lean, max_record=max_record)
     try:
         return info, _read_file(
-            con, table, columns, file_index, path, info, next_row_id, cuts, around
+            con, table, columns, file_index, path, info, next_row_id, facts, cuts, around
         )
     except _NeedsRawColumns:
         # Rare: read this file raw into a table of its own, then keep the whole projection.
@@ -735,7 +757,9 @@ def _read_projected(
         info = InputFile(path=str(path), size=size, max_record=max_record)
         raw = Columns()
         _create_row_table(con, "_doj_raw", raw)
-        after = _read_file(con, "_doj_raw", raw, file_index, path, info, next_row_id, cuts, around)
+        after = _read_file(
+            con, "_doj_raw", raw, file_index, path, info, next_row_id, facts, cuts, around
+        )
         con.execute(
             f"""INSERT INTO {table} BY NAME SELECT row_id, file_index, source_file,
                 source_line, {whole.select_sql} FROM _doj_raw"""
@@ -785,17 +809,15 @@ def _read_file(
     path: Path,
     info: InputFile,
     next_row_id: int,
+    facts: _FileFacts,
     cuts: tuple[_Cut, ...] = (),
     around: tuple[_Cut, ...] | None = (),
 ) -> int:
-    """Read one file into `table`; `cuts` are the lines of its quotes never closed that an
-    earlier read of it found (`_NotLean`); `around`, its lines of thousands of fields to
-    read around (`_runaway_cuts`), or None to read it line by line."""
-    # Count newlines in a thread while DuckDB scans (joined where first needed).
-    halt = threading.Event()
-    facts = threading.Thread(target=_file_facts, args=(path, info, halt), daemon=True)
+    """Read one file into `table`; `facts`, its line count under way (joined where first
+    needed); `cuts` are the lines of its quotes never closed that an earlier read of it found
+    (`_NotLean`); `around`, its lines of thousands of fields to read around
+    (`_runaway_cuts`), or None to read it line by line."""
     info._facts = facts  # type: ignore[attr-defined]
-    facts.start()
     header, _bom = _has_header(path)
     info.has_header = header
     info.encoding = _declared_encoding(path)
@@ -837,11 +859,13 @@ def _read_file(
             con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
             info.rejects, info.data_records, info.accepted = [], 0, 0
             after = _read_line_by_line(con, table, file_index, path, info, first_row_id, columns)
+    except (_NotLean, _NeedsRawColumns):
+        raise  # the file is read again another way, with the same count (`_read_input`)
     except BaseException:
-        halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): its line count is not needed
-        raise
-    finally:
+        facts.halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): no count is needed
         _join_facts(info)
+        raise
+    _join_facts(info)
     _reject_header_lines(con, table, columns, file_index, path, info)
     return after
 
@@ -1003,9 +1027,9 @@ def _misshapen(line: str) -> bool:
 
 
 def _join_facts(info: InputFile) -> None:
-    facts = getattr(info, "_facts", None)
+    facts: _FileFacts | None = getattr(info, "_facts", None)
     if facts is not None:
-        facts.join()
+        facts.give(info)
 
 
 def _reject_header_lines(
