@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from run_bench import LABELS, commands  # (bench/ is on the path of a script run from it)
+
 CGROUP = Path("/sys/fs/cgroup")
 NAME = "clearslate-bench-small-memory"
 
@@ -84,18 +86,11 @@ def main() -> None:
     if os.geteuid() != 0:
         sys.exit("small_memory: needs root (cgroups and dropping the page cache)")
     groups = _cgroups(_bytes(args.memory), args.read_mb * 1_000_000, _device(args.input))
-    floor = [sys.executable, "-c",
-             "import duckdb; duckdb.connect(config={'memory_limit': '1GB'}).execute("
-             f"\"SELECT count(*) FROM read_csv('{args.input}', header=true, all_varchar=true)\""
-             ").fetchall()"]  # fmt: skip
     work = Path(tempfile.mkdtemp(prefix="small-memory-"))
-    run = [sys.executable, "-m", "clearslate", "run", "--input-doj", str(args.input),
-           "--outputs", str(work / "out"), "--county", "LOS ANGELES", "--compute-at",
-           "2020-07-01", "--policy", "dismiss-all", "--no-report", "--force"]  # fmt: skip
-    measures = [("floor A: duckdb count(*)", floor),
-                ("clearslate run --no-gogen-bundle", [*run, "--no-gogen-bundle"])]  # fmt: skip
-    if args.full:
-        measures.append(("clearslate run (full)", run))
+    # The commands of run_bench.py's floor A, decisions only and full run, at its 1GB.
+    settings = argparse.Namespace(memory_limit="1GB")
+    names = ["floor A", "run", *(["full"] if args.full else [])]
+    measures = [(LABELS[name], commands(name, args.input, work, settings)[0]) for name in names]
     print(f"{args.input} ({args.input.stat().st_size / 2**30:.1f} GiB), cgroup of "
           f"{args.memory} memory, reads at {args.read_mb} MB/s, page cache dropped before each")  # fmt: skip
     floor_seconds = None

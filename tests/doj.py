@@ -96,16 +96,16 @@ def _duckdb_reads_a_record_over_lines(text: str) -> bool:
     the start of a record of 95 fields that runs over lines."""
     import duckdb
 
-    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(DOJ_COLUMNS)))
+    from clearslate.sources.ca_doj import _scan_options
+
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "text.csv"
         path.write_text(text, encoding="utf-8")
+        options = _scan_options(path, False, 16 << 20)  # (the reader's longest record)
         con = duckdb.connect()
         try:
             first = con.execute(
-                f"""SELECT * FROM read_csv(?, header = false, auto_detect = false,
-                        columns = {{{columns}}}, delim = ',', quote = '"', escape = '"',
-                        strict_mode = true, store_rejects = true) LIMIT 1""",
+                f"SELECT * FROM read_csv(?, {options}, store_rejects = true) LIMIT 1",
                 [str(path)],
             ).fetchall()
             rejected = con.execute("SELECT count(*) FROM reject_errors WHERE line = 1")

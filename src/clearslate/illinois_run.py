@@ -169,10 +169,10 @@ def _value(name: str, text: str) -> Any:
     if kind in _WHOLE_BITS:
         if not _WHOLE.fullmatch(text):
             raise _Unfit(_PROBLEM[kind])
-        bound = 2 ** _WHOLE_BITS[kind]
-        if not -bound <= int(text) < bound:
+        whole, bound = int(text), 2 ** _WHOLE_BITS[kind]
+        if not -bound <= whole < bound:
             raise _Unfit(f"must be a whole number from {-bound:,} to {bound - 1:,}")
-        return int(text)
+        return whole
     if kind == "DOUBLE":
         number = float(text) if _DECIMAL.fullmatch(text) else math.nan
         if not math.isfinite(number) or number < 0:

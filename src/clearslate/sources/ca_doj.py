@@ -293,6 +293,12 @@ class _FileFacts:
         if self._counted is not None:
             info._newlines, info._lines, info._utf8 = self._counted  # type: ignore[attr-defined]
 
+    def stop(self) -> None:
+        """The read stops (Ctrl-C, SIGTERM, an error): no count is needed; wait for the
+        thread to end, at its next chunk."""
+        self.halt.set()
+        self._thread.join()
+
     def _count(self, path: Path) -> None:
         newlines = 0
         last = b"\n"
@@ -728,7 +734,7 @@ def _read_input(
                 con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
                 cuts = not_lean.cuts
     except BaseException:
-        facts.halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): no count is needed
+        facts.stop()
         raise
     raise AssertionError("unreachable: the last way is never lean")
 
@@ -823,48 +829,37 @@ def _read_file(
     info.encoding = _declared_encoding(path)
     first_row_id = next_row_id
     try:
-        try:
-            if around is None or _mostly_misshapen(path, info):
-                # (Not waiting for the line count first: it is not needed, and a projected
-                # read stops at once here for the raw one, which counts the lines again.)
-                after = _read_line_by_line(
-                    con, table, file_index, path, info, first_row_id, columns
-                )
-            else:
-                after = _read_one_file(
-                    con, table, columns, file_index, path, info, next_row_id,
-                    tuple(sorted((*cuts, *around))),
-                )  # fmt: skip
-                _join_facts(info)
-                if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects) or (
-                    info.encoding == "utf-8" and not getattr(info, "_utf8", True)
-                ):
-                    if around:
-                        raise _NoWayAround  # (its cuts are in the file's bytes, not a copy's)
-                    # Not UTF-8: read the whole file again as Latin-1, where every byte is a
-                    # letter.
-                    con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-                    info.encoding, info.rejects = "latin-1", []
-                    info.data_records = info.accepted = 0
-                    after = _read_one_file(
-                        con, table, columns, file_index, path, info, first_row_id
-                    )
-        except duckdb.OutOfMemoryException:
-            raise  # not the file's fault: the line-by-line reader would hold all of it
-        except (duckdb.Error, _NoWayAround):
-            # DuckDB's scanner gave up on this file (it can, on pathological bytes), or a
-            # line of thousands of fields cannot be read around: read it again, slowly but
-            # whole, with the line-by-line reader.
-            _join_facts(info)
-            con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
-            info.rejects, info.data_records, info.accepted = [], 0, 0
+        if around is None or _mostly_misshapen(path, info):
+            # (Not waiting for the line count first: it is not needed, and a projected
+            # read stops at once here for the raw one.)
             after = _read_line_by_line(con, table, file_index, path, info, first_row_id, columns)
-    except (_NotLean, _NeedsRawColumns):
-        raise  # the file is read again another way, with the same count (`_read_input`)
-    except BaseException:
-        facts.halt.set()  # the read stops (Ctrl-C, SIGTERM, an error): no count is needed
+        else:
+            after = _read_one_file(
+                con, table, columns, file_index, path, info, next_row_id,
+                tuple(sorted((*cuts, *around))),
+            )  # fmt: skip
+            _join_facts(info)
+            if any(r.reason == _REASONS["INVALID ENCODING"] for r in info.rejects) or (
+                info.encoding == "utf-8" and not getattr(info, "_utf8", True)
+            ):
+                if around:
+                    raise _NoWayAround  # (its cuts are in the file's bytes, not a copy's)
+                # Not UTF-8: read the whole file again as Latin-1, where every byte is a
+                # letter.
+                con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+                info.encoding, info.rejects = "latin-1", []
+                info.data_records = info.accepted = 0
+                after = _read_one_file(con, table, columns, file_index, path, info, first_row_id)
+    except duckdb.OutOfMemoryException:
+        raise  # not the file's fault: the line-by-line reader would hold all of it
+    except (duckdb.Error, _NoWayAround):
+        # DuckDB's scanner gave up on this file (it can, on pathological bytes), or a
+        # line of thousands of fields cannot be read around: read it again, slowly but
+        # whole, with the line-by-line reader.
         _join_facts(info)
-        raise
+        con.execute(f"DELETE FROM {table} WHERE file_index = {file_index}")
+        info.rejects, info.data_records, info.accepted = [], 0, 0
+        after = _read_line_by_line(con, table, file_index, path, info, first_row_id, columns)
     _join_facts(info)
     _reject_header_lines(con, table, columns, file_index, path, info)
     return after
