@@ -512,6 +512,18 @@ def test_the_run_tells_its_meter_each_stage_and_ends_full(
     assert sum(parts) <= 1 + 1e-9
 
 
+def _accounted_and_decided(out: Path) -> int:
+    """The run in `out` kept or rejected every row it read and gave every evaluated charge a
+    named outcome and its rule; the rows read."""
+    summary = json.loads((out / "summary.json").read_text())
+    rows = summary["rows"]
+    assert rows["read"] == rows["accepted"] + rows["rejected"]
+    decided = _rows(out / "determinations.csv")
+    assert len(decided) == summary["charges"]["evaluated"]
+    assert all(d["outcome"] in IL_OUTCOMES and d["rule_id"] for d in decided)
+    return int(rows["read"])
+
+
 # Real, edge and arbitrary values for the canonical fields the reader types and the rules read.
 _TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 _DATE = st.one_of(
@@ -554,12 +566,7 @@ def test_any_values_in_the_canonical_fields_are_decided_kept_or_rejected(
                                  "--compute-at", AS_OF, "--outputs", str(out), "--no-report",
                                  "--force"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
-    rows_count = summary["rows"]
-    assert rows_count["read"] == len(rows) == rows_count["accepted"] + rows_count["rejected"]
-    decided = _rows(out / "determinations.csv")
-    assert len(decided) == summary["charges"]["evaluated"]
-    assert all(d["outcome"] in IL_OUTCOMES and d["rule_id"] for d in decided)
+    assert _accounted_and_decided(out) == len(rows)
 
 
 _EXPORT_VALUES = {
@@ -610,8 +617,4 @@ def test_any_values_in_the_court_export_are_decided_kept_or_rejected(
                                  "--compute-at", AS_OF, "--outputs", str(out), "--no-report",
                                  "--force"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary["rows"]["read"] == summary["rows"]["accepted"] + summary["rows"]["rejected"]
-    decided = _rows(out / "determinations.csv")
-    assert len(decided) == summary["charges"]["evaluated"]
-    assert all(d["outcome"] in IL_OUTCOMES and d["rule_id"] for d in decided)
+    _accounted_and_decided(out)

@@ -397,9 +397,6 @@ _DATE = st.one_of(
 _OFFENCES = ["11357 HS-POSSESS", "11358 HS-CULTIVATE", "11359 HS-POSSESS FOR SALE",
              "11360(A) HS-SELL", "664-11359 HS-ATTEMPT", "187 PC-MURDER", "290 PC-REGISTRATION",
              ""]  # fmt: skip
-_OFFENCES = ["11357 HS-POSSESS", "11358 HS-CULTIVATE", "11359 HS-POSSESS FOR SALE",
-             "11360(A) HS-SELL", "664-11359 HS-ATTEMPT", "187 PC-MURDER", "290 PC-REGISTRATION",
-             ""]  # fmt: skip
 _FIELDS = {
     "SUBJECT_ID": st.one_of(st.sampled_from(["S1", "S2", " S1 ", ""]), _ANY_TEXT),
     "PRI_NAME": _ANY_TEXT,
