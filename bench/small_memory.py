@@ -36,18 +36,18 @@ def _bytes(text: str) -> int:
     return int(float(text[:-1]) * units[text[-1].upper()]) if text[-1].isalpha() else int(text)
 
 
-def _cgroups(memory: int, read_bps: int, device: str) -> list[Path]:
+def cgroups(memory: int, read_bps: int, disk: str) -> list[Path]:
     groups = [CGROUP / "memory" / NAME, CGROUP / "blkio" / NAME]
     if not all(g.parent.is_dir() for g in groups):
         sys.exit("small_memory: needs the cgroup v1 memory and blkio controllers")
     for g in groups:
         g.mkdir(exist_ok=True)
     (groups[0] / "memory.limit_in_bytes").write_text(str(memory))
-    (groups[1] / "blkio.throttle.read_bps_device").write_text(f"{device} {read_bps}")
+    (groups[1] / "blkio.throttle.read_bps_device").write_text(f"{disk} {read_bps}")
     return groups
 
 
-def _device(path: Path) -> str:
+def device(path: Path) -> str:
     """The whole disk the file is on, as major:minor (throttling takes disks, not parts)."""
     dev = os.stat(path).st_dev
     major, minor = os.major(dev), os.minor(dev)
@@ -57,7 +57,7 @@ def _device(path: Path) -> str:
     return f"{major}:{minor}"
 
 
-def _measure(command: list[str], groups: list[Path], log: Path) -> tuple[float, int, int, int]:
+def measure(command: list[str], groups: list[Path], log: Path) -> tuple[float, int, int, int]:
     """Seconds, bytes read from the disk, peak RSS (KiB) and exit code of `command`, run in
     `groups` after the page cache is dropped; its output goes to `log`."""
 
@@ -76,6 +76,12 @@ def _measure(command: list[str], groups: list[Path], log: Path) -> tuple[float, 
     return seconds, read, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
+def remove(groups: list[Path]) -> None:
+    for g in groups:
+        # (empty once its processes have ended)
+        subprocess.run(["rmdir", str(g)], check=False, capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--input", type=Path, required=True)
@@ -85,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("small_memory: needs root (cgroups and dropping the page cache)")
-    groups = _cgroups(_bytes(args.memory), args.read_mb * 1_000_000, _device(args.input))
+    groups = cgroups(_bytes(args.memory), args.read_mb * 1_000_000, device(args.input))
     work = Path(tempfile.mkdtemp(prefix="small-memory-"))
     # The commands of run_bench.py's floor A, decisions only and full run, at its 1GB.
     settings = argparse.Namespace(memory_limit="1GB")
@@ -97,7 +103,7 @@ def main() -> None:
     try:
         for name, command in measures:
             log = work / "output.txt"
-            seconds, read, rss, code = _measure(command, groups, log)
+            seconds, read, rss, code = measure(command, groups, log)
             ratio = "" if floor_seconds is None else f"  {seconds / floor_seconds:.2f} x floor A"
             floor_seconds = floor_seconds or seconds
             state = "ok" if code == 0 else f"exit {code}"
@@ -107,9 +113,7 @@ def main() -> None:
                 print(log.read_text(errors="replace")[-2000:])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-        for g in groups:
-            # (empty once its processes have ended)
-            subprocess.run(["rmdir", str(g)], check=False, capture_output=True)
+        remove(groups)
 
 
 if __name__ == "__main__":

@@ -894,6 +894,9 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
 # A line of this many commas or more is read around (`runaway_lines`), and lines are looked
 # for in windows of this many bytes without a line end.
 _RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
+# The look waits for the file to come from the disk in blocks of this size
+# (`_wait_for_pages`).
+_LOOK_BLOCK = 8 * _MIB
 
 
 def runaway_lines(
@@ -912,8 +915,8 @@ def runaway_lines(
     line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
     has one, 0.7 s for the 8.2 GB of a 10M-row file (from the page cache; from disk, the
     look reads what the scan then finds in the cache, if the page cache holds the file, and
-    the inputs' SHA-256 reads beside it). A shorter line costs DuckDB's scan
-    little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how far the look is, every
+    the file's line count and SHA-256 read beside it: `_wait_for_pages`). A shorter line
+    costs DuckDB's scan little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how far the look is, every
     64 MB (for a progress bar)."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
     found: list[tuple[int, int]] = []
@@ -922,7 +925,7 @@ def runaway_lines(
     with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         # (lines end at LF, or at CR in a file of CR line ends, which DuckDB reads too)
         line_end = b"\r" if _lone_cr(mm) else b"\n"
-        at = released = 0
+        at = released = ready = 0
         while at + window <= size:
             if at - released >= 64 * _MIB:
                 # (pages looked at count in the process's RSS while mapped: 8 GB for a
@@ -930,6 +933,8 @@ def runaway_lines(
                 mm.madvise(mmap.MADV_DONTNEED, released, at - released)
                 released = at
                 looking(at)
+            if at + window > ready:
+                ready = _wait_for_pages(fh.fileno(), at, size)
             if mm.find(line_end, at, at + window) >= 0:
                 at += window
                 continue
@@ -943,6 +948,21 @@ def runaway_lines(
                     break
             at = (end // window + 1) * window
     return found
+
+
+def _wait_for_pages(fd: int, at: int, size: int) -> int:
+    """Bring the file's next block (from `at`) into the page cache, and the one after it on
+    its way; return where the block ends. The look reads the mapped file, and a page that
+    is not in the page cache is read from the disk while the look holds the interpreter's
+    lock: where the file came from the disk, the threads that read it beside the look (its
+    line count, its SHA-256) then waited, fell behind, and read it from the disk once more
+    when its pages had left the cache. Waiting here, for the block's last page, lets them
+    go on (a read lets go of the lock while it waits)."""
+    end = min(size, at + _LOOK_BLOCK)
+    if hasattr(os, "posix_fadvise"):  # (not on macOS: the page faults read the block)
+        os.posix_fadvise(fd, at, 2 * _LOOK_BLOCK, os.POSIX_FADV_WILLNEED)
+        os.pread(fd, 1, end - 1)
+    return end
 
 
 def _pieces(mm: mmap.mmap, start: int, end: int) -> Iterator[bytes]:
