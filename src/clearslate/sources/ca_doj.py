@@ -916,8 +916,8 @@ def runaway_lines(
     has one, 0.7 s for the 8.2 GB of a 10M-row file (from the page cache; from disk, the
     look reads what the scan then finds in the cache, if the page cache holds the file, and
     the file's line count and SHA-256 read beside it: `_wait_for_pages`). A shorter line
-    costs DuckDB's scan little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how far the look is, every
-    64 MB (for a progress bar)."""
+    costs DuckDB's scan little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how
+    far the look is, every 64 MB (for a progress bar)."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
     found: list[tuple[int, int]] = []
     if size < window:
