@@ -843,21 +843,14 @@ def test_the_look_for_a_runaway_line_holds_little_of_the_file(tmp_path: Path) ->
     assert int(grew_mib) < 100, grew_mib  # 64 MB mapped at most, not 256
 
 
-def test_the_look_and_the_line_count_read_a_file_from_the_disk_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_look_and_the_line_count_read_a_file_from_the_disk_once(tmp_path: Path) -> None:
     """On a machine whose page cache cannot hold the file, the look for long lines and the
     line count begun with it (`_FileFacts`) read each page from the disk once between them:
     the look waits for the disk in a read, which lets go of the interpreter's lock
-    (`_wait_for_pages`). Waiting in the mapped file's page faults, it held the lock, the
+    (`wait_for_pages`). Waiting in the mapped file's page faults, it held the lock, the
     count fell behind, and read the file from the disk again: 1.86-2.05 x the file here, and
     27 GB for a 10M-row file of 8.2 GB in a decisions-only run on 3 GiB of memory. The
-    emulated machine: a cgroup of 250 MiB, reads at 200 MB/s (`bench/small_memory.py`)."""
-    if os.geteuid() != 0 or not Path("/sys/fs/cgroup/blkio").is_dir():
-        pytest.skip("needs root and the cgroup v1 memory and blkio controllers")
-    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
-    import small_memory
-
+    emulated machine: a cgroup of 250 MiB, reads at 200 MB/s."""
     path = short_lines(tmp_path / "big.csv", blocks=64)  # 512 MB
     look_and_count = (
         "import sys\n"
@@ -870,16 +863,31 @@ def test_the_look_and_the_line_count_read_a_file_from_the_disk_once(
         "facts.give(info)\n"
         "print(info._lines)\n"
     )
-    groups = small_memory.cgroups(250 * 2**20, 200_000_000, small_memory.device(path))
+    read_bytes, printed = in_cgroup(look_and_count, path, 250 * 2**20, 200_000_000)
+    assert printed.split() == ["[]", str(64 * (8 * 2**20 // 6))]
+    assert read_bytes < 1.5 * path.stat().st_size, read_bytes / path.stat().st_size
+
+
+def in_cgroup(code: str, path: Path, memory: int, read_bps: int) -> tuple[int, str]:
+    """The bytes read from the disk by `code` run in a fresh interpreter with `path` as its
+    argument, in a cgroup of `memory` bytes whose reads are throttled to `read_bps`, after
+    the page cache is dropped (`bench/small_memory.py`), and what it printed. Skips where
+    that cannot be done: it needs root and the cgroup v1 memory and blkio controllers."""
+    if os.geteuid() != 0 or not Path("/sys/fs/cgroup/blkio").is_dir():
+        pytest.skip("needs root and the cgroup v1 memory and blkio controllers")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "bench"))
+        import small_memory
+    printed = path.with_name("printed.txt")
+    groups = small_memory.cgroups(memory, read_bps, small_memory.device(path))
     try:
-        _seconds, read_bytes, _rss, code = small_memory.measure(
-            [sys.executable, "-c", look_and_count, str(path)], groups, tmp_path / "out.txt"
+        _seconds, read_bytes, _rss, exit_code = small_memory.measure(
+            [sys.executable, "-c", code, str(path)], groups, printed
         )
     finally:
         small_memory.remove(groups)
-    assert code == 0, (tmp_path / "out.txt").read_text()[-2000:]
-    assert (tmp_path / "out.txt").read_text().split() == ["[]", str(64 * (8 * 2**20 // 6))]
-    assert read_bytes < 1.5 * path.stat().st_size, read_bytes / path.stat().st_size
+    assert exit_code == 0, printed.read_text()[-2000:]
+    return read_bytes, printed.read_text().strip()
 
 
 def test_the_look_says_how_far_it_is_every_64_mb(tmp_path: Path) -> None:

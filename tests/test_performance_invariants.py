@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -568,6 +569,97 @@ def odd_lines_found(file: gogen_bundle.FileText, count_lines: bool) -> dict[int,
     if count_lines:
         assert dict(verdicts.between(2, file.lines + 1)) == found
     return found
+
+
+@pytest.mark.parametrize("how", ["the writer ends", "the writer fails", "the run stops"])
+@pytest.mark.parametrize("statewide", [False, True])
+def test_the_check_goes_no_further_than_a_few_blocks_ahead_of_the_writer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statewide: bool, how: str
+) -> None:
+    """While a writer writes (`_Verdicts.followed`), the check of the lines gives its verdict
+    on at most `_AHEAD` blocks beyond the one the writer waits for (a one-county writer by
+    block, a statewide one by line), so that the pages it reads from the disk are still in
+    the page cache when the writer reads them. However the writer ends, or if the run stops,
+    the check does not wait for it any longer."""
+    monkeypatch.setattr(gogen_bundle, "_FILE_BLOCK", 600)
+    path = write_lines(tmp_path / "in.csv", ["HEADER", *(f"A{i},B,C" for i in range(20_000))])
+    text = gogen_bundle.FileText("", "", path, header=True, lines=20_000)
+    ends = list(
+        itertools.accumulate(bytes(b).count(b"\n") for b in gogen_bundle._whole_lines(text))
+    )
+    verdicts = gogen_bundle._Verdicts(threading.Event())
+    checked: list[int | None] = []  # the check's result
+    check = threading.Thread(
+        target=lambda: checked.append(
+            run_steps(gogen_bundle._odd_lines(text, 10**6, verdicts, count_lines=statewide))
+        )
+    )
+    given = verdicts._given
+
+    def held_at(blocks: int) -> None:
+        for _ in range(1000):
+            if len(given) >= blocks:
+                break
+            threading.Event().wait(0.01)
+        threading.Event().wait(0.2)  # (and no further)
+        assert len(given) == blocks
+
+    fails = pytest.raises(RuntimeError) if how == "the writer fails" else nullcontext()
+    with fails, verdicts.followed():
+        check.start()
+        held_at(1 + gogen_bundle._AHEAD)  # (the writer begins at the first block)
+        for block in (0, 37, 38):
+            if statewide:  # the rows of the block's last line (line 1 is the header)
+                verdicts.between(ends[block], 1 + ends[block])
+            else:
+                verdicts.of(block)
+            held_at(block + 1 + gogen_bundle._AHEAD)
+        if how == "the run stops":
+            verdicts.stop.set()
+        elif how == "the writer fails":
+            raise RuntimeError
+    check.join(timeout=10)
+    assert checked == [None if how == "the run stops" else 0]
+    assert len(given) < len(ends) if how == "the run stops" else len(given) == len(ends) > 100
+
+
+def test_the_check_and_the_writer_read_a_file_from_the_disk_once(tmp_path: Path) -> None:
+    """On a machine whose page cache cannot hold the input, the check of its lines and the
+    writer of All_Results read each page from the disk once between them: the check begins
+    while the run decides, and is ahead when the writer begins (2.4 GB of a 10M-row file's
+    8.2 GB on 3 GiB of memory), but then waits for the writer (`_Verdicts.followed`). It
+    ran on before, and each read the whole input from the disk: 1.8-1.9 x the file here.
+    The emulated machine: a cgroup of 300 MiB, reads at 200 MB/s."""
+    from test_ca_doj_reader import in_cgroup
+
+    line = b"A" * 190 + b",B,C\n"  # (a research file's lines are some 800 bytes)
+    path = tmp_path / "big.csv"
+    with path.open("wb") as out:
+        for _ in range(96):  # 768 MB
+            out.write(line * (8 * 2**20 // len(line)))
+    lines = 96 * (8 * 2**20 // len(line))
+    check_and_write = (
+        "import sys, threading\n"
+        "from pathlib import Path\n"
+        "from clearslate.outputs import gogen_bundle as g\n"
+        "from clearslate.progress import Place\n"
+        "def read():  # (the process's bytes read from the disk)\n"
+        "    return int(Path('/proc/self/io').read_text().split('read_bytes:')[1].split()[0])\n"
+        "path = Path(sys.argv[1])\n"
+        "before = read()  # (after the imports: their libraries are read from the disk)\n"
+        f"text = g.FileText('', '', path, header=False, lines={lines})\n"
+        "check = g.start_line_check(text, statewide=False)\n"
+        "while len(check.verdicts._given) < 8:  # (64 MB ahead, as while the run decides)\n"
+        "    threading.Event().wait(0.01)\n"
+        "odd_lines = check.work.hurry()\n"
+        "paths = {kind: path.with_name(kind) for kind in ('all', 'prop64')}\n"
+        "print(g._write_full_from_file(paths, text, iter(()), Place(), lambda p: p,"
+        " check.verdicts), odd_lines.result(), read() - before)\n"
+    )
+    _, printed = in_cgroup(check_and_write, path, 300 * 2**20, 200_000_000)
+    written, odd, read_bytes = printed.split()
+    assert (written, odd) == ("True", "0")
+    assert int(read_bytes) < 1.5 * path.stat().st_size, int(read_bytes) / path.stat().st_size
 
 
 def test_a_quote_a_line_never_closes_does_not_join_it_to_the_next(tmp_path: Path) -> None:

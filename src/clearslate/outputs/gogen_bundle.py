@@ -24,7 +24,7 @@ import mmap
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -46,7 +46,7 @@ from clearslate.outputs.files import (
     publish,
 )
 from clearslate.progress import Place
-from clearslate.sources.ca_doj import BOM
+from clearslate.sources.ca_doj import BOM, wait_for_pages
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
@@ -435,39 +435,66 @@ class _Verdicts:
     as it gives them: the lines of the block not as Go writes them. The writers wait for
     the verdict on the lines they are to write, and mend those lines as they write them
     (they were mended after, in a second pass over the files written: 3.1 s of a 13.6 s
-    full run at 1M rows with 100 such lines). The check is mostly ahead of them: it begins
-    while the run decides. `stop` stops the check, and so the writers."""
+    full run at 1M rows with 100 such lines). The check begins while the run decides, and
+    is mostly ahead of the writer; while a writer writes (`followed`), it waits for the
+    writer once it is `_AHEAD` blocks ahead. `stop` stops the check, and so the writers."""
 
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self._given: list[list[_OddLine]] = []
         # Where the check counts every block's lines (a statewide run's): every such line
-        # so far, by number, and its bytes; and the first line not checked yet.
+        # so far, by number, and its bytes; the number of the line after each block.
         self._numbers: list[int] = []
         self._lines: list[bytes] = []
-        self._checked_to = 0
+        self._ends: list[int] = []
         self._ended = False
+        # While a writer writes (`followed`): the block it waits for, or (a statewide
+        # writer's) the line.
+        self._following = False
+        self._wanted_block, self._wanted_line = 0, 0
         self._changed = threading.Condition()
 
     def give(self, odd: list[_OddLine], block: bytes | memoryview, next_line: int | None) -> None:
         """The verdict on the next block: its lines not as Go writes them; and the number
-        of the line after it, where the check counts every block's lines."""
+        of the line after it, where the check counts every block's lines. Returns when the
+        check may go on to the next block (`followed`)."""
         with self._changed:
             self._given.append(odd)
             if next_line is not None:  # (a one-county writer has the block: no copy kept)
                 self._numbers += [line for line, _, _ in odd]
                 self._lines += [bytes(block[start:end]) for _, start, end in odd]
-                self._checked_to = next_line
+                self._ends.append(next_line)
             self._changed.notify_all()
+            while self._following and self._ahead() > _AHEAD and not self.stop.is_set():
+                self._changed.wait(timeout=0.1)  # (a stop does not notify)
 
     def end(self) -> None:
         with self._changed:
             self._ended = True
             self._changed.notify_all()
 
+    @contextmanager
+    def followed(self) -> Iterator[None]:
+        """While a writer writes from the first block on: the check goes no further than
+        `_AHEAD` blocks ahead of the block the writer waits for, so that the pages of the
+        input it reads from the disk are in the page cache when the writer reads them
+        (where the cache cannot hold the input, each read all of it from the disk: 8.2 and
+        8.1 GB of a 10M-row full run's 39 GB on 3 GiB of memory). The check goes on freely
+        when the writer ends, however it ends: it would wait for it forever."""
+        with self._changed:
+            self._following, self._wanted_block, self._wanted_line = True, 0, 0
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._following = False
+                self._changed.notify_all()
+
     def of(self, block: int) -> list[_OddLine]:
         """Block `block`'s verdict, once given (the one-county writer, block by block)."""
         with self._changed:
+            self._wanted_block = block
+            self._changed.notify_all()
             while block >= len(self._given):
                 self._wait()
             return self._given[block]
@@ -477,10 +504,18 @@ class _Verdicts:
         once the check has passed line `last` (a statewide run's writer, batch by batch of
         rows; its check counts every block's lines)."""
         with self._changed:
-            while self._checked_to <= last:
+            self._wanted_line = last
+            self._changed.notify_all()
+            while not self._ends or self._ends[-1] <= last:
                 self._wait()
             at, end = bisect.bisect_left(self._numbers, first), bisect.bisect(self._numbers, last)
             return list(zip(self._numbers[at:end], self._lines[at:end], strict=True))
+
+    def _ahead(self) -> int:
+        """How many blocks the check has given from the one the writer waits for on."""
+        if self._wanted_line:
+            return len(self._ends) - bisect.bisect(self._ends, self._wanted_line)
+        return len(self._given) - self._wanted_block
 
     def _wait(self) -> None:
         """Wait for the next verdict. Raises _Stopped if the check ended (it found more such
@@ -488,6 +523,12 @@ class _Verdicts:
         if self._ended or self.stop.is_set():
             raise _Stopped
         self._changed.wait(timeout=0.1)  # (a stop does not notify)
+
+
+# While a writer writes, the check of the lines goes no further than this many blocks
+# (`_FILE_BLOCK`) ahead of it (`_Verdicts.followed`): far enough that the writer does not
+# wait for it, near enough that the pages it reads are still in the page cache.
+_AHEAD = 8
 
 
 @dataclass(frozen=True)
@@ -634,36 +675,40 @@ def _whole_lines(text: FileText) -> Iterator[bytes | memoryview]:
     The blocks of a file of LF line ends are views of the file mapped into memory, not
     copies (the check matches them where they lie: reading them took a third of its 1.8
     CPU-s at 1M rows); the pages looked at are let go of behind, as they count in the
-    process's RSS while mapped."""
+    process's RSS while mapped. Each block is waited for in a read (`wait_for_pages`): a
+    page read from the disk in a page fault holds the interpreter's lock, which the other
+    reader of the file (the check, or the writer) then waits for."""
     if text.path.stat().st_size == 0:
         return
-    with text.path.open("rb") as source:  # (the mapping stays open when the file closes)
+    with text.path.open("rb") as source:
         mapped = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
-    size, view = len(mapped), memoryview(mapped)
-    first = mapped[: mapped.find(b"\n") + 1 or size]
-    if not text.header and first.startswith(BOM):
-        raise _NotAsIs
-    crlf = first.endswith(b"\r\n")
-    at = len(first) if text.header else 0
-    released = 0
-    while at < size:
-        end = mapped.find(b"\n", min(at + _FILE_BLOCK, size) - 1) + 1 or size
-        block: bytes | memoryview = view[at:end]
-        if crlf:
-            block = bytes(block).replace(b"\r\n", b"\n")
-            if b"\r" in block:
-                raise _NotAsIs
-        elif mapped.find(b"\r", at, end) >= 0:
+        size, view = len(mapped), memoryview(mapped)
+        first = mapped[: mapped.find(b"\n") + 1 or size]
+        if not text.header and first.startswith(BOM):
             raise _NotAsIs
-        if end == size and mapped[end - 1 : end] != b"\n":  # the last line
-            block = bytes(block) + b"\n"
-        yield block
-        # (the blocks before the one just taken are done with: let go of their pages)
-        behind = at - at % mmap.PAGESIZE
-        if behind > released:
-            mapped.madvise(mmap.MADV_DONTNEED, released, behind - released)
-            released = behind
-        at = end
+        crlf = first.endswith(b"\r\n")
+        at = len(first) if text.header else 0
+        released = ready = 0
+        while at < size:
+            if at + _FILE_BLOCK > ready:
+                ready = wait_for_pages(source.fileno(), at, size)
+            end = mapped.find(b"\n", min(at + _FILE_BLOCK, size) - 1) + 1 or size
+            block: bytes | memoryview = view[at:end]
+            if crlf:
+                block = bytes(block).replace(b"\r\n", b"\n")
+                if b"\r" in block:
+                    raise _NotAsIs
+            elif mapped.find(b"\r", at, end) >= 0:
+                raise _NotAsIs
+            if end == size and mapped[end - 1 : end] != b"\n":  # the last line
+                block = bytes(block) + b"\n"
+            yield block
+            # (the blocks before the one just taken are done with: let go of their pages)
+            behind = at - at % mmap.PAGESIZE
+            if behind > released:
+                mapped.madvise(mmap.MADV_DONTNEED, released, behind - released)
+                released = behind
+            at = end
 
 
 def _copy_lines(
@@ -765,8 +810,11 @@ def _write_full_from_file(
     to_come = heapq.merge(filled, left_out, key=lambda r: r[0])
     first = 1 + text.header
     try:
-        blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out))
-        end = _write_full_lines(paths, blocks, to_come, first, at, verdicts.stop, place, text.lines)
+        with verdicts.followed():
+            blocks = _mended(_whole_lines(text), verdicts, frozenset(text.left_out))
+            end = _write_full_lines(
+                paths, blocks, to_come, first, at, verdicts.stop, place, text.lines
+            )
         return end == first + text.lines
     except _NotAsIs:
         return False
@@ -1034,6 +1082,8 @@ def _write_county_files(
             files[key] = stack.enter_context(StreamedFile(tmp))
             files[key].write(headers[key[1]].encode() + b"\n")
         behind = _WriteBehind(stack)
+        if verdicts is not None:
+            stack.enter_context(verdicts.followed())
         with one_thread(con):
             for rows_read in con.sql(query).to_arrow_reader(_BATCH_ROWS):
                 batch = _mended_rows(rows_read, verdicts) if verdicts else rows_read

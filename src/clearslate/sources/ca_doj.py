@@ -895,7 +895,7 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
 # for in windows of this many bytes without a line end.
 _RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
 # The look waits for the file to come from the disk in blocks of this size
-# (`_wait_for_pages`).
+# (`wait_for_pages`).
 _LOOK_BLOCK = 8 * _MIB
 
 
@@ -915,7 +915,7 @@ def runaway_lines(
     line of 8 KB or more does: 0.1 s for the 784 MB of a 1M-row file, where every window
     has one, 0.7 s for the 8.2 GB of a 10M-row file (from the page cache; from disk, the
     look reads what the scan then finds in the cache, if the page cache holds the file, and
-    the file's line count and SHA-256 read beside it: `_wait_for_pages`). A shorter line
+    the file's line count and SHA-256 read beside it: `wait_for_pages`). A shorter line
     costs DuckDB's scan little: 8,000 commas took 0.3 s and 190 MB. `looking` is told how
     far the look is, every 64 MB (for a progress bar)."""
     size, window = path.stat().st_size, _RUNAWAY_WINDOW
@@ -934,7 +934,7 @@ def runaway_lines(
                 released = at
                 looking(at)
             if at + window > ready:
-                ready = _wait_for_pages(fh.fileno(), at, size)
+                ready = wait_for_pages(fh.fileno(), at, size)
             if mm.find(line_end, at, at + window) >= 0:
                 at += window
                 continue
@@ -950,14 +950,15 @@ def runaway_lines(
     return found
 
 
-def _wait_for_pages(fd: int, at: int, size: int) -> int:
+def wait_for_pages(fd: int, at: int, size: int) -> int:
     """Bring the file's next block (from `at`) into the page cache, and the one after it on
-    its way; return where the block ends. The look reads the mapped file, and a page that
-    is not in the page cache is read from the disk while the look holds the interpreter's
-    lock: where the file came from the disk, the threads that read it beside the look (its
-    line count, its SHA-256) then waited, fell behind, and read it from the disk once more
-    when its pages had left the cache. Waiting here, for the block's last page, lets them
-    go on (a read lets go of the lock while it waits)."""
+    its way; return where the block ends. For a thread that reads the file mapped (the look
+    here, the check of the lines and the writer of the gogen bundle): a page that is not in
+    the page cache is read from the disk while the thread holds the interpreter's lock.
+    Where the file came from the disk, the threads that read it beside the look (its line
+    count, its SHA-256) then waited, fell behind, and read it from the disk once more when
+    its pages had left the cache. Waiting here, for the block's last page, lets them go on
+    (a read lets go of the lock while it waits)."""
     end = min(size, at + _LOOK_BLOCK)
     if hasattr(os, "posix_fadvise"):  # (not on macOS: the page faults read the block)
         os.posix_fadvise(fd, at, 2 * _LOOK_BLOCK, os.POSIX_FADV_WILLNEED)
