@@ -626,10 +626,11 @@ def test_the_check_goes_no_further_than_a_few_blocks_ahead_of_the_writer(
 def test_the_check_and_the_writer_read_a_file_from_the_disk_once(tmp_path: Path) -> None:
     """On a machine whose page cache cannot hold the input, the check of its lines and the
     writer of All_Results read each page from the disk once between them: the check begins
-    while the run decides, and is ahead when the writer begins (2.4 GB of a 10M-row file's
+    while the run decides, and is ahead when the writer begins (2.6 GB of a 10M-row file's
     8.2 GB on 3 GiB of memory), but then waits for the writer (`_Verdicts.followed`). It
-    ran on before, and each read the whole input from the disk: 1.8-1.9 x the file here.
-    The emulated machine: a cgroup of 300 MiB, reads at 200 MB/s."""
+    ran on before, and each read the whole input from the disk: 1.77-1.82 x the file here
+    (the reads after the imports). The emulated machine: a cgroup of 300 MiB, reads at
+    200 MB/s."""
     from test_ca_doj_reader import in_cgroup
 
     line = b"A" * 190 + b",B,C\n"  # (a research file's lines are some 800 bytes)
