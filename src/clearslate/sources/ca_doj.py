@@ -894,9 +894,9 @@ def _mostly_misshapen(path: Path, info: InputFile) -> bool:
 # A line of this many commas or more is read around (`runaway_lines`), and lines are looked
 # for in windows of this many bytes without a line end.
 _RUNAWAY_COMMAS, _RUNAWAY_WINDOW = 2_000, 4 * 1024
-# The look waits for the file to come from the disk in blocks of this size
-# (`wait_for_pages`).
-_LOOK_BLOCK = 8 * _MIB
+# A mapped file is waited for from the disk in blocks of this size (`wait_for_pages`: the
+# look's, and the gogen bundle's check of the lines and writer of All_Results).
+_WAIT_BLOCK = 8 * _MIB
 
 
 def runaway_lines(
@@ -959,9 +959,9 @@ def wait_for_pages(fd: int, at: int, size: int) -> int:
     count, its SHA-256) then waited, fell behind, and read it from the disk once more when
     its pages had left the cache. Waiting here, for the block's last page, lets them go on
     (a read lets go of the lock while it waits)."""
-    end = min(size, at + _LOOK_BLOCK)
+    end = min(size, at + _WAIT_BLOCK)
     if hasattr(os, "posix_fadvise"):  # (not on macOS: the page faults read the block)
-        os.posix_fadvise(fd, at, 2 * _LOOK_BLOCK, os.POSIX_FADV_WILLNEED)
+        os.posix_fadvise(fd, at, 2 * _WAIT_BLOCK, os.POSIX_FADV_WILLNEED)
         os.pread(fd, 1, end - 1)
     return end
 
