@@ -28,6 +28,12 @@ insertion order kept) on a generated research file, and prints seconds and peak 
              into the page cache, and as a StreamedFile, which lets the written pages go as
              they reach the disk; the system time of each (a virtual machine whose host backs
              its memory on first touch pays for every fresh page of the page cache)
+    linecount
+             the look for long lines (`runaway_lines`, a loop in Python) alone, then beside
+             the count of the file's lines on a thread, as a run begins them: counted with
+             `bytes.count`, which keeps the interpreter's lock (until the thirty-second
+             session), and with the run's `newlines_in`, which lets it go; the seconds of
+             the look and of both
 
     PYTHONPATH=src python bench/experiments.py reader --input bench/out/doj_la_1000000_s1.csv
 """
@@ -471,9 +477,36 @@ def pagecache(args: argparse.Namespace, workdir: str) -> None:
             )
 
 
+def linecount(args: argparse.Namespace, _workdir: str) -> None:
+    import threading
+
+    from clearslate.sources.ca_doj import runaway_lines
+    from clearslate.sources.line_ends import newlines_in
+
+    def count(counter: Callable[[bytes], int]) -> None:
+        with args.input.open("rb") as fh:
+            while chunk := fh.read(8 << 20):  # (as `_FileFacts` reads)
+                counter(chunk)
+
+    def bytes_count(chunk: bytes) -> int:
+        return chunk.count(b"\n")
+
+    for _ in range(args.repeat):
+        _timed("the look alone", lambda: runaway_lines(args.input))
+        for label, counter in (("bytes.count", bytes_count), ("newlines_in", newlines_in)):
+            _timed(f"the count alone, {label}", lambda counter=counter: count(counter))
+            started = time.perf_counter()
+            counting = threading.Thread(target=count, args=(counter,))
+            counting.start()
+            _timed(f"the look beside the count, {label}", lambda: runaway_lines(args.input))
+            counting.join()
+            print(f"  and the count ended at {time.perf_counter() - started:.2f} s")
+
+
 EXPERIMENTS: dict[str, Callable[[argparse.Namespace, str], None]] = {
     "reader": reader, "lines": lines, "stream": stream, "scan": scan, "bound": bound,
     "fused": fused, "polars": polars, "gocheck": gocheck, "pagecache": pagecache,
+    "linecount": linecount,
 }  # fmt: skip
 
 

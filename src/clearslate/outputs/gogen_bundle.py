@@ -48,6 +48,7 @@ from clearslate.outputs.files import (
 from clearslate.progress import Place
 from clearslate.sources.ca_doj import BOM, wait_for_pages
 from clearslate.sources.ca_doj_layout import CONDENSED_COLUMNS, DOJ_COLUMNS, ELIGIBILITY_COLUMNS
+from clearslate.sources.line_ends import newlines_in
 
 # Go's encoding/csv quotes a field that holds a comma, a quote, CR or LF, that starts with a
 # Unicode space, or that is exactly `\.`; an empty field is never quoted. One regex decides.
@@ -586,13 +587,13 @@ def _odd_lines(
                 uncounted.append(block)
                 verdicts.give([], block, None)
                 continue
-            number += sum(bytes(earlier).count(b"\n") for earlier in uncounted)
+            number += sum(newlines_in(earlier) for earlier in uncounted)
             uncounted = []
             found = [] if go else [(number + i, s, e) for i, s, e in _odd_in(block, one)]
             odd += len(found)
             if odd > at_most:
                 return None
-            number += bytes(block).count(b"\n")
+            number += newlines_in(block)
             verdicts.give(found, block, number if count_lines else None)
     except _NotAsIs:
         return None

@@ -45,6 +45,7 @@ import duckdb
 from clearslate.database import insert_rows, memory_limit_bytes
 from clearslate.database import sql_string as _sql_str
 from clearslate.sources.ca_doj_layout import DOJ_COLUMNS, HEADER_MARKER
+from clearslate.sources.line_ends import newlines_in
 from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
 BOM = b"\xef\xbb\xbf"
@@ -308,7 +309,7 @@ class _FileFacts:
             while chunk := fh.read(8 * 1024 * 1024):
                 if self.halt.is_set():
                     return
-                newlines += chunk.count(b"\n")
+                newlines += newlines_in(chunk)
                 last = chunk[-1:]
                 # (a character may straddle two chunks: the decoder keeps its first bytes)
                 if valid and (not chunk.isascii() or utf8.getstate()[0]):
@@ -490,7 +491,7 @@ def _part(
     with base.open("rb") as src, out.open("wb") as dst:
         src.seek(start)
         while left and (chunk := src.read(min(left, 8 * _MIB))):
-            newlines += chunk.count(b"\n")
+            newlines += newlines_in(chunk)
             left, last = left - len(chunk), chunk[-1:]
             dst.write(chunk)
     lines = newlines + (last != b"\n")
