@@ -12,6 +12,13 @@ with `async_threads = 0` (tests/test_output_files.py). With no async threads the
 writes on its own thread; its speed did not change (determinations at 1M rows, CSV and
 Parquet: within noise).
 
+DuckDB 2.0.1, pinned since 2026-11-25, did not hang in 68,000 tries of that loop with its
+async threads on (`bench/duckdb_copy_deadlock.py`: 3,000, then 13 runs of 5,000), where
+2.0.0 hung after 3,600 tries in one of four runs of 5,000 the same hour. Without 2.0.1's
+release notes at hand that may be luck, not a fix, and the setting costs nothing (a full
+run of 1M rows with the async threads on: 8.61, 8.52, 8.61 s against 9.18, 8.46, 8.77 s
+without, in turn), so it stays.
+
 Every `duckdb.connect` in clearslate goes through `connect` (ruff bans the direct call). The
 report for DuckDB, ready to file: docs/upstream/duckdb-copy-deadlock.md."""
 
