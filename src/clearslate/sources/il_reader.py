@@ -59,6 +59,7 @@ from clearslate.sources.il_mapping import (
     bundled_mapping,
     load_mapping,
 )
+from clearslate.sources.line_ends import newlines_in
 from clearslate.sources.text_encoding import HEAD_BYTES, decodes, utf16_codec
 
 __all__ = ["FileRead", "InputError", "Issue", "ReadResult", "read_illinois"]
@@ -289,7 +290,7 @@ def _line_facts(path: Path) -> tuple[int, bool, bool]:
     newlines, blank, tail = 0, False, b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(8 * 1024 * 1024):
-            newlines += chunk.count(b"\n")
+            newlines += newlines_in(chunk)
             probe = tail + chunk
             blank = blank or b"\n\n" in probe or b"\n\r\n" in probe
             tail = probe[-2:]

@@ -1,4 +1,5 @@
-"""Counting the line ends in a block of a file, on a thread beside others that run Python."""
+"""Counting the line ends in a block of a file: the readers' one way, which lets threads
+beside it run Python meanwhile."""
 
 from __future__ import annotations
 
