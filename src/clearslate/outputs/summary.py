@@ -20,40 +20,57 @@ _RELIEF_COUNTS = (
 
 
 def _relief_counts(
-    con: duckdb.DuckDBPyConnection, outcome_expr: str, as_of: dt.date, table: str
-) -> dict[str, dict[str, int]]:
-    """gogen's three impact counts for one flow, per folder of `table`. `outcome_expr` gives
-    each evaluated conviction's outcome; every other conviction (other counties, other
-    offences) stays. Only a person with a conviction in the folder can have one cleared."""
+    con: duckdb.DuckDBPyConnection, flows: Sequence[str], as_of: dt.date, table: str
+) -> list[dict[str, dict[str, int]]]:
+    """gogen's three impact counts for each flow, per folder of `table`. A flow is the SQL of
+    each evaluated conviction's outcome under it (over the determination `d`); every other
+    conviction (other counties, other offences) stays. Only a person with a conviction in
+    the folder can have one cleared. All flows in one query: it joins every such person's
+    convictions once (a query per flow made that join twice, 0.97 and 0.73 s at 10M rows)."""
     window_start = f"DATE '{as_of.isoformat()}' - INTERVAL 7 YEAR"
+    outcomes = "".join(f", coalesce({flow}, 'none') AS outcome_{i}" for i, flow in enumerate(flows))
+    left = "".join(
+        f""",
+                   count(*) FILTER (WHERE felony AND outcome_{i} NOT IN ('dismiss', 'reduce'))
+                     AS felonies_left_{i},
+                   count(*) FILTER (WHERE outcome_{i} <> 'dismiss') AS convictions_left_{i},
+                   count(*) FILTER (WHERE event_date > {window_start} AND outcome_{i} <> 'dismiss')
+                     AS recent_left_{i}"""
+        for i in range(len(flows))
+    )
+    counts = ",".join(
+        f"""
+               count(*) FILTER (WHERE felonies > 0 AND felonies_left_{i} = 0),
+               count(*) FILTER (WHERE convictions_left_{i} = 0),
+               count(*) FILTER (WHERE recent > 0 AND recent_left_{i} = 0)"""
+        for i in range(len(flows))
+    )
     rows = con.execute(
         f"""
         WITH people AS (SELECT DISTINCT folder, subject_id FROM {table}),
         c AS (
-            SELECT p.folder, cv.subject_id, cv.felony, cv.event_date,
-                   coalesce({outcome_expr}, 'none') AS outcome
+            SELECT p.folder, cv.subject_id, cv.felony, cv.event_date{outcomes}
             FROM people p JOIN convictions cv USING (subject_id)
             LEFT JOIN {table} d ON d.row_id = cv.row_id AND d.folder = p.folder
         ),
         per_subject AS (
             SELECT folder, subject_id,
                    count(*) FILTER (WHERE felony) AS felonies,
-                   count(*) FILTER (WHERE felony AND outcome NOT IN ('dismiss', 'reduce'))
-                     AS felonies_left,
-                   count(*) FILTER (WHERE outcome <> 'dismiss') AS convictions_left,
-                   count(*) FILTER (WHERE event_date > {window_start}) AS recent,
-                   count(*) FILTER (WHERE event_date > {window_start} AND outcome <> 'dismiss')
-                     AS recent_left
+                   count(*) FILTER (WHERE event_date > {window_start}) AS recent{left}
             FROM c GROUP BY folder, subject_id
         )
-        SELECT folder,
-               count(*) FILTER (WHERE felonies > 0 AND felonies_left = 0),
-               count(*) FILTER (WHERE convictions_left = 0),
-               count(*) FILTER (WHERE recent > 0 AND recent_left = 0)
+        SELECT folder,{counts}
         FROM per_subject GROUP BY folder
         """
     ).fetchall()
-    return {folder: dict(zip(_RELIEF_COUNTS, counts, strict=True)) for folder, *counts in rows}
+    n = len(_RELIEF_COUNTS)
+    return [
+        {
+            folder: dict(zip(_RELIEF_COUNTS, counts[i * n : (i + 1) * n], strict=True))
+            for folder, *counts in rows
+        }
+        for i in range(len(flows))
+    ]
 
 
 def gogen_summary(
@@ -127,9 +144,11 @@ def gogen_summaries(
     reductions = maps(
         f"SELECT folder, reason, count(*) FROM {table} WHERE outcome = 'reduce' GROUP BY ALL"
     )
-    current = _relief_counts(con, "d.outcome", as_of, table)
-    dismiss_all = _relief_counts(
-        con, "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END", as_of, table
+    current, dismiss_all = _relief_counts(
+        con,
+        ["d.outcome", "CASE WHEN d.prop64_section IS NOT NULL THEN 'dismiss' END"],
+        as_of,
+        table,
     )
     none = dict.fromkeys(_RELIEF_COUNTS, 0)
     summaries = {}
